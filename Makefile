@@ -1,0 +1,37 @@
+# The two set-up commands of the README are `make demo` and `make test`; both create the
+# virtual environment on first use. Everything installs from this checkout's own files.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export B8760_STATE_DIR ?= $(CURDIR)/.b8760
+export DAGSTER_HOME ?= $(B8760_STATE_DIR)/dagster_home
+
+.PHONY: install demo test dev stop clean
+
+install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --constraint constraints.txt --editable '.[test]'
+	touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $@
+
+demo: install
+	$(BIN)/b8760 demo
+
+test: install
+	$(BIN)/pytest
+
+dev: install
+	$(BIN)/b8760 local start
+	$(BIN)/dagster dev --workspace workspace.yaml --host 127.0.0.1 --port 3000
+
+stop:
+	$(BIN)/b8760 local stop
+
+clean: stop
+	rm -rf $(B8760_STATE_DIR)

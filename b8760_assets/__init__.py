@@ -1,0 +1,1 @@
+"""b8760: Benchmark 8760's data platform as Dagster assets."""

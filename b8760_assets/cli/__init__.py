@@ -1,0 +1,15 @@
+"""`b8760`, the operator's command line."""
+
+import click
+
+from b8760_assets.cli.config import config
+from b8760_assets.cli.local import local
+
+
+@click.group()
+def main() -> None:
+    """Operate the Benchmark 8760 data platform."""
+
+
+main.add_command(config)
+main.add_command(local)
