@@ -1,0 +1,110 @@
+"""Meter XML files: the meters that readings are linked to in the warehouse.
+
+A meter's id is a segment of its meter-hour object names
+(`<connector>/standardized/<meter>/<hour>`); docs/configuration.md describes the format.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from lxml import etree
+
+from b8760_assets.config import values
+from b8760_assets.config.problems import ConfigProblem, checked
+from b8760_assets.config.values import InvalidValue
+from b8760_assets.config.xml_parsing import read_valid_xml
+
+NAMESPACE = "https://benchmark8760.org/schema/meters/1"
+KNOWN_COMMODITIES = frozenset(
+    {"electricity", "gas", "water", "steam", "chilled_water", "hot_water"}
+)
+METER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MULTIPLIER_PATTERN = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A meter as the warehouse knows it; source and line say where it is defined."""
+
+    id: str
+    connector: str
+    participant: str
+    commodity: str
+    unit: str
+    multiplier: float
+    timezone: str
+    site: str
+    source: Path
+    line: int
+
+
+def _meter_id(text: str) -> str:
+    if not METER_ID_PATTERN.fullmatch(text):
+        raise InvalidValue(
+            f"{text!r} is not a valid meter id; use a letter or digit, then up to 63 "
+            "letters, digits, '_', '.' or '-' (no '/')"
+        )
+    return text
+
+
+def _multiplier(text: str) -> float:
+    """The factor that turns a register reading into the meter's unit (e.g. a CT ratio)."""
+    if not MULTIPLIER_PATTERN.fullmatch(text) or Decimal(text) == 0:
+        raise InvalidValue(f"{text!r} is not a positive decimal number such as 1 or 0.5")
+    return float(text)
+
+
+def _site(text: str) -> str:
+    if not text:
+        raise InvalidValue("the site is empty; name the site the meter is at")
+    return text
+
+
+RULES = {
+    "id": _meter_id,
+    "connector": lambda text: values.name(text, "connector"),
+    "participant": lambda text: values.name(text, "participant"),
+    "commodity": lambda text: values.one_of(text, KNOWN_COMMODITIES, "commodity"),
+    "unit": values.unit,
+    "multiplier": _multiplier,
+    "timezone": values.timezone,
+    "site": _site,
+}
+
+
+def _keys_of(meter: etree._Element) -> Iterator[tuple[str, str, int]]:
+    """Each key of a meter with its text and line; the XSD has made sure all are present."""
+    for key in ("id", "connector", "participant"):
+        yield key, meter.get(key).strip(), meter.sourceline
+    for child in meter.iterchildren(tag=etree.Element):
+        yield etree.QName(child).localname, "".join(child.itertext()).strip(), child.sourceline
+
+
+def read_meter_file(path: Path) -> tuple[tuple[Meter, ...], list[ConfigProblem]]:
+    """The valid meters in path and the problems with the others."""
+    root, problems = read_valid_xml(path, "meters.xsd")
+    if root is None:
+        return (), problems
+    meters = []
+    for element in root.iterchildren(tag=f"{{{NAMESPACE}}}meter"):
+        fields, invalid = {}, []
+        for key, text, line in _keys_of(element):
+            try:
+                fields[key] = RULES[key](text)
+            except InvalidValue as error:
+                invalid.append(ConfigProblem(path, line, key, str(error)))
+        problems += invalid
+        if not invalid:
+            meters.append(Meter(**fields, source=path, line=element.sourceline))
+    return tuple(meters), problems
+
+
+def read_meters(path: Path) -> tuple[Meter, ...]:
+    """The meters in one meter XML file; ConfigError lists every problem in it.
+
+    Meter ids are unique per connector across all files, which load_platform checks.
+    """
+    return checked(*read_meter_file(path))

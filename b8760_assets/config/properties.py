@@ -1,0 +1,172 @@
+"""A connector's properties.xml: who operates it, what it accepts, and from which hour.
+
+The file is in the java.util.Properties XML format; docs/configuration.md lists every key.
+"""
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from b8760_assets.config import values
+from b8760_assets.config.problems import ConfigProblem, checked
+from b8760_assets.config.values import InvalidValue
+from b8760_assets.config.xml_parsing import read_valid_xml
+
+KNOWN_FORMATS = frozenset({"csv"})
+DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+
+# GCS bucket naming, restricted to names without the dotted (domain) form's longer limit.
+BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+IP_ADDRESS_PATTERN = re.compile(r"\d+\.\d+\.\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class ConnectorProperties:
+    """What the platform knows about a connector, from its properties.xml."""
+
+    name: str
+    participant: str
+    bucket: str
+    external: bool
+    formats: tuple[str, ...]
+    timezone: str
+    unit: str
+    start_hour: datetime
+    max_file_bytes: int
+    source: Path
+
+
+@dataclass(frozen=True)
+class ConnectorFile:
+    """A connector's properties with the line of each key, for problems found across files."""
+
+    properties: ConnectorProperties
+    lines: Mapping[str, int]
+
+
+def _bucket(text: str) -> str:
+    if (
+        not BUCKET_PATTERN.fullmatch(text)
+        or IP_ADDRESS_PATTERN.fullmatch(text)
+        or text.startswith("goog")
+        or "google" in text
+    ):
+        raise InvalidValue(
+            f"{text!r} is not a valid GCS bucket name; use 3 to 63 lowercase letters, digits, "
+            "'_', '-' or '.', starting and ending with a letter or digit"
+        )
+    return text
+
+
+def _boolean(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise InvalidValue(f"{text!r} is not a boolean; write true or false")
+    return text == "true"
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    formats = tuple(item.strip() for item in text.split(","))
+    for item in formats:
+        values.one_of(item, KNOWN_FORMATS, "file format")
+    if len(set(formats)) != len(formats):
+        raise InvalidValue(f"{text!r} names a file format twice")
+    return formats
+
+
+def _utc_hour(text: str) -> datetime:
+    """The first hour of data, which is also the first partition: a UTC hour."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() != timedelta(0):
+        raise InvalidValue(f"{text!r} is not a UTC time; write it like 2021-11-01T00:00:00Z")
+    if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
+        raise InvalidValue(f"{text!r} is not on the hour; write it like 2021-11-01T00:00:00Z")
+    return moment.astimezone(UTC)
+
+
+def _byte_count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) == 0:
+        raise InvalidValue(f"{text!r} is not a positive whole number of bytes")
+    return int(text)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """How one properties key maps onto a ConnectorProperties field."""
+
+    field: str
+    rule: Callable[[str], object]
+    default: object = None  # None: the key is required
+
+
+KEYS: Mapping[str, _Key] = {
+    "connector.name": _Key("name", lambda text: values.name(text, "connector")),
+    "connector.external": _Key("external", _boolean),
+    "participant.name": _Key("participant", lambda text: values.name(text, "participant")),
+    "participant.bucket": _Key("bucket", _bucket),
+    "file.formats": _Key("formats", _formats),
+    "file.max.bytes": _Key("max_file_bytes", _byte_count, default=DEFAULT_MAX_FILE_BYTES),
+    "data.timezone": _Key("timezone", values.timezone),
+    "data.unit": _Key("unit", values.unit),
+    "data.start.hour": _Key("start_hour", _utc_hour),
+}
+
+
+def _unknown_key_hint(key: str) -> str:
+    close = difflib.get_close_matches(key, KEYS, n=1)
+    if close:
+        return f"unknown key; did you mean {close[0]}?"
+    return f"unknown key; the keys are {', '.join(KEYS)}"
+
+
+def read_connector_file(path: Path) -> tuple[ConnectorFile | None, list[ConfigProblem]]:
+    """The connector in path, or every problem in it (unknown, missing, duplicate, bad keys)."""
+    root, problems = read_valid_xml(path, "properties.xsd")
+    if root is None:
+        return None, problems
+    lines: dict[str, int] = {}
+    fields: dict[str, object] = {}
+    for entry in root.iter("entry"):
+        key, line = entry.get("key"), entry.sourceline
+        if key in lines:
+            message = f"duplicate key; first set on line {lines[key]}"
+            problems.append(ConfigProblem(path, line, key, message))
+            continue
+        lines[key] = line
+        if key not in KEYS:
+            problems.append(ConfigProblem(path, line, key, _unknown_key_hint(key)))
+            continue
+        try:
+            fields[KEYS[key].field] = KEYS[key].rule("".join(entry.itertext()).strip())
+        except InvalidValue as error:
+            problems.append(ConfigProblem(path, line, key, str(error)))
+    for key, spec in KEYS.items():
+        if key in lines:
+            continue
+        if spec.default is None:
+            problems.append(ConfigProblem(path, root.sourceline, key, "missing required key"))
+        else:
+            fields[spec.field] = spec.default
+    folder = path.parent.name
+    if fields.get("name", folder) != folder:
+        problems.append(
+            ConfigProblem(
+                path, lines["connector.name"], "connector.name",
+                f"{fields['name']!r} differs from its folder {folder!r}; "
+                "a connector's properties.xml lives in connectors/<connector.name>/",
+            )
+        )
+    if problems:
+        return None, problems
+    return ConnectorFile(ConnectorProperties(**fields, source=path), lines), []
+
+
+def read_properties(path: Path) -> ConnectorProperties:
+    """The connector described by a properties.xml; ConfigError lists every problem in it."""
+    connector, problems = read_connector_file(path)
+    return checked(connector, problems).properties

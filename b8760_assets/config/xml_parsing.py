@@ -1,0 +1,64 @@
+"""Reading configuration XML safely, then checking its structure against the shipped XSD.
+
+Configuration files come from participants and operators, so the parser never resolves
+entities, never loads a DTD (the java.util.Properties DOCTYPE is accepted, not fetched) and
+never opens the network: no XXE, no billion laughs.
+"""
+
+from importlib.resources import files
+from pathlib import Path
+
+from lxml import etree
+
+from b8760_assets.config.problems import ConfigProblem
+
+SCHEMAS = files("b8760_assets.config") / "schemas"
+
+
+def _safe_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
+    )
+
+
+def _problem(path: Path, entry: etree._LogEntry) -> ConfigProblem:
+    """A libxml2 message (syntax or XSD) as a problem at its line."""
+    return ConfigProblem(path, entry.line or None, None, entry.message)
+
+
+def read_valid_xml(
+    path: Path, schema_name: str
+) -> tuple[etree._Element | None, list[ConfigProblem]]:
+    """The root of a well-formed file that matches schemas/<schema_name>, or what stops it.
+
+    Entity references are left unexpanded by the parser and reported here, so that a value
+    is never silently empty or replaced by another file's content.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return None, [ConfigProblem(path, None, None, f"cannot read the file: {error.strerror}")]
+    parser = _safe_parser()
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as error:
+        logged = [_problem(path, entry) for entry in parser.error_log.filter_from_errors()]
+        return None, logged or [ConfigProblem(path, error.lineno, None, error.msg)]
+    entities = [
+        ConfigProblem(
+            path, entity.sourceline, None,
+            f"entity reference {entity.text} is not expanded; write the value itself",
+        )
+        for entity in root.iter(etree.Entity)
+    ]
+    if entities:
+        return None, entities
+    schema = etree.XMLSchema(etree.fromstring((SCHEMAS / schema_name).read_bytes(), _safe_parser()))
+    if not schema.validate(root):
+        return None, [_problem(path, entry) for entry in schema.error_log]
+    return root, []

@@ -1,0 +1,74 @@
+"""`b8760 config check`: a summary and exit 0 on a good platform, every problem and exit 1 on a
+bad one."""
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from b8760_assets.cli import main
+from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+from b8760_assets_tests.config_files import copy_sample_platform, line_of, replace_in
+
+
+def check(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["config", "check", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_sample_platform_passes_with_a_summary() -> None:
+    code, out, _ = check(str(SAMPLE_PLATFORM_DIR))
+
+    assert code == 0
+    assert out.splitlines()[0] == (
+        f"{SAMPLE_PLATFORM_DIR}: 3 connectors, 2 participants, 12 meters; "
+        "external: ext_conn1, ext_conn10"
+    )
+    assert out.splitlines()[1] == (
+        "  coned       internal participant_1 (bucket participant_1), 6 meters, "
+        "from 2021-11-01T00:00:00Z"
+    )
+
+
+def test_platform_folder_defaults_to_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = copy_sample_platform(tmp_path)
+    (root / "meters" / "ext_conn10.xml").unlink()
+    monkeypatch.setenv("B8760_PLATFORM_DIR", str(root))
+
+    code, out, _ = check()
+
+    assert code == 0
+    assert out.startswith(f"{root}: 3 connectors, 2 participants, 9 meters;")
+
+
+def test_broken_platform_prints_every_problem_and_fails(tmp_path: Path) -> None:
+    root = copy_sample_platform(tmp_path)
+    coned = root / "connectors" / "coned" / "properties.xml"
+    meters = root / "meters" / "ext_conn1.xml"
+    replace_in(coned, ">kWh<", ">kwh<")
+    replace_in(coned, '<entry key="data.timezone">', '<entry key="data.zone">')
+    replace_in(meters, 'participant="participant_2"', 'participant="participant_1"')
+
+    code, out, err = check(str(root))
+
+    assert code == 1
+    assert out.splitlines() == [
+        f"connectors/coned/properties.xml:{line_of(coned, '<properties>')}: data.timezone: "
+        "missing required key",
+        f"connectors/coned/properties.xml:{line_of(coned, 'data.zone')}: data.zone: "
+        "unknown key; did you mean data.timezone?",
+        f"connectors/coned/properties.xml:{line_of(coned, 'data.unit')}: data.unit: "
+        "unknown unit 'kwh'; expected one of MMBtu, MW, MWh, W, Wh, ccf, gal, kW, kWh, klb, m3, "
+        "therm",
+        f"meters/ext_conn1.xml:{line_of(meters, 'participant_1')}: participant: 'participant_1' "
+        "does not operate connector ext_conn1; its participant is 'participant_2'",
+    ]
+    assert err == f"4 problem(s) in {root}; paths are relative to it.\n"
+
+
+def test_missing_platform_folder_fails(tmp_path: Path) -> None:
+    code, out, _ = check(str(tmp_path / "nowhere"))
+
+    assert (code, out) == (1, f"{tmp_path / 'nowhere'}: no such platform folder\n")
