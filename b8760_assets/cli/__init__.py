@@ -3,6 +3,7 @@
 import click
 
 from b8760_assets.cli.config import config
+from b8760_assets.cli.demo import demo
 from b8760_assets.cli.local import local
 
 
@@ -12,4 +13,5 @@ def main() -> None:
 
 
 main.add_command(config)
+main.add_command(demo)
 main.add_command(local)

@@ -1,0 +1,62 @@
+"""The local stack: emulators that stand in for GCS and BigQuery on a machine with no
+cloud credentials, started on demand and shared by every process on the machine.
+
+State (pid files, logs, data, certificate, DuckDB extensions, boto config) lives under
+`settings.state_dir()`; ports come from B8760_STORAGE_PORT, B8760_STORAGE_HTTPS_PORT,
+B8760_BIGQUERY_PORT and B8760_BIGQUERY_GRPC_PORT. Both are read at call time.
+"""
+
+from b8760_assets.local_stack import services
+from b8760_assets.local_stack.bigquery_emulator import BIGQUERY, LOCAL_PROJECT
+from b8760_assets.local_stack.gsutil import write_boto_config
+from b8760_assets.local_stack.services import LocalStackError, ServiceStatus
+from b8760_assets.local_stack.storage_emulator import STORAGE
+
+__all__ = [
+    "LOCAL_PROJECT",
+    "SERVICES",
+    "LocalStackError",
+    "ServiceStatus",
+    "ensure_running",
+    "env_exports",
+    "start_all",
+    "status",
+    "stop_all",
+    "write_boto_config",
+]
+
+_SERVICES = {service.name: service for service in (STORAGE, BIGQUERY)}
+SERVICES: tuple[str, ...] = tuple(_SERVICES)
+
+
+def ensure_running(name: str) -> str:
+    """The service's http URL, once it answers; starts it unless it is already running."""
+    if name not in _SERVICES:
+        raise LocalStackError(f"No local service {name!r}; there are {', '.join(SERVICES)}.")
+    return services.ensure_running(_SERVICES[name])
+
+
+def start_all() -> list[ServiceStatus]:
+    for service in _SERVICES.values():
+        services.ensure_running(service)
+    return status()
+
+
+def stop_all() -> list[str]:
+    """Names of the services stopped; only processes this stack started are touched."""
+    return [service.name for service in _SERVICES.values() if services.stop(service)]
+
+
+def status() -> list[ServiceStatus]:
+    return [services.status(service) for service in _SERVICES.values()]
+
+
+def env_exports() -> dict[str, str]:
+    """Environment that points clients at the stack. Writes the boto config, so that
+    BOTO_CONFIG never names a missing file."""
+    return {
+        "STORAGE_EMULATOR_HOST": STORAGE.url(),
+        "BIGQUERY_EMULATOR_HOST": BIGQUERY.url(),
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "BOTO_CONFIG": str(write_boto_config()),
+    }

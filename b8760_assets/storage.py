@@ -1,0 +1,277 @@
+"""Object storage: every GCS access the platform makes goes through `StorageResource`.
+
+Production is real GCS with the project's credentials; with no GCP project configured the
+same google-cloud-storage client talks to the local stack's fake-gcs-server. Writes carry
+generation preconditions so that concurrent runs and retries cannot overwrite each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import google.auth
+from dagster_gcp import GCSResource
+from google.api_core.exceptions import NotFound, PreconditionFailed
+from google.auth.credentials import AnonymousCredentials
+from google.auth.transport.requests import AuthorizedSession
+from google.cloud import storage
+from pydantic import Field, PrivateAttr
+from requests.adapters import HTTPAdapter
+
+from b8760_assets import local_stack
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+class StorageError(Exception):
+    """A storage operation that cannot go on; the message names the object."""
+
+
+class GenerationConflict(StorageError):
+    """The object's generation was not the one the write expected (412 Precondition Failed).
+
+    With `if_generation_match=0` this means the object already exists.
+    """
+
+
+class ObjectMissing(StorageError):
+    """The object does not exist (404)."""
+
+
+class ChecksumMismatch(StorageError):
+    """A copy whose checksum differs from its source: the source must not be deleted."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the platform needs to know of an object: where it is, which version, its checksums."""
+
+    bucket: str
+    name: str
+    generation: int
+    size: int | None
+    md5_hash: str | None
+    crc32c: str | None
+
+    @property
+    def uri(self) -> str:
+        return f"gs://{self.bucket}/{self.name}"
+
+    @classmethod
+    def of(cls, blob: storage.Blob) -> StoredObject:
+        return cls(
+            bucket=blob.bucket.name,
+            name=blob.name,
+            generation=int(blob.generation),
+            size=blob.size,
+            md5_hash=blob.md5_hash,
+            crc32c=blob.crc32c,
+        )
+
+
+@dataclass(frozen=True)
+class ObjectContent:
+    """An object's bytes with the generation they were read at (for compare-and-swap)."""
+
+    object: StoredObject
+    data: bytes
+
+
+class StorageResource(GCSResource):
+    """GCS for the platform's assets, sensors and CLI.
+
+    `project` unset means the local stack: the storage emulator is started on first use
+    (or found running) and shared with every other process on the machine.
+    """
+
+    emulator_url: str | None = Field(
+        default=None,
+        description="Storage emulator endpoint; unset uses the local stack's fake-gcs-server.",
+    )
+    max_parallel_writes: int = Field(
+        default=16, description="Threads (and HTTP connections) for write_many."
+    )
+
+    _client: storage.Client | None = PrivateAttr(default=None)
+
+    def get_client(self) -> storage.Client:
+        if self._client is None:
+            self._client = self._new_client()
+        return self._client
+
+    def _new_client(self) -> storage.Client:
+        if self.project is None:
+            credentials = AnonymousCredentials()
+            project = local_stack.LOCAL_PROJECT
+            endpoint = self.emulator_url or local_stack.ensure_running("storage")
+            client_options = {"api_endpoint": endpoint}
+        else:
+            credentials, _ = google.auth.default()
+            project, client_options = self.project, None
+        # One pooled connection per writer thread, instead of requests' default ten.
+        session = AuthorizedSession(credentials)
+        adapter = HTTPAdapter(pool_maxsize=self.max_parallel_writes)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return storage.Client(
+            project=project,
+            credentials=credentials,
+            client_options=client_options,
+            _http=session,
+        )
+
+    @property
+    def api_endpoint(self) -> str:
+        """Base URL of the JSON API, for the download links participants use."""
+        return self.get_client().api_endpoint
+
+    def _blob(self, bucket: str, name: str) -> storage.Blob:
+        return self.get_client().bucket(bucket).blob(name)
+
+    def ensure_bucket(self, bucket: str) -> None:
+        """Create the bucket if it is missing (locally; production buckets are provisioned)."""
+        client = self.get_client()
+        if client.lookup_bucket(bucket) is None:
+            client.create_bucket(bucket)
+
+    def write(
+        self,
+        bucket: str,
+        name: str,
+        data: bytes,
+        *,
+        if_generation_match: int = 0,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: dict[str, str] | None = None,
+    ) -> StoredObject:
+        """Write an object only if its generation is still `if_generation_match`.
+
+        0 (the default) means create-only: the write fails if the object exists.
+        """
+        blob = self._blob(bucket, name)
+        blob.metadata = metadata
+        try:
+            blob.upload_from_string(
+                data, content_type=content_type, if_generation_match=if_generation_match
+            )
+        except PreconditionFailed as error:
+            reason = (
+                "already exists (create-only write refused)"
+                if if_generation_match == 0
+                else f"is no longer at generation {if_generation_match}"
+            )
+            raise GenerationConflict(f"gs://{bucket}/{name} {reason}") from error
+        return StoredObject.of(blob)
+
+    def write_many(
+        self,
+        bucket: str,
+        objects: Iterable[tuple[str, bytes]],
+        *,
+        if_generation_match: int = 0,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> list[StoredObject]:
+        """Write many small objects in parallel; raises the first failure after all finish."""
+
+        def write_one(item: tuple[str, bytes]) -> StoredObject:
+            name, data = item
+            return self.write(
+                bucket,
+                name,
+                data,
+                if_generation_match=if_generation_match,
+                content_type=content_type,
+            )
+
+        with ThreadPoolExecutor(max_workers=self.max_parallel_writes) as pool:
+            return list(pool.map(write_one, objects))
+
+    def read(self, bucket: str, name: str) -> ObjectContent:
+        blob = self._blob(bucket, name)
+        try:
+            data = blob.download_as_bytes()
+        except NotFound as error:
+            raise ObjectMissing(f"gs://{bucket}/{name} does not exist") from error
+        return ObjectContent(StoredObject.of(blob), data)
+
+    def stat(self, bucket: str, name: str) -> StoredObject | None:
+        """The object's current version, or None if it does not exist."""
+        blob = self.get_client().bucket(bucket).get_blob(name)
+        return None if blob is None else StoredObject.of(blob)
+
+    def list(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        start_offset: str | None = None,
+        page_size: int = 1000,
+    ) -> Iterator[StoredObject]:
+        """Objects under `prefix` in name order, fetched a page at a time.
+
+        `start_offset` skips names before it, so a caller that remembers the last name it
+        saw lists only what came after.
+        """
+        blobs = self.get_client().list_blobs(
+            bucket, prefix=prefix, start_offset=start_offset, page_size=page_size
+        )
+        for blob in blobs:
+            yield StoredObject.of(blob)
+
+    def copy(
+        self, source: StoredObject, bucket: str, name: str, *, if_generation_match: int = 0
+    ) -> StoredObject:
+        """Copy exactly `source`'s generation, create-only by default, and verify the checksums.
+
+        A copy that already exists from an earlier attempt is accepted if its checksums match,
+        so a retried move finishes instead of failing.
+        """
+        client = self.get_client()
+        source_blob = client.bucket(source.bucket).blob(source.name, generation=source.generation)
+        try:
+            copied = client.bucket(source.bucket).copy_blob(
+                source_blob,
+                client.bucket(bucket),
+                name,
+                source_generation=source.generation,
+                if_generation_match=if_generation_match,
+            )
+            result = StoredObject.of(copied)
+        except PreconditionFailed:
+            existing = self.stat(bucket, name)
+            if existing is None or if_generation_match != 0:
+                raise GenerationConflict(
+                    f"gs://{bucket}/{name} changed while copying {source.uri}"
+                ) from None
+            result = existing
+        except NotFound as error:
+            raise ObjectMissing(
+                f"{source.uri} (generation {source.generation}) does not exist"
+            ) from error
+        verify_same_content(source, result)
+        return result
+
+    def delete(self, obj: StoredObject) -> None:
+        """Delete exactly this generation; a newer upload under the same name is kept."""
+        try:
+            self._blob(obj.bucket, obj.name).delete(if_generation_match=obj.generation)
+        except NotFound:
+            pass
+        except PreconditionFailed as error:
+            raise GenerationConflict(
+                f"{obj.uri} was replaced after generation {obj.generation}; not deleted"
+            ) from error
+
+
+def verify_same_content(source: StoredObject, copy: StoredObject) -> None:
+    """Raise ChecksumMismatch unless both objects carry the same crc32c or md5."""
+    pairs = [(source.crc32c, copy.crc32c), (source.md5_hash, copy.md5_hash)]
+    compared = [(a, b) for a, b in pairs if a and b]
+    if not compared or any(a != b for a, b in compared):
+        raise ChecksumMismatch(
+            f"{copy.uri} does not match {source.uri} "
+            f"(crc32c {source.crc32c} vs {copy.crc32c}, md5 {source.md5_hash} vs {copy.md5_hash})"
+        )
+
