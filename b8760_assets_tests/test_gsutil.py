@@ -12,7 +12,7 @@ from google.cloud import storage
 
 from b8760_assets import local_stack
 from b8760_assets.cli import main
-from b8760_assets_tests.test_local_stack import isolated_stack
+from b8760_assets_tests.stack import isolated_stack
 
 GSUTIL = Path(sys.executable).parent / "gsutil"
 

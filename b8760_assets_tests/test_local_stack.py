@@ -1,7 +1,6 @@
 """The local stack with its real emulators, each test module on a state folder and ports of
 its own, so a developer's running stack is never touched."""
 
-import contextlib
 import json
 import os
 import signal
@@ -21,38 +20,9 @@ from google.cloud import bigquery, storage
 from b8760_assets import local_stack
 from b8760_assets.cli import main
 from b8760_assets.local_stack import LOCAL_PROJECT, SERVICES, LocalStackError
+from b8760_assets_tests.stack import PORT_VARS, isolated_stack
 
-PORT_VARS = (
-    "B8760_STORAGE_PORT",
-    "B8760_STORAGE_HTTPS_PORT",
-    "B8760_BIGQUERY_PORT",
-    "B8760_BIGQUERY_GRPC_PORT",
-)
 URL_PORT_VAR = {"storage": "B8760_STORAGE_PORT", "bigquery": "B8760_BIGQUERY_PORT"}
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-@contextlib.contextmanager
-def isolated_stack(folder: Path) -> Iterator[dict[str, int]]:
-    """Point the local stack at `folder` and free ports; stop what it started on the way out."""
-    ports = dict(zip(PORT_VARS, free_ports(len(PORT_VARS))))
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("B8760_STATE_DIR", str(folder))
-        for name, port in ports.items():
-            env.setenv(name, str(port))
-        try:
-            yield ports
-        finally:
-            local_stack.stop_all()
 
 
 @pytest.fixture(scope="module")

@@ -53,6 +53,7 @@ def demo() -> None:
         click.echo(f"{row['connector']:<12} {row['meters']} meters")
 
     heading("where to look")
-    click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (runs are kept in $DAGSTER_HOME)")
+    bigquery_url = local_stack.ensure_running("bigquery")
+    click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (runs are in $DAGSTER_HOME)")
     click.echo("Local stack:   .venv/bin/b8760 local status   (stop it with: make stop)")
-    click.echo(f"Warehouse SQL: table {METERS_TABLE} in the emulator at {local_stack.ensure_running('bigquery')}")
+    click.echo(f"Warehouse:     table {METERS_TABLE} in the BigQuery emulator at {bigquery_url}")
