@@ -1,7 +1,10 @@
 """The code location as Dagster loads it: the definitions, the meter registry, the CLI."""
 
+import json
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +14,7 @@ from b8760_assets.definitions import build_definitions
 from b8760_assets.meter_registry import METERS_TABLE, meter_registry
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.stack import free_ports
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 CHECKOUT = Path(__file__).parents[1]
@@ -63,3 +67,45 @@ def test_dagster_cli_validates_and_materializes(stack_env: dict, dagster_home: P
         records = instance.get_run_records()
         assert [record.dagster_run.status for record in records] == [dg.DagsterRunStatus.SUCCESS]
         assert instance.get_latest_materialization_event(dg.AssetKey(["warehouse", "meters"]))
+
+
+LOCATIONS_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
+  name locationOrLoadError { __typename ... on RepositoryLocation {
+    repositories { assetGroups { groupName } } } } } } } }"""
+
+
+def test_webserver_shows_the_code_location(stack_env: dict, dagster_home: Path) -> None:
+    """What `make dev` serves: workspace.yaml's code location, loaded, with its asset groups."""
+    port = free_ports(1)[0]
+    webserver = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=CHECKOUT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        entries = graphql_when_up(f"http://127.0.0.1:{port}/graphql", LOCATIONS_QUERY, webserver)
+    finally:
+        webserver.terminate()
+        webserver.wait(timeout=30)
+    [entry] = entries["workspaceOrError"]["locationEntries"]
+    assert entry["name"] == "b8760"
+    location = entry["locationOrLoadError"]
+    assert location["__typename"] == "RepositoryLocation", location
+    groups = {g["groupName"] for r in location["repositories"] for g in r["assetGroups"]}
+    assert "meter_registry" in groups
+
+
+def graphql_when_up(url: str, query: str, server: subprocess.Popen) -> dict:
+    """The query's data once the server answers (it loads the code location first)."""
+    request = urllib.request.Request(
+        url, json.dumps({"query": query}).encode(), {"Content-Type": "application/json"}
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stderr.read()
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.load(response)["data"]
+        except OSError:
+            time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within 120 s")
