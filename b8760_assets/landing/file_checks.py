@@ -1,0 +1,149 @@
+"""The landing check: the verdict on one file an external connector uploaded.
+
+Pure logic (bytes in, verdict out; no Dagster, no GCS): the landing-zone connector archives an
+accepted file with its readings and quarantines a refused one beside its Rejection.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from b8760_assets.config import ConnectorProperties
+from b8760_assets.landing.csv_format import CsvFormat
+from b8760_assets.landing.formats import FormatRejected, ReadingsFormat, Rejection, quoted
+
+# Every format a connector's properties.xml may name in file.formats.
+FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat()}
+
+# Files the platform itself keeps at the root of a connector's landing prefix; never taken in.
+RESERVED_NAMES = frozenset({"readme.txt"})
+# A refused file is quarantined beside <name>.error.json, and each arrival hour's archive
+# folder holds the hour's manifest: an upload under either name could overwrite them.
+ERROR_SUFFIX = ".error.json"
+MANIFEST_NAME = "_manifest.json"
+PLATFORM_NAMES = RESERVED_NAMES | {MANIFEST_NAME}
+# GCS caps object names at 1024 bytes. A landing file is kept as
+# <connector>/rejected/<arrival hour>/<name>.error.json, up to 104 bytes more.
+MAX_NAME_BYTES = 896
+# Enough of a file to recognize its format by.
+HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """The verdict on one uploaded file: its readings when accepted, the reason when refused."""
+
+    name: str  # relative to the connector's landing prefix
+    format: str | None
+    # Left out of == and repr: a DataFrame compares element-wise, and can be millions of rows.
+    readings: pl.DataFrame | None = field(compare=False, repr=False)
+    rejection: Rejection | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.rejection is None
+
+
+def check_name(name: str) -> Rejection | None:
+    """Why an object name cannot be archived as it is, or None.
+
+    The name (relative to the connector's prefix) becomes part of the archive and quarantine
+    object names, so it must stay a plain relative path of printable UTF-8.
+    """
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return _name_rejection("name.not_utf8", name, "is not valid UTF-8; name the file in UTF-8")
+    unprintable = next((char for char in name if not char.isprintable()), None)
+    if unprintable is not None:
+        return _name_rejection(
+            "name.unprintable", name,
+            f"holds the unprintable character U+{ord(unprintable):04X}; "
+            "use printable characters only",
+        )
+    if size > MAX_NAME_BYTES:
+        return _name_rejection(
+            "name.too_long", name,
+            f"is {size} bytes long; a name is at most {MAX_NAME_BYTES} bytes (UTF-8)",
+        )
+    segments = name.split("/")
+    if "" in segments:
+        return _name_rejection(
+            "name.empty_segment", name,
+            "has an empty path segment (a leading, trailing or doubled '/'); "
+            "separate folders with one '/'",
+        )
+    if any(segment in (".", "..") for segment in segments):
+        return _name_rejection(
+            "name.unsafe", name,
+            "has a '.' or '..' path segment; name the file without relative folders",
+        )
+    if name in PLATFORM_NAMES or name.endswith(ERROR_SUFFIX):
+        return _name_rejection(
+            "name.reserved", name,
+            f"is the platform's ({', '.join(sorted(PLATFORM_NAMES))} at the root, or a name "
+            f"ending in {ERROR_SUFFIX}); choose another name",
+        )
+    return None
+
+
+def _name_rejection(rule: str, name: str, problem: str) -> Rejection:
+    return Rejection(rule, None, f"the file name {quoted(name)} {problem}")
+
+
+def check_size(size: int, connector: ConnectorProperties) -> Rejection | None:
+    """Why a file is too large for its connector, or None; a listed size is enough to refuse
+    a file without downloading it."""
+    if size > connector.max_file_bytes:
+        return Rejection(
+            "file.too_large", None,
+            f"the file is {size:,} bytes; connector {connector.name} takes files of at most "
+            f"{connector.max_file_bytes:,} bytes; split it into smaller files",
+        )
+    return None
+
+
+def check_file(name: str, data: bytes, connector: ConnectorProperties) -> CheckedFile:
+    """The verdict on one uploaded file: name, size, format, then every reading in it."""
+    rejection = check_name(name) or check_size(len(data), connector)
+    if rejection is None and not data:
+        rejection = Rejection(
+            "file.empty", None, "the file is empty (0 bytes); upload it again with its readings"
+        )
+    if rejection is not None:
+        return CheckedFile(name, None, None, rejection)
+    head = data[:HEAD_BYTES]
+    accepted = [FORMATS[format_name] for format_name in connector.formats]
+    file_format = next((each for each in accepted if each.detect(head, name)), None)
+    if file_format is None:
+        return CheckedFile(name, None, None, _unrecognized(name, head, connector))
+    try:
+        return CheckedFile(name, file_format.name, file_format.read(data, connector), None)
+    except FormatRejected as refused:
+        return CheckedFile(name, file_format.name, None, refused.rejection)
+
+
+def _unrecognized(name: str, head: bytes, connector: ConnectorProperties) -> Rejection:
+    """A file in none of the connector's formats: in a format it does not take, or in none."""
+    accepted = ", ".join(connector.formats)
+    other = next(
+        (
+            each
+            for each in FORMATS.values()
+            if each.name not in connector.formats and each.detect(head, name)
+        ),
+        None,
+    )
+    if other is not None:
+        return Rejection(
+            "format.not_accepted", None,
+            f"{quoted(name)} is a {other.name} file, but connector {connector.name} takes only "
+            f"{accepted}",
+        )
+    hints = "; ".join(FORMATS[format_name].hint for format_name in connector.formats)
+    return Rejection(
+        "format.unknown", None,
+        f"{quoted(name)} is in none of the formats connector {connector.name} takes "
+        f"({accepted}): {hints}",
+    )

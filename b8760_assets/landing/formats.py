@@ -1,0 +1,82 @@
+"""What the landing check asks of a file format: recognize a file, read it into readings, or
+refuse it with a reason the uploader can act on.
+
+Every format returns the same normalized readings (READINGS_SCHEMA), so the steps after the
+landing check never need to know how a connector wrote its file.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+
+import polars as pl
+
+from b8760_assets.config import ConnectorProperties
+
+READINGS_SCHEMA = pl.Schema(
+    {
+        "meter_id": pl.String,
+        "interval_start": pl.Datetime("us", "UTC"),
+        "interval_end": pl.Datetime("us", "UTC"),
+        "value": pl.Float64,  # as uploaded: the meter's multiplier is applied later
+        "unit": pl.String,  # the connector's unit where the file left it out
+        "quality": pl.String,  # null where the file gave no quality flag
+        "line": pl.Int64,  # where the reading is in the file (1-based), for later error messages
+    }
+)
+
+# Values quoted in a message are cut here: a message names the value, it does not replay the file.
+SHOWN_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a file was refused, in words an uploader can act on.
+
+    rule is a stable machine name ("csv.bad_timestamp") for dashboards and tests; the message
+    says what was found, where, and what to do instead.
+    """
+
+    rule: str
+    line: int | None
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        """The reason kept next to a rejected file (<file>.error.json)."""
+        return {"rule": self.rule, "line": self.line, "message": self.message}
+
+
+class FormatRejected(Exception):
+    """Raised by a format reader for a file it recognizes but will not take in."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.message)
+        self.rejection = rejection
+
+
+class ReadingsFormat(Protocol):
+    """A file format connectors may upload readings in (named in properties.xml file.formats)."""
+
+    name: str
+    # How an uploader makes a file recognizable as this format, for the format.unknown message.
+    hint: str
+
+    def detect(self, head: bytes, name: str) -> bool:
+        """Whether a file, judged by its name and first bytes, is in this format."""
+        ...
+
+    def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
+        """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem."""
+        ...
+
+
+def quoted(value: str | None) -> str:
+    """A value found in an upload as a message shows it: quoted, escaped, cut to SHOWN_CHARS.
+
+    Escaping keeps line breaks, control characters and undecodable names visible, and keeps
+    the message itself valid UTF-8 for <file>.error.json.
+    """
+    text = value or ""
+    if len(text) > SHOWN_CHARS:
+        text = text[:SHOWN_CHARS] + "…"
+    return json.dumps(text.encode("utf-8", "backslashreplace").decode("utf-8"), ensure_ascii=False)

@@ -1,0 +1,524 @@
+"""The landing check: files accepted with their normalized readings, and every rule that
+refuses a file, with the line and the offending value in its message."""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from b8760_assets.config import ConnectorProperties
+from b8760_assets.config.properties import KNOWN_FORMATS
+from b8760_assets.landing import file_checks
+from b8760_assets.landing.csv_format import QUALITY_FLAGS
+from b8760_assets.landing.file_checks import (
+    FORMATS,
+    MAX_NAME_BYTES,
+    RESERVED_NAMES,
+    CheckedFile,
+    check_file,
+    check_name,
+    check_size,
+)
+from b8760_assets.landing.formats import READINGS_SCHEMA, SHOWN_CHARS, Rejection
+
+EXT_CONN1 = ConnectorProperties(
+    name="ext_conn1",
+    participant="participant_1",
+    bucket="participant_1",
+    external=True,
+    formats=("csv",),
+    timezone="America/New_York",
+    unit="kWh",
+    start_hour=datetime(2021, 11, 1, tzinfo=UTC),
+    max_file_bytes=1_048_576,
+    source=Path("connectors/ext_conn1/properties.xml"),
+)
+HEADER = "meter_id,start,end,value,unit,quality"
+ROW_A = "3,2021-11-08T14:00:00-05:00,2021-11-08T15:00:00-05:00,12.5,kWh,A"
+ROW_B = "3,2021-11-08T15:00:00-05:00,2021-11-08T16:00:00-05:00,11.75,kWh,E"
+# The reading on line 3 of the files that break one rule at a time.
+LINE_3 = {
+    "meter_id": "3",
+    "start": "2021-11-08T21:00:00Z",
+    "end": "2021-11-08T22:00:00Z",
+    "value": "1",
+    "unit": "kWh",
+    "quality": "A",
+}
+
+
+def csv_bytes(*lines: str, line_end: str = "\n") -> bytes:
+    return "".join(line + line_end for line in lines).encode()
+
+
+def line_3_with(**changes: str) -> bytes:
+    """A good file but for its line 3, where the given columns take the given text."""
+    return csv_bytes(HEADER, ROW_A, ",".join({**LINE_3, **changes}.values()))
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def readings(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=READINGS_SCHEMA, orient="row")
+
+
+def accepted(data: bytes, connector: ConnectorProperties = EXT_CONN1) -> pl.DataFrame:
+    checked = check_file("readings.csv", data, connector)
+    assert checked.rejection is None, checked.rejection
+    assert checked.accepted and checked.format == "csv"
+    return checked.readings
+
+
+def rejection(data: bytes, connector: ConnectorProperties = EXT_CONN1) -> Rejection:
+    checked = check_file("readings.csv", data, connector)
+    assert not checked.accepted and checked.readings is None
+    return checked.rejection
+
+
+# Accepted files
+
+
+def test_offset_timestamps_become_utc_readings_with_their_lines() -> None:
+    data = csv_bytes(
+        HEADER, ROW_A, ROW_B, "7,2021-11-08T19:15:00+00:00,2021-11-08T19:30:00+00:00,-0.5,MWh,M"
+    )
+
+    assert_frame_equal(
+        accepted(data),
+        readings(
+            [
+                ("3", utc(2021, 11, 8, 19), utc(2021, 11, 8, 20), 12.5, "kWh", "A", 2),
+                ("3", utc(2021, 11, 8, 20), utc(2021, 11, 8, 21), 11.75, "kWh", "E", 3),
+                ("7", utc(2021, 11, 8, 19, 15), utc(2021, 11, 8, 19, 30), -0.5, "MWh", "M", 4),
+            ]
+        ),
+    )
+
+
+def test_wall_times_are_in_the_connectors_zone_summer_and_winter() -> None:
+    data = csv_bytes(
+        HEADER,
+        "3,2021-07-01T14:00:00,2021-07-01T15:00:00,1,kWh,A",  # EDT, UTC-4
+        "3,2021-11-08T14:00:00,2021-11-08T14:15:00,2,kWh,A",  # EST, UTC-5
+        # The hour that happens twice, told apart by its offsets.
+        "3,2021-11-07T01:30:00-04:00,2021-11-07T01:45:00-04:00,3,kWh,A",
+        "3,2021-11-07T01:30:00-05:00,2021-11-07T01:45:00-05:00,4,kWh,A",
+    )
+
+    frame = accepted(data)
+
+    assert frame["interval_start"].to_list() == [
+        utc(2021, 7, 1, 18),
+        utc(2021, 11, 8, 19),
+        utc(2021, 11, 7, 5, 30),
+        utc(2021, 11, 7, 6, 30),
+    ]
+    assert frame["interval_end"].to_list()[:2] == [utc(2021, 7, 1, 19), utc(2021, 11, 8, 19, 15)]
+
+
+def test_wall_times_follow_the_connectors_zone() -> None:
+    data = csv_bytes(HEADER, "3,2021-07-01T14:00:00,2021-07-01T15:00:00,1,kWh,A")
+
+    frame = accepted(data, replace(EXT_CONN1, timezone="Europe/Berlin"))
+
+    assert frame["interval_start"].to_list() == [utc(2021, 7, 1, 12)]
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("2021-11-08T19:00:00Z", "2021-11-08T20:00:00Z"),
+        ("2021-11-08T19:00:00.000Z", "2021-11-08T20:00:00.000Z"),  # JavaScript's toISOString()
+        ("2021-11-08T14:00:00-0500", "2021-11-08T15:00:00-0500"),
+        ("2021-11-09T00:30:00+05:30", "2021-11-09T01:30:00+05:30"),
+    ],
+)
+def test_iso_8601_offset_forms(start: str, end: str) -> None:
+    frame = accepted(csv_bytes(HEADER, f"3,{start},{end},1,kWh,A"))
+
+    assert frame.select("interval_start", "interval_end").row(0) == (
+        utc(2021, 11, 8, 19),
+        utc(2021, 11, 8, 20),
+    )
+
+
+@pytest.mark.parametrize("first", ["offset", "wall time"])
+def test_offset_and_wall_times_may_mix_in_one_file(first: str) -> None:
+    rows = [
+        "3,2021-11-08T19:00:00Z,2021-11-08T20:00:00Z,1,kWh,A",
+        "4,2021-11-08T14:00:00,2021-11-08T15:00:00,2,kWh,A",
+    ]
+    if first == "wall time":
+        rows.reverse()
+
+    frame = accepted(csv_bytes(HEADER, *rows))
+
+    assert frame["interval_start"].to_list() == [utc(2021, 11, 8, 19)] * 2
+
+
+def test_empty_unit_is_the_connectors_unit_and_empty_quality_is_null() -> None:
+    data = csv_bytes(
+        HEADER,
+        "3,2021-11-08T19:00:00Z,2021-11-08T20:00:00Z,1,,",
+        "3,2021-11-08T20:00:00Z,2021-11-08T21:00:00Z,2,therm,",
+    )
+
+    frame = accepted(data, replace(EXT_CONN1, unit="MWh"))
+
+    assert frame.select("unit", "quality").rows() == [("MWh", None), ("therm", None)]
+
+
+def test_columns_in_any_order_and_quality_optional() -> None:
+    data = csv_bytes(
+        "value,unit,end,start,meter_id", "12.5,,2021-11-08T20:00:00Z,2021-11-08T19:00:00Z,m-1.a_b"
+    )
+
+    assert_frame_equal(
+        accepted(data),
+        readings([("m-1.a_b", utc(2021, 11, 8, 19), utc(2021, 11, 8, 20), 12.5, "kWh", None, 2)]),
+    )
+
+
+def test_windows_file_with_bom_and_crlf_is_accepted() -> None:
+    data = b"\xef\xbb\xbf" + csv_bytes(HEADER, ROW_A, ROW_B, line_end="\r\n")
+
+    frame = accepted(data)
+
+    assert frame.select("meter_id", "unit", "quality", "line").rows() == [
+        ("3", "kWh", "A", 2),
+        ("3", "kWh", "E", 3),
+    ]
+
+
+def test_blank_lines_are_skipped_and_lines_still_counted() -> None:
+    data = csv_bytes(HEADER, ROW_A, "", ROW_B, "", "")
+
+    assert accepted(data)["line"].to_list() == [2, 4]
+
+
+def test_quoted_values_are_read_as_csv() -> None:
+    data = csv_bytes(HEADER, '"3","2021-11-08T19:00:00Z","2021-11-08T20:00:00Z","12.5","kWh","A"')
+
+    assert accepted(data).select("meter_id", "value", "unit").row(0) == ("3", 12.5, "kWh")
+
+
+def test_a_file_without_csv_name_is_recognized_by_its_header() -> None:
+    checked = check_file("upload-2021-11-08.txt", csv_bytes(HEADER, ROW_A), EXT_CONN1)
+
+    assert (checked.accepted, checked.format, checked.readings.height) == (True, "csv", 1)
+
+
+def test_connector_takes_files_up_to_its_limit() -> None:
+    data = csv_bytes(HEADER, ROW_A)
+
+    assert accepted(data, replace(EXT_CONN1, max_file_bytes=len(data))).height == 1
+
+
+def test_same_start_for_different_meters_is_no_duplicate() -> None:
+    data = csv_bytes(HEADER, ROW_A, ROW_A.replace("3,", "4,", 1))
+
+    assert accepted(data)["meter_id"].to_list() == ["3", "4"]
+
+
+def test_readings_have_the_normalized_schema() -> None:
+    assert accepted(csv_bytes(HEADER, ROW_A)).schema == READINGS_SCHEMA
+
+
+# Rejected files: one value broken at a time, on line 3
+
+
+@pytest.mark.parametrize(
+    "changes, rule, shown",
+    [
+        ({"meter_id": "a/b"}, "csv.bad_meter_id", 'meter id "a/b"'),
+        ({"meter_id": ""}, "csv.bad_meter_id", 'meter id ""'),
+        ({"start": "2021-13-01T00:00"}, "csv.bad_timestamp", 'start "2021-13-01T00:00"'),
+        ({"end": "2021-11-08 22:00"}, "csv.bad_timestamp", 'end "2021-11-08 22:00"'),
+        ({"start": ""}, "csv.bad_timestamp", 'start ""'),
+        # Year 0 reads as ISO 8601 but is out of the datetime range later steps use.
+        (
+            {"start": "0000-11-08T21:00:00Z", "end": "0000-11-08T22:00:00Z"},
+            "csv.bad_timestamp",
+            'start "0000-11-08T21:00:00Z"',
+        ),
+        (
+            {"start": "2021-11-07T01:30:00", "end": "2021-11-07T02:30:00"},
+            "timestamp.ambiguous_local_time",
+            'start "2021-11-07T01:30:00"',
+        ),
+        (
+            {"start": "2021-03-14T02:30:00", "end": "2021-03-14T03:30:00"},
+            "timestamp.nonexistent_local_time",
+            'start "2021-03-14T02:30:00"',
+        ),
+        ({"end": "2021-11-08T21:10:00Z"}, "csv.bad_interval", "lasts 10 minutes"),
+        ({"end": "2021-11-08T20:00:00Z"}, "csv.bad_interval", "lasts -60 minutes"),
+        (
+            {"start": "2021-11-08T21:05:00Z", "end": "2021-11-08T21:20:00Z"},
+            "csv.unaligned_interval",
+            "starts at 21:05:00 UTC",
+        ),
+        # Local hours of a +05:30 zone are not UTC hours.
+        (
+            {"start": "2021-11-08T15:00:00+05:30", "end": "2021-11-08T16:00:00+05:30"},
+            "csv.unaligned_interval",
+            'start "2021-11-08T15:00:00+05:30"',
+        ),
+        ({"value": '"12,5"'}, "csv.bad_value", 'value "12,5"'),
+        ({"value": "NaN"}, "csv.bad_value", 'value "NaN"'),
+        ({"value": "1e999"}, "csv.bad_value", 'value "1e999"'),
+        ({"value": ""}, "csv.bad_value", 'value ""'),
+        ({"unit": "kwh"}, "csv.unknown_unit", 'unit "kwh"'),
+        ({"quality": "a"}, "csv.unknown_quality", 'quality "a"'),
+        ({"quality": "A,extra"}, "csv.too_many_fields", ',A,extra"'),
+        ({"value": '"1"2'}, "csv.bad_quoting", "line 3: "),
+        ({"meter_id": '"3\n4"'}, "csv.line_break_in_value", 'meter_id "3\\n4"'),
+    ],
+)
+def test_each_rule_names_its_line_and_value(changes: dict[str, str], rule: str, shown: str) -> None:
+    refused = rejection(line_3_with(**changes))
+
+    assert (refused.rule, refused.line) == (rule, 3)
+    assert refused.message.startswith("line 3: ")
+    assert shown in refused.message
+
+
+def test_not_utf8_names_the_line_and_byte() -> None:
+    data = line_3_with(unit="k?Wh").replace(b"k?Wh", b"k\xe9Wh")  # é as Windows-1252 has it
+
+    refused = rejection(data)
+
+    assert (refused.rule, refused.line) == ("csv.not_utf8", 3)
+    assert "0xE9" in refused.message and "save it as UTF-8" in refused.message
+
+
+def test_ambiguous_wall_time_message_offers_both_offsets() -> None:
+    refused = rejection(line_3_with(start="2021-11-07T01:30:00", end="2021-11-07T02:30:00"))
+
+    assert "2021-11-07T01:30:00-04:00 or 2021-11-07T01:30:00-05:00" in refused.message
+    assert "America/New_York" in refused.message
+
+
+def test_duplicate_reading_names_both_lines_even_written_differently() -> None:
+    data = csv_bytes(HEADER, ROW_A, ROW_B, "3,2021-11-08T19:00:00Z,2021-11-08T20:00:00Z,99,kWh,A")
+
+    refused = rejection(data)
+
+    assert (refused.rule, refused.line) == ("csv.duplicate_reading", 4)
+    assert 'meter "3"' in refused.message and '"2021-11-08T19:00:00Z"' in refused.message
+    assert "on line 2" in refused.message
+
+
+def test_earliest_offending_line_is_reported_whatever_its_rule() -> None:
+    data = csv_bytes(
+        HEADER,
+        ROW_A,
+        "3,2021-11-08T15:00:00Z,2021-11-08T16:00:00Z,1,kWh,Z",  # line 3: quality
+        "a/b,2021-11-08T16:00:00Z,2021-11-08T17:00:00Z,x,kWh,A",  # line 4: meter id and value
+    )
+
+    refused = rejection(data)
+
+    assert (refused.rule, refused.line) == ("csv.unknown_quality", 3)
+
+
+def test_on_one_line_the_first_column_rule_wins() -> None:
+    assert rejection(line_3_with(meter_id="a/b", value="x")).rule == "csv.bad_meter_id"
+
+
+def test_long_values_are_cut_in_messages() -> None:
+    meter = "m" * 300
+
+    message = rejection(line_3_with(meter_id=meter)).message
+
+    assert f'"{"m" * SHOWN_CHARS}…"' in message
+    assert meter not in message
+
+
+def test_unknown_quality_message_lists_the_flags() -> None:
+    message = rejection(line_3_with(quality="X")).message
+
+    assert all(f"{flag} ({meaning})" in message for flag, meaning in QUALITY_FLAGS.items())
+
+
+# Rejected files: header and whole-file rules
+
+
+@pytest.mark.parametrize(
+    "header, rule, shown",
+    [
+        ("meter_id,start,end,value", "csv.missing_column", "lacks unit"),
+        ("meter_id,start,end,value,unit,notes", "csv.unknown_column", '"notes"'),
+        ("meter_id,start,end,value,unit,value", "csv.duplicate_column", '"value"'),
+        (ROW_A, "csv.unknown_column", '"2021-11-08T14:00:00-05:00"'),  # no header at all
+        ("", "csv.missing_column", "lacks meter_id, start, end, value, unit"),
+    ],
+)
+def test_header_rules(header: str, rule: str, shown: str) -> None:
+    refused = rejection(csv_bytes(header, ROW_A))
+
+    assert (refused.rule, refused.line) == (rule, 1)
+    assert shown in refused.message
+
+
+@pytest.mark.parametrize(
+    "data", [csv_bytes(HEADER), csv_bytes(HEADER, "", "", line_end="\r\n"), HEADER.encode()]
+)
+def test_header_without_readings(data: bytes) -> None:
+    assert rejection(data).rule == "csv.no_readings"
+
+
+def test_empty_file() -> None:
+    assert rejection(b"").rule == "file.empty"
+
+
+def test_listed_size_is_enough_to_refuse_a_file() -> None:
+    assert check_size(1_048_577, EXT_CONN1).rule == "file.too_large"
+    assert check_size(1_048_576, EXT_CONN1) is None
+
+
+def test_size_limit_is_checked_before_the_file_is_read() -> None:
+    data = b"\xff" * 11  # would be refused as not UTF-8 if it were read
+
+    refused = rejection(data, replace(EXT_CONN1, max_file_bytes=10))
+
+    assert refused.rule == "file.too_large"
+    assert "11 bytes" in refused.message and "at most 10 bytes" in refused.message
+
+
+def test_unknown_format_names_the_accepted_ones() -> None:
+    checked = check_file("readings.xlsx", b"PK\x03\x04binary", EXT_CONN1)
+
+    assert (checked.accepted, checked.format, checked.rejection.rule) == (
+        False,
+        None,
+        "format.unknown",
+    )
+    assert '"readings.xlsx"' in checked.rejection.message
+    assert "(csv)" in checked.rejection.message
+
+
+class JsonReadings:
+    """A second format, for what a connector that takes only some formats does."""
+
+    name = "json"
+    hint = "a JSON file starts with {"
+
+    def detect(self, head: bytes, name: str) -> bool:
+        return head.startswith(b"{")
+
+    def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
+        return pl.DataFrame(schema=READINGS_SCHEMA)
+
+
+def test_format_the_connector_does_not_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(file_checks.FORMATS, "json", JsonReadings())
+    json_only = replace(EXT_CONN1, formats=("json",))
+
+    as_json = check_file("readings.json", b'{"readings": []}', EXT_CONN1).rejection
+    as_csv = check_file("readings.csv", csv_bytes(HEADER, ROW_A), json_only).rejection
+
+    assert as_json.rule == as_csv.rule == "format.not_accepted"
+    assert "is a json file" in as_json.message and "takes only csv" in as_json.message
+    assert "is a csv file" in as_csv.message and "takes only json" in as_csv.message
+
+
+def test_every_format_properties_xml_may_name_has_a_reader() -> None:
+    assert set(FORMATS) == KNOWN_FORMATS
+    assert all(FORMATS[name].name == name for name in FORMATS)
+
+
+# Names
+
+
+@pytest.mark.parametrize(
+    "name, rule",
+    [
+        ("../ext_conn10/readings.csv", "name.unsafe"),
+        ("2021/../readings.csv", "name.unsafe"),
+        ("./readings.csv", "name.unsafe"),
+        ("2021//readings.csv", "name.empty_segment"),
+        ("/readings.csv", "name.empty_segment"),
+        ("2021/", "name.empty_segment"),
+        ("", "name.empty_segment"),
+        ("readings\n.csv", "name.unprintable"),
+        ("readings\x00.csv", "name.unprintable"),
+        ("readings\u202e.csv", "name.unprintable"),  # right-to-left override: hides the ending
+        ("readings\udcff.csv", "name.not_utf8"),  # an undecodable byte, as Python keeps it
+        ("a" * (MAX_NAME_BYTES + 1), "name.too_long"),
+        ("é" * (MAX_NAME_BYTES // 2 + 1), "name.too_long"),  # bytes, not characters
+        ("readme.txt", "name.reserved"),
+        ("_manifest.json", "name.reserved"),
+        ("readings.csv.error.json", "name.reserved"),
+    ],
+)
+def test_name_rules(name: str, rule: str) -> None:
+    refused = check_name(name)
+
+    assert refused is not None and refused.rule == rule
+    json.dumps(refused.to_json()).encode("utf-8")  # the reason itself is writable as UTF-8
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "readings.csv",
+        "2021/11/readings 08.csv",
+        "données.csv",
+        "sub/readme.txt",
+        "a" * MAX_NAME_BYTES,
+    ],
+)
+def test_names_that_are_fine(name: str) -> None:
+    assert check_name(name) is None
+
+
+def test_name_messages_show_the_hidden_character() -> None:
+    message = check_name("readings\n.csv").message
+
+    assert '"readings\\n.csv"' in message and "U+000A" in message
+
+
+def test_readme_is_reserved_for_the_sensor_to_skip() -> None:
+    assert "readme.txt" in RESERVED_NAMES
+
+
+def test_a_bad_name_refuses_the_file_without_reading_it() -> None:
+    checked = check_file("../readings.csv", csv_bytes(HEADER, ROW_A), EXT_CONN1)
+
+    assert checked == CheckedFile("../readings.csv", None, None, checked.rejection)
+    assert checked.rejection.rule == "name.unsafe"
+
+
+# The verdict's shape
+
+
+def test_rejection_json_for_the_error_file() -> None:
+    refused = rejection(line_3_with(unit="kwh"))
+
+    assert json.loads(json.dumps(refused.to_json())) == {
+        "rule": "csv.unknown_unit",
+        "line": 3,
+        "message": refused.message,
+    }
+
+
+def test_rejected_csv_keeps_its_name_and_format() -> None:
+    checked = check_file("2021/readings.csv", line_3_with(unit="kwh"), EXT_CONN1)
+
+    assert (checked.name, checked.format, checked.accepted) == ("2021/readings.csv", "csv", False)
+
+
+def test_accepted_verdicts_compare_and_print_without_their_readings() -> None:
+    data = csv_bytes(HEADER, ROW_A)
+
+    checked = check_file("readings.csv", data, EXT_CONN1)
+
+    assert checked == check_file("readings.csv", data, EXT_CONN1)
+    assert repr(checked) == "CheckedFile(name='readings.csv', format='csv', rejection=None)"
