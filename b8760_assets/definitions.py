@@ -1,18 +1,41 @@
-"""The b8760 code location: every asset, check, sensor and resource of the platform."""
+"""The b8760 code location: every asset, check, sensor and resource of the platform.
+
+Each connector of the platform folder (B8760_PLATFORM_DIR) gets its own group of assets,
+partitioned by arrival hour from the connector's first hour of data.
+"""
 
 import dagster as dg
 
 from b8760_assets import settings
+from b8760_assets.config import Platform, load_platform
+from b8760_assets.landing.assets import build_raw_landing_files
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.landing.sensors import build_landing_zone_sensor
 from b8760_assets.meter_registry import meter_registry
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
 
-def build_definitions() -> dg.Definitions:
-    """Definitions for the configured GCP project, or the local stack when none is set."""
+def build_definitions(platform: Platform | None = None) -> dg.Definitions:
+    """Definitions for a platform (the configured one by default), on the configured GCP
+    project or, when none is set, on the local stack."""
+    platform = platform or load_platform(settings.platform_dir())
+    layouts = [
+        ConnectorLayout(connector, settings.landing_bucket())
+        for connector in platform.connectors.values()
+    ]
+    chains = {
+        layout.connector.name: [build_raw_landing_files(layout)]
+        for layout in layouts
+    }
     project = settings.gcp_project()
     return dg.Definitions(
-        assets=[meter_registry],
+        assets=[meter_registry, *(asset for chain in chains.values() for asset in chain)],
+        sensors=[
+            build_landing_zone_sensor(
+                layouts, {name: [a.key for a in chain] for name, chain in chains.items()}
+            )
+        ],
         resources={
             "storage": StorageResource(project=project),
             "warehouse": WarehouseResource(project=project),

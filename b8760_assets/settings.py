@@ -24,3 +24,8 @@ def state_dir() -> Path:
 def gcp_project() -> str | None:
     """The GCP project to run against; unset means the local stack."""
     return os.environ.get("B8760_GCP_PROJECT") or None
+
+
+def landing_bucket() -> str:
+    """The bucket external connectors upload to, one folder (prefix) per connector."""
+    return os.environ.get("B8760_LANDING_BUCKET") or "landing_zone"

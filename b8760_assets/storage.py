@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import google.auth
 from dagster_gcp import GCSResource
@@ -17,12 +19,14 @@ from google.api_core.exceptions import NotFound, PreconditionFailed
 from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
+from google.oauth2 import service_account
 from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
 
 from b8760_assets import local_stack
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+STORAGE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
 
 
 class StorageError(Exception):
@@ -90,6 +94,10 @@ class StorageResource(GCSResource):
         default=None,
         description="Storage emulator endpoint; unset uses the local stack's fake-gcs-server.",
     )
+    credentials_file: str | None = Field(
+        default=None,
+        description="Service-account key file (an external connector's); else default credentials.",
+    )
     max_parallel_writes: int = Field(
         default=16, description="Threads (and HTTP connections) for write_many."
     )
@@ -107,8 +115,13 @@ class StorageResource(GCSResource):
             project = local_stack.LOCAL_PROJECT
             endpoint = self.emulator_url or local_stack.ensure_running("storage")
             client_options = {"api_endpoint": endpoint}
+        elif self.credentials_file:
+            credentials = service_account.Credentials.from_service_account_file(
+                self.credentials_file, scopes=[STORAGE_SCOPE]
+            )
+            project, client_options = self.project, None
         else:
-            credentials, _ = google.auth.default()
+            credentials, _ = google.auth.default(scopes=[STORAGE_SCOPE])
             project, client_options = self.project, None
         # One pooled connection per writer thread, instead of requests' default ten.
         session = AuthorizedSession(credentials)
@@ -131,10 +144,14 @@ class StorageResource(GCSResource):
         return self.get_client().bucket(bucket).blob(name)
 
     def ensure_bucket(self, bucket: str) -> None:
-        """Create the bucket if it is missing (locally; production buckets are provisioned)."""
+        """Make sure the bucket exists: created on the local stack, an error in production,
+        where buckets are provisioned with their IAM policies and a typo must not make one."""
         client = self.get_client()
-        if client.lookup_bucket(bucket) is None:
-            client.create_bucket(bucket)
+        if client.lookup_bucket(bucket) is not None:
+            return
+        if self.project is not None:
+            raise StorageError(f"bucket gs://{bucket} does not exist in project {self.project}")
+        client.create_bucket(bucket)
 
     def write(
         self,
@@ -152,17 +169,23 @@ class StorageResource(GCSResource):
         """
         blob = self._blob(bucket, name)
         blob.metadata = metadata
-        try:
+        with _refused_as_conflict(blob, if_generation_match):
             blob.upload_from_string(
                 data, content_type=content_type, if_generation_match=if_generation_match
             )
-        except PreconditionFailed as error:
-            reason = (
-                "already exists (create-only write refused)"
-                if if_generation_match == 0
-                else f"is no longer at generation {if_generation_match}"
-            )
-            raise GenerationConflict(f"gs://{bucket}/{name} {reason}") from error
+        return StoredObject.of(blob)
+
+    def upload_file(self, bucket: str, name: str, path: Path) -> StoredObject:
+        """Upload a local file create-only, as an external connector does.
+
+        The object is looked up first, so that an existing one is refused before any byte is
+        sent (large files go by resumable upload, where the emulator ignores preconditions).
+        """
+        blob = self._blob(bucket, name)
+        with _refused_as_conflict(blob, 0):
+            if blob.exists():
+                raise PreconditionFailed("exists")
+            blob.upload_from_filename(str(path), if_generation_match=0)
         return StoredObject.of(blob)
 
     def write_many(
@@ -188,12 +211,14 @@ class StorageResource(GCSResource):
         with ThreadPoolExecutor(max_workers=self.max_parallel_writes) as pool:
             return list(pool.map(write_one, objects))
 
-    def read(self, bucket: str, name: str) -> ObjectContent:
-        blob = self._blob(bucket, name)
+    def read(self, bucket: str, name: str, *, generation: int | None = None) -> ObjectContent:
+        """The object's bytes: its live version, or exactly `generation` if given."""
+        blob = self.get_client().bucket(bucket).blob(name, generation=generation)
         try:
             data = blob.download_as_bytes()
         except NotFound as error:
-            raise ObjectMissing(f"gs://{bucket}/{name} does not exist") from error
+            version = "" if generation is None else f" (generation {generation})"
+            raise ObjectMissing(f"gs://{bucket}/{name}{version} does not exist") from error
         return ObjectContent(StoredObject.of(blob), data)
 
     def stat(self, bucket: str, name: str) -> StoredObject | None:
@@ -263,6 +288,20 @@ class StorageResource(GCSResource):
             raise GenerationConflict(
                 f"{obj.uri} was replaced after generation {obj.generation}; not deleted"
             ) from error
+
+
+@contextmanager
+def _refused_as_conflict(blob: storage.Blob, if_generation_match: int) -> Iterator[None]:
+    """412 Precondition Failed as a GenerationConflict that says which object and why."""
+    try:
+        yield
+    except PreconditionFailed as error:
+        reason = (
+            "already exists (create-only write refused)"
+            if if_generation_match == 0
+            else f"is no longer at generation {if_generation_match}"
+        )
+        raise GenerationConflict(f"gs://{blob.bucket.name}/{blob.name} {reason}") from error
 
 
 def verify_same_content(source: StoredObject, copy: StoredObject) -> None:

@@ -2,11 +2,15 @@
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from b8760_assets import local_stack
+from b8760_assets.config import load_platform
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.stack import isolated_stack
@@ -31,6 +35,18 @@ def bucket(storage: StorageResource) -> str:
     name = f"test-{os.urandom(6).hex()}"
     storage.ensure_bucket(name)
     return name
+
+
+@pytest.fixture
+def layout(storage: StorageResource) -> ConnectorLayout:
+    """ext_conn1 of the sample platform, with a landing zone and a participant bucket of
+    this test's own."""
+    connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
+    suffix = os.urandom(6).hex()
+    result = ConnectorLayout(replace(connector, bucket=f"participant-{suffix}"), f"landing-{suffix}")
+    storage.ensure_bucket(result.bucket)
+    storage.ensure_bucket(result.landing_bucket)
+    return result
 
 
 @pytest.fixture

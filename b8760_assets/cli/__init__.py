@@ -5,6 +5,7 @@ import click
 from b8760_assets.cli.config import config
 from b8760_assets.cli.demo import demo
 from b8760_assets.cli.local import local
+from b8760_assets.cli.upload import upload
 
 
 @click.group()
@@ -15,3 +16,4 @@ def main() -> None:
 main.add_command(config)
 main.add_command(demo)
 main.add_command(local)
+main.add_command(upload)

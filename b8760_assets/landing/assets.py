@@ -1,0 +1,107 @@
+"""Raw landing files: the first asset of each connector's chain.
+
+A thin shell around `intake.take_in_hour`: Dagster picks the arrival hours (one partition
+or a backfilled range, in one run), the intake moves the files, and the hour's outcome
+comes back as metadata and as the rejected-files check, so the UI shows what happened.
+"""
+
+import dagster as dg
+
+from b8760_assets.landing.intake import take_in_hour
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
+from b8760_assets.partitions import arrival_hours, hour_of_partition
+from b8760_assets.storage import StorageResource
+
+REJECTED_FILES_CHECK = "no_rejected_files"
+
+
+def raw_landing_files_key(layout: ConnectorLayout) -> dg.AssetKey:
+    return dg.AssetKey([layout.connector.name, "raw_landing_files"])
+
+
+def build_raw_landing_files(layout: ConnectorLayout) -> dg.AssetsDefinition:
+    connector = layout.connector
+    key = raw_landing_files_key(layout)
+
+    @dg.asset(
+        key=key,
+        group_name=connector.name,
+        partitions_def=arrival_hours(connector),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"gcs"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                REJECTED_FILES_CHECK,
+                asset=key,
+                description="Every file of the hour passed the landing check.",
+            )
+        ],
+        description=(
+            f"Files {connector.name} uploaded to gs://{layout.landing_bucket}/{layout.landing_prefix}, "
+            f"taken in by arrival hour: checked, then archived under "
+            f"gs://{connector.bucket}/{connector.name}/raw/ or quarantined under rejected/."
+        ),
+    )
+    def raw_landing_files(
+        context: dg.AssetExecutionContext, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        storage.ensure_bucket(layout.landing_bucket)
+        storage.ensure_bucket(layout.bucket)
+        manifests = [
+            take_in_hour(storage, layout, hour_of_partition(partition), log=context.log.info)
+            for partition in context.partition_keys
+        ]
+        return dg.MaterializeResult(
+            metadata=intake_metadata(manifests),
+            check_results=[rejected_files_check(manifests)],
+        )
+
+    return raw_landing_files
+
+
+def intake_metadata(manifests: list[Manifest]) -> dict[str, object]:
+    entries = [entry for manifest in manifests for entry in manifest.files]
+
+    def total_bytes(outcome: str) -> int:
+        return sum(e.landing_object.size or 0 for e in entries if e.outcome == outcome)
+
+    return {
+        "files": len(entries),
+        "accepted": sum(e.outcome == ACCEPTED for e in entries),
+        "rejected": sum(e.outcome == REJECTED for e in entries),
+        "accepted_bytes": total_bytes(ACCEPTED),
+        "rejected_bytes": total_bytes(REJECTED),
+        "readings": sum(e.readings or 0 for e in entries),
+        "hours": len(manifests),
+        "rejected_files": dg.MetadataValue.md(rejections_table(manifests)),
+    }
+
+
+def rejections_table(manifests: list[Manifest]) -> str:
+    rows = [
+        f"| {manifest.arrival_hour:%Y-%m-%dT%H:00} | `{e.name}` | {e.rejection.rule} "
+        f"| {e.rejection.line or ''} | {e.rejection.message.replace('|', '/')} |"
+        for manifest in manifests
+        for e in manifest.files
+        if e.rejection is not None
+    ]
+    if not rows:
+        return "No file was rejected."
+    return "\n".join(["| hour | file | rule | line | message |", "|---|---|---|---|---|", *rows])
+
+
+def rejected_files_check(manifests: list[Manifest]) -> dg.AssetCheckResult:
+    """A warning, not an error: rejected files are kept in quarantine and the rest flows on."""
+    rejected = {
+        e.name: f"{e.rejection.rule}: {e.rejection.message}"
+        for manifest in manifests
+        for e in manifest.files
+        if e.rejection is not None
+    }
+    return dg.AssetCheckResult(
+        check_name=REJECTED_FILES_CHECK,
+        passed=not rejected,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rejected": len(rejected), "reasons": rejected},
+    )

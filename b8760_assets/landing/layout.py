@@ -1,0 +1,61 @@
+"""Where the landing-zone connector's objects live: the names, in one place.
+
+    gs://<landing bucket>/<connector>/<file>                       uploaded by the connector
+    gs://<participant>/<connector>/claims/<generation>/<file>       a file taken by an hour, until moved
+    gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's files and outcomes
+    gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
+    gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
+    gs://<participant>/<connector>/rejected/<arrival hour>/<file>.error.json   and why
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from b8760_assets.config import ConnectorProperties
+from b8760_assets.landing.file_checks import ERROR_SUFFIX, MANIFEST_NAME
+from b8760_assets.partitions import hour_segment
+
+
+@dataclass(frozen=True)
+class ConnectorLayout:
+    """Object names of one connector's landing files, in the landing bucket and its participant's."""
+
+    connector: ConnectorProperties
+    landing_bucket: str
+
+    @property
+    def bucket(self) -> str:
+        """The participant's bucket: archive, quarantine, claims and manifests."""
+        return self.connector.bucket
+
+    @property
+    def landing_prefix(self) -> str:
+        """The connector's folder in the landing zone; the trailing slash keeps ext_conn1 out
+        of ext_conn10/."""
+        return f"{self.connector.name}/"
+
+    def file_name(self, landing_object: str) -> str:
+        """The name an upload goes by: its object name less the connector's prefix."""
+        return landing_object.removeprefix(self.landing_prefix)
+
+    @property
+    def claims_prefix(self) -> str:
+        return f"{self.connector.name}/claims/"
+
+    def claim(self, generation: int, file_name: str) -> str:
+        return f"{self.claims_prefix}{generation}/{file_name}"
+
+    def _hour_folder(self, kind: str, hour: datetime) -> str:
+        return f"{self.connector.name}/{kind}/{hour_segment(hour)}/"
+
+    def manifest(self, hour: datetime) -> str:
+        return self._hour_folder("raw", hour) + MANIFEST_NAME
+
+    def accepted(self, hour: datetime, file_name: str) -> str:
+        return self._hour_folder("raw", hour) + file_name
+
+    def rejected(self, hour: datetime, file_name: str) -> str:
+        return self._hour_folder("rejected", hour) + file_name
+
+    def rejection_reason(self, hour: datetime, file_name: str) -> str:
+        return self.rejected(hour, file_name) + ERROR_SUFFIX

@@ -1,0 +1,48 @@
+"""Arrival hours: the partitions of every connector's chain of assets.
+
+One definition per connector, starting at the connector's first hour of data, shared by all
+of its assets so that a single-run backfill of a range of hours is never split into chunks
+(dagster-io/dagster#19625). The hour in an object name is written as the download contract
+writes it (`2021-11-08T14:00:00`); the Dagster partition key as Dagster writes hourly keys
+(`2021-11-08-14:00`).
+"""
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import dagster as dg
+
+from b8760_assets.config import ConnectorProperties
+
+HOUR = timedelta(hours=1)
+PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
+HOUR_SEGMENT_FORMAT = "%Y-%m-%dT%H:00:00"
+
+
+@cache
+def _arrival_hours(start: datetime) -> dg.HourlyPartitionsDefinition:
+    return dg.HourlyPartitionsDefinition(
+        start_date=start.strftime(PARTITION_KEY_FORMAT), fmt=PARTITION_KEY_FORMAT, timezone="UTC"
+    )
+
+
+def arrival_hours(connector: ConnectorProperties) -> dg.HourlyPartitionsDefinition:
+    """Hourly partitions from the connector's first hour of data to the last complete hour."""
+    return _arrival_hours(connector.start_hour)
+
+
+def hour_of_partition(partition_key: str) -> datetime:
+    return datetime.strptime(partition_key, PARTITION_KEY_FORMAT).replace(tzinfo=UTC)
+
+
+def partition_of_hour(hour: datetime) -> str:
+    return hour.astimezone(UTC).strftime(PARTITION_KEY_FORMAT)
+
+
+def hour_segment(hour: datetime) -> str:
+    """The hour as object names carry it: `2021-11-08T14:00:00` (UTC)."""
+    return hour.astimezone(UTC).strftime(HOUR_SEGMENT_FORMAT)
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)

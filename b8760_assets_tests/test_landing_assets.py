@@ -1,0 +1,120 @@
+"""The landing-zone connector in Dagster: the raw-landing-files asset with `materialize()`,
+the sensor with `build_sensor_context` on a real instance, both on the real fake-gcs-server."""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from b8760_assets.landing.assets import (
+    REJECTED_FILES_CHECK,
+    build_raw_landing_files,
+    raw_landing_files_key,
+)
+from b8760_assets.landing.intake import take_in_hour
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.landing.sensors import CONNECTOR_TAG, build_landing_zone_sensor
+from b8760_assets.partitions import HOUR, floor_hour, hour_segment, partition_of_hour
+from b8760_assets.storage import StorageResource
+from b8760_assets_tests.landing_files import BAD_VALUE_CSV, GOOD_CSV, upload
+
+H = datetime(2022, 3, 1, 14, tzinfo=UTC)
+
+
+def test_materializing_an_hour_records_what_happened(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    upload(storage, layout, "good.csv", GOOD_CSV)
+    upload(storage, layout, "bad.csv", BAD_VALUE_CSV)
+    asset = build_raw_landing_files(layout)
+
+    result = dg.materialize(
+        [asset], partition_key=partition_of_hour(H), resources={"storage": storage}
+    )
+
+    assert result.success
+    [materialization] = result.asset_materializations_for_node(asset.op.name)
+    metadata = {key: value.value for key, value in materialization.metadata.items()}
+    assert (metadata["files"], metadata["accepted"], metadata["rejected"]) == (2, 1, 1)
+    assert metadata["readings"] == 3
+    assert metadata["accepted_bytes"] == len(GOOD_CSV)
+    assert "| `bad.csv` | csv.bad_value | 3 |" in metadata["rejected_files"]
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == REJECTED_FILES_CHECK
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert "bad.csv" in check.metadata["reasons"].value
+
+
+def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: ConnectorLayout) -> None:
+    upload(storage, layout, "good.csv", GOOD_CSV)
+    asset = build_raw_landing_files(layout)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [asset],
+            instance=instance,
+            resources={"storage": storage},
+            tags={
+                "dagster/asset_partition_range_start": partition_of_hour(H),
+                "dagster/asset_partition_range_end": partition_of_hour(H + 3 * HOUR),
+            },
+        )
+        assert result.success
+        assert len(instance.get_run_records()) == 1
+    # The first hour took the file; the later ones found nothing new.
+    for hour, expected in [(H, ["good.csv"]), (H + HOUR, []), (H + 3 * HOUR, [])]:
+        assert [e.name for e in take_in_hour(storage, layout, hour).files] == expected
+
+
+def evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None,
+             storage: StorageResource) -> dg.SensorResult:  # fmt: skip
+    context = dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"storage": storage}
+    )
+    return sensor(context)
+
+
+def test_sensor_requests_one_run_per_connector_hour(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    quiet = replace(layout, connector=replace(layout.connector, name="ext_conn10"))
+    keys = {each.connector.name: [raw_landing_files_key(each)] for each in (layout, quiet)}
+    sensor = build_landing_zone_sensor([layout, quiet], keys)
+    upload(storage, layout, "good.csv", GOOD_CSV)
+    upload(storage, layout, "readme.txt", b"not a data file")
+    last_complete_hour = floor_hour(datetime.now(UTC)) - HOUR
+
+    with dg.instance_for_test() as instance:
+        first = evaluate(sensor, instance, None, storage)
+        [request] = first.run_requests
+        assert request.run_key == f"ext_conn1:{hour_segment(last_complete_hour)}"
+        assert request.partition_key == partition_of_hour(last_complete_hour)
+        assert request.asset_selection == keys["ext_conn1"]
+        assert request.tags[CONNECTOR_TAG] == "ext_conn1"
+        # Both connectors were looked at for that hour; the cursor says so.
+        assert json.loads(first.cursor) == {
+            "ext_conn1": hour_segment(last_complete_hour),
+            "ext_conn10": hour_segment(last_complete_hour),
+        }
+
+        # A second tick in the same hour requests nothing, even with more files waiting.
+        upload(storage, layout, "more.csv", GOOD_CSV)
+        assert evaluate(sensor, instance, first.cursor, storage).run_requests == []
+        # With the cursor lost, the run key is the same: Dagster launches it at most once.
+        again = evaluate(sensor, instance, None, storage)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+
+
+def test_sensor_skips_files_an_hour_has_claimed(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file frozen by a failed run is that hour's to finish (a retry), not a new hour's."""
+    sensor = build_landing_zone_sensor([layout], {"ext_conn1": [raw_landing_files_key(layout)]})
+    upload(storage, layout, "stuck.csv", GOOD_CSV)
+    monkeypatch.setattr(StorageResource, "delete", lambda self, obj: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        take_in_hour(storage, layout, H)
+    with dg.instance_for_test() as instance:
+        assert evaluate(sensor, instance, None, storage).run_requests == []

@@ -1,0 +1,169 @@
+"""Taking an hour's files in, against the session's real fake-gcs-server: nothing lost,
+nothing twice."""
+
+import json
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from b8760_assets.landing.intake import take_in_hour
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
+from b8760_assets.partitions import HOUR
+from b8760_assets.storage import StorageResource
+from b8760_assets_tests.landing_files import BAD_VALUE_CSV, GOOD_CSV, upload
+
+H = datetime(2022, 3, 1, 14, tzinfo=UTC)
+
+
+def names_under(storage: StorageResource, bucket: str, prefix: str) -> list[str]:
+    return [o.name.removeprefix(prefix) for o in storage.list(bucket, prefix)]
+
+
+def test_an_hour_archives_accepted_and_quarantines_rejected_files(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    good = upload(storage, layout, "2022/03/good.csv", GOOD_CSV)
+    upload(storage, layout, "bad.csv", BAD_VALUE_CSV)
+    upload(storage, layout, "readme.txt", b"onboarding guide, never taken in")
+
+    manifest = take_in_hour(storage, layout, H)
+
+    outcomes = {entry.name: entry.outcome for entry in manifest.files}
+    assert outcomes == {"2022/03/good.csv": ACCEPTED, "bad.csv": REJECTED}
+    assert manifest.complete
+    bucket = layout.bucket
+    assert storage.read(bucket, "ext_conn1/raw/2022-03-01T14:00:00/2022/03/good.csv").data == GOOD_CSV
+    assert storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv").data == BAD_VALUE_CSV
+    reason = json.loads(
+        storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv.error.json").data
+    )
+    assert (reason["rule"], reason["line"]) == ("csv.bad_value", 3)
+    assert "twelve" in reason["message"]
+    # The landing zone keeps only the platform's readme; no claim is left behind.
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == ["readme.txt"]
+    assert names_under(storage, bucket, layout.claims_prefix) == []
+    # Every byte is in raw/ or rejected/, verified against the frozen upload's checksum.
+    for entry in manifest.files:
+        archived = storage.stat(bucket, entry.archived_as.removeprefix(f"gs://{bucket}/"))
+        assert archived.crc32c == entry.landing_object.crc32c
+    assert manifest.files[[e.name for e in manifest.files].index("2022/03/good.csv")].readings == 3
+    assert Manifest.from_json(storage.read(bucket, layout.manifest(H)).data) == manifest
+    frozen = {entry.name: entry.landing_object for entry in manifest.files}
+    assert frozen["2022/03/good.csv"] == good
+
+
+def test_a_crash_between_copy_and_delete_is_finished_by_the_rerun(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload(storage, layout, "a.csv", GOOD_CSV)
+    real_delete = StorageResource.delete
+
+    def crash(self: StorageResource, obj) -> None:
+        raise RuntimeError("injected crash after the copy, before the delete")
+
+    monkeypatch.setattr(StorageResource, "delete", crash)
+    with pytest.raises(RuntimeError, match="injected crash"):
+        take_in_hour(storage, layout, H)
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == ["a.csv"]
+    assert names_under(storage, layout.bucket, "ext_conn1/raw/2022-03-01T14:00:00/") == [
+        "_manifest.json",
+        "a.csv",
+    ]
+    # The next hour must not take the file the crashed hour froze.
+    monkeypatch.setattr(StorageResource, "delete", real_delete)
+    assert take_in_hour(storage, layout, H + HOUR).files == ()
+
+    rerun = take_in_hour(storage, layout, H)
+
+    assert [(e.name, e.outcome) for e in rerun.files] == [("a.csv", ACCEPTED)]
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == []
+    assert names_under(storage, layout.bucket, "ext_conn1/raw/2022-03-01T14:00:00/") == [
+        "_manifest.json",
+        "a.csv",
+    ]
+    assert names_under(storage, layout.bucket, layout.claims_prefix) == []
+
+
+def test_a_crash_after_the_delete_is_finished_from_the_archive(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload(storage, layout, "a.csv", GOOD_CSV)
+    monkeypatch.setattr(
+        "b8760_assets.landing.intake.release_claims",
+        lambda *args: (_ for _ in ()).throw(RuntimeError("injected crash after the delete")),
+    )
+    with pytest.raises(RuntimeError, match="after the delete"):
+        take_in_hour(storage, layout, H)
+    monkeypatch.undo()
+
+    rerun = take_in_hour(storage, layout, H)
+
+    assert [(e.name, e.outcome, e.readings) for e in rerun.files] == [("a.csv", ACCEPTED, 3)]
+    assert names_under(storage, layout.bucket, layout.claims_prefix) == []
+
+
+def test_two_runs_of_one_hour_take_each_file_once(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    for i in range(6):
+        upload(storage, layout, f"f{i}.csv", GOOD_CSV)
+    start = threading.Barrier(2)
+    manifests: list[Manifest] = []
+
+    def run() -> None:
+        start.wait()
+        manifests.append(take_in_hour(storage, layout, H))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(manifests) == 2
+    assert [e.name for e in manifests[0].files] == [e.name for e in manifests[1].files]
+    assert sorted(e.name for e in manifests[0].files) == [f"f{i}.csv" for i in range(6)]
+    assert names_under(storage, layout.bucket, "ext_conn1/raw/2022-03-01T14:00:00/") == [
+        "_manifest.json",
+        *(f"f{i}.csv" for i in range(6)),
+    ]
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == []
+    assert take_in_hour(storage, layout, H).complete
+
+
+def test_a_file_uploaded_during_a_run_goes_to_exactly_one_later_hour(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    upload(storage, layout, "early.csv", GOOD_CSV)
+
+    def upload_while_moving(message: str) -> None:
+        if "early.csv" in message or "file(s) to take in" in message:
+            if storage.stat(layout.landing_bucket, "ext_conn1/late.csv") is None:
+                upload(storage, layout, "late.csv", GOOD_CSV)
+
+    first = take_in_hour(storage, layout, H, log=upload_while_moving)
+    assert [e.name for e in first.files] == ["early.csv"]
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == ["late.csv"]
+
+    second = take_in_hour(storage, layout, H + HOUR)
+    third = take_in_hour(storage, layout, H + 2 * HOUR)
+    assert [e.name for e in second.files] == ["late.csv"]
+    assert third.files == ()
+    # A replay of the first hour still sees only its own file.
+    assert [e.name for e in take_in_hour(storage, layout, H).files] == ["early.csv"]
+
+
+def test_an_oversized_file_is_rejected_by_its_listed_size(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload(storage, layout, "huge.csv", GOOD_CSV * 50)
+    small = replace(layout, connector=replace(layout.connector, max_file_bytes=100))
+    monkeypatch.setattr(
+        "b8760_assets.landing.intake.check_file",
+        lambda *args: pytest.fail("an oversized file was downloaded and parsed"),
+    )
+    [entry] = take_in_hour(storage, small, H).files
+    assert (entry.outcome, entry.rejection.rule) == (REJECTED, "file.too_large")
