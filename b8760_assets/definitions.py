@@ -24,10 +24,7 @@ def build_definitions(platform: Platform | None = None) -> dg.Definitions:
         ConnectorLayout(connector, settings.landing_bucket())
         for connector in platform.connectors.values()
     ]
-    chains = {
-        layout.connector.name: [build_raw_landing_files(layout)]
-        for layout in layouts
-    }
+    chains = {layout.connector.name: [build_raw_landing_files(layout)] for layout in layouts}
     project = settings.gcp_project()
     return dg.Definitions(
         assets=[meter_registry, *(asset for chain in chains.values() for asset in chain)],

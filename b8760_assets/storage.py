@@ -313,4 +313,3 @@ def verify_same_content(source: StoredObject, copy: StoredObject) -> None:
             f"{copy.uri} does not match {source.uri} "
             f"(crc32c {source.crc32c} vs {copy.crc32c}, md5 {source.md5_hash} vs {copy.md5_hash})"
         )
-

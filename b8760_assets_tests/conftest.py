@@ -43,7 +43,9 @@ def layout(storage: StorageResource) -> ConnectorLayout:
     this test's own."""
     connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
     suffix = os.urandom(6).hex()
-    result = ConnectorLayout(replace(connector, bucket=f"participant-{suffix}"), f"landing-{suffix}")
+    result = ConnectorLayout(
+        replace(connector, bucket=f"participant-{suffix}"), f"landing-{suffix}"
+    )
     storage.ensure_bucket(result.bucket)
     storage.ensure_bucket(result.landing_bucket)
     return result
@@ -60,9 +62,6 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A DAGSTER_HOME with the checkout's dagster.yaml, as `make install` prepares it."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(
-        (Path(__file__).parents[1] / "dagster.yaml").read_text()
-    )
+    (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
-

@@ -15,6 +15,8 @@ CHI-0001,2022-03-01T09:00:00,2022-03-01T10:00:00,twelve,Wh
 """
 
 
-def upload(storage: StorageResource, layout: ConnectorLayout, name: str, data: bytes) -> StoredObject:
+def upload(
+    storage: StorageResource, layout: ConnectorLayout, name: str, data: bytes
+) -> StoredObject:
     """A create-only upload to the connector's landing prefix, as its service account may."""
     return storage.write(layout.landing_bucket, layout.landing_prefix + name, data)

@@ -73,7 +73,10 @@ def test_elements_may_come_in_any_order_with_comments_and_whitespace(tmp_path: P
     (meter,) = read_meters(path)
 
     assert (meter.site, meter.multiplier, meter.unit, meter.line) == (
-        "Brooklyn warehouse", 40.0, "kWh", 2
+        "Brooklyn warehouse",
+        40.0,
+        "kWh",
+        2,
     )
 
 

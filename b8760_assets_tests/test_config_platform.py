@@ -42,7 +42,9 @@ def test_sample_platform_has_the_seed_connectors_participants_and_meter_3() -> N
     }
     coned = platform.connectors["coned"]
     assert (coned.participant, coned.bucket, coned.external) == (
-        "participant_1", "participant_1", False
+        "participant_1",
+        "participant_1",
+        False,
     )
     assert (coned.timezone, coned.unit) == ("America/New_York", "kWh")
     assert coned.start_hour == datetime(2021, 11, 1, tzinfo=UTC)

@@ -41,9 +41,7 @@ def test_meter_registry_loads_every_meter(warehouse: WarehouseResource) -> None:
         f"SELECT connector, meter_id, participant, multiplier FROM {METERS_TABLE}"
         " ORDER BY connector, meter_id"
     )
-    expected = sorted(
-        (m.connector, m.id, m.participant, m.multiplier) for m in platform.meters
-    )
+    expected = sorted((m.connector, m.id, m.participant, m.multiplier) for m in platform.meters)
     assert [tuple(row.values()) for row in rows] == expected
     metadata = result.asset_materializations_for_node("warehouse__meters")[0].metadata
     assert metadata["dagster/row_count"].value == len(platform.meters)

@@ -35,8 +35,12 @@ def test_an_hour_archives_accepted_and_quarantines_rejected_files(
     assert outcomes == {"2022/03/good.csv": ACCEPTED, "bad.csv": REJECTED}
     assert manifest.complete
     bucket = layout.bucket
-    assert storage.read(bucket, "ext_conn1/raw/2022-03-01T14:00:00/2022/03/good.csv").data == GOOD_CSV
-    assert storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv").data == BAD_VALUE_CSV
+    assert (
+        storage.read(bucket, "ext_conn1/raw/2022-03-01T14:00:00/2022/03/good.csv").data == GOOD_CSV
+    )
+    assert (
+        storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv").data == BAD_VALUE_CSV
+    )
     reason = json.loads(
         storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv.error.json").data
     )

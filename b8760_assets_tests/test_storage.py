@@ -17,7 +17,10 @@ from b8760_assets.storage import (
 
 def test_create_only_write_then_read(storage: StorageResource, bucket: str) -> None:
     written = storage.write(
-        bucket, "ext_conn1/a.csv", b"meter_id,start\n", content_type="text/csv",
+        bucket,
+        "ext_conn1/a.csv",
+        b"meter_id,start\n",
+        content_type="text/csv",
         metadata={"source": "test"},
     )
     content = storage.read(bucket, "ext_conn1/a.csv")

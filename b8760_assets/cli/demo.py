@@ -1,34 +1,62 @@
-"""`b8760 demo`: the platform's main job on the local stack, end to end, for a new user."""
+"""`b8760 demo`: the platform's main job on the local stack, end to end, for a new user.
+
+Connectors upload the sample files through the GCS API, then the landing-zone connector's
+hour runs through Dagster (real runs, recorded in $DAGSTER_HOME's instance, visible in the
+UI), and the outcome of every file is printed.
+"""
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from b8760_assets import local_stack, settings
 from b8760_assets.config import load_platform
+from b8760_assets.landing.intake import describe, read_manifest
+from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_TABLE
+from b8760_assets.partitions import HOUR, floor_hour, hour_segment, partition_of_hour
+from b8760_assets.storage import GenerationConflict, StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
 DEFINITIONS_MODULE = "b8760_assets.definitions"
+SAMPLE_UPLOADS = settings.SAMPLE_PLATFORM_DIR / "uploads"
 
 
 def heading(text: str) -> None:
     click.secho(f"\n== {text}", bold=True)
 
 
-def dagster(*args: str) -> None:
-    """Run the dagster CLI of this environment; its runs land in $DAGSTER_HOME's instance."""
-    command = [str(Path(sys.executable).parent / "dagster"), *args]
+def dagster(step: str, *args: str) -> None:
+    """Run the dagster CLI of this environment, its log kept under the local state dir."""
+    log_file = settings.state_dir() / "demo" / f"{step}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
     click.echo("$ dagster " + " ".join(args))
-    if subprocess.run(command, check=False).returncode != 0:
-        raise click.ClickException(f"dagster {' '.join(args)} failed (see its output above)")
+    with log_file.open("w") as log:
+        command = [str(Path(sys.executable).parent / "dagster"), *args]
+        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+    if returncode != 0:
+        tail = "\n".join(log_file.read_text().splitlines()[-30:])
+        raise click.ClickException(f"dagster {' '.join(args)} failed; from {log_file}:\n{tail}")
+    click.echo(f"  ok (log: {log_file})")
+
+
+def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datetime:
+    """The last complete hour, or an earlier one if a previous demo already took that hour
+    in: an hour's set of files is frozen once taken."""
+    hour = floor_hour(datetime.now(UTC)) - HOUR
+    while any(storage.stat(layout.bucket, layout.manifest(hour)) for layout in layouts):
+        hour -= HOUR
+    return hour
 
 
 @click.command()
 def demo() -> None:
-    """Start the local stack, check the sample platform, materialize the platform's assets."""
+    """Start the local stack, upload the sample files, run the landing-zone connector."""
+    if settings.gcp_project():
+        raise click.ClickException("the demo runs on the local stack: unset B8760_GCP_PROJECT")
     heading("local stack")
     for service in local_stack.start_all():
         click.echo(f"{service.name:<9} {service.url}")
@@ -40,9 +68,40 @@ def demo() -> None:
         f"{len(platform.participants)} participants, {len(platform.meters)} meters"
     )
 
-    heading("definitions and the main job")
-    dagster("definitions", "validate", "-m", DEFINITIONS_MODULE)
-    dagster("asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", "*")
+    heading("connectors upload their files to the landing zone (GCS API, create-only)")
+    storage = StorageResource()
+    landing_bucket = settings.landing_bucket()
+    storage.ensure_bucket(landing_bucket)
+    layouts = []
+    for folder in sorted(SAMPLE_UPLOADS.iterdir()):
+        layouts.append(ConnectorLayout(platform.connectors[folder.name], landing_bucket))
+        for path in sorted(folder.iterdir()):
+            try:
+                uploaded = storage.upload_file(landing_bucket, f"{folder.name}/{path.name}", path)
+                click.echo(f"{uploaded.uri} ({uploaded.size} bytes)")
+            except GenerationConflict:
+                click.echo(f"gs://{landing_bucket}/{folder.name}/{path.name} is already waiting")
+
+    heading("definitions and the meter registry")
+    dagster("validate", "definitions", "validate", "-m", DEFINITIONS_MODULE)
+    dagster(
+        "meter_registry",
+        "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", "warehouse/meters",
+    )  # fmt: skip
+
+    hour = free_hour(storage, layouts)
+    heading(f"the landing-zone connector takes in arrival hour {hour_segment(hour)}")
+    for layout in layouts:
+        dagster(
+            layout.connector.name,
+            "asset", "materialize", "-m", DEFINITIONS_MODULE,
+            "--select", f"group:{layout.connector.name}",
+            "--partition", partition_of_hour(hour),
+        )  # fmt: skip
+        manifest, _ = read_manifest(storage, layout, hour)
+        for entry in manifest.files:
+            click.echo(f"  {layout.connector.name}/{entry.name}: {describe(entry)}")
+            click.echo(f"    -> {entry.archived_as}")
 
     heading("warehouse")
     rows = WarehouseResource().query(
@@ -53,7 +112,8 @@ def demo() -> None:
         click.echo(f"{row['connector']:<12} {row['meters']} meters")
 
     heading("where to look")
-    bigquery_url = local_stack.ensure_running("bigquery")
-    click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (runs are in $DAGSTER_HOME)")
+    click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (the runs above are there)")
     click.echo("Local stack:   .venv/bin/b8760 local status   (stop it with: make stop)")
-    click.echo(f"Warehouse:     table {METERS_TABLE} in the BigQuery emulator at {bigquery_url}")
+    click.echo(f"Uploads:       gs://{landing_bucket}/<connector>/ (waiting files only)")
+    click.echo("Archive:       gs://<participant>/<connector>/raw|rejected/<hour>/")
+    click.echo('gsutil:        eval "$(.venv/bin/b8760 local env)" points it at the local stack')

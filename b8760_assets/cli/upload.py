@@ -13,13 +13,17 @@ from b8760_assets.storage import GenerationConflict, StorageResource
 
 
 @click.command()
-@click.option("--connector", required=True, help="The connector whose landing folder receives the files.")
+@click.option(
+    "--connector", required=True, help="The connector whose landing folder receives the files."
+)
 @click.option(
     "--key-file",
     type=click.Path(exists=True, dir_okay=False),
     help="The connector's service-account key, as `gcloud auth activate-service-account` takes it.",
 )
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 def upload(connector: str, key_file: str | None, files: tuple[Path, ...]) -> None:
     """Upload FILES to gs://<landing bucket>/CONNECTOR/<file name>, create-only.
 
@@ -34,7 +38,9 @@ def upload(connector: str, key_file: str | None, files: tuple[Path, ...]) -> Non
         try:
             account = service_account.Credentials.from_service_account_file(key_file)
         except (ValueError, KeyError, DefaultCredentialsError) as error:
-            raise click.BadParameter(f"not a service-account key file: {error}", param_hint="--key-file")
+            raise click.BadParameter(
+                f"not a service-account key file: {error}", param_hint="--key-file"
+            ) from error
         note = "" if project else " (the local stack does not check credentials)"
         click.echo(f"as {account.service_account_email}{note}")
     storage = StorageResource(project=project, credentials_file=key_file)

@@ -139,7 +139,9 @@ def _meter_problems(
         if first is not meter:
             problems.append(
                 ConfigProblem(
-                    meter.source, meter.line, "id",
+                    meter.source,
+                    meter.line,
+                    "id",
                     f"duplicate meter id {meter.id!r} of connector {meter.connector}; "
                     f"first defined at {first.source.relative_to(root)}:{first.line}",
                 )
@@ -148,7 +150,9 @@ def _meter_problems(
         if connector is not None and meter.participant != connector.participant:
             problems.append(
                 ConfigProblem(
-                    meter.source, meter.line, "participant",
+                    meter.source,
+                    meter.line,
+                    "participant",
                     f"{meter.participant!r} does not operate connector {meter.connector}; "
                     f"its participant is {connector.participant!r}",
                 )
@@ -157,7 +161,9 @@ def _meter_problems(
             known = ", ".join(sorted(folders)) or "none"
             problems.append(
                 ConfigProblem(
-                    meter.source, meter.line, "connector",
+                    meter.source,
+                    meter.line,
+                    "connector",
                     f"unknown connector {meter.connector!r}; the connectors are {known}",
                 )
             )

@@ -156,7 +156,9 @@ def read_connector_file(path: Path) -> tuple[ConnectorFile | None, list[ConfigPr
     if fields.get("name", folder) != folder:
         problems.append(
             ConfigProblem(
-                path, lines["connector.name"], "connector.name",
+                path,
+                lines["connector.name"],
+                "connector.name",
                 f"{fields['name']!r} differs from its folder {folder!r}; "
                 "a connector's properties.xml lives in connectors/<connector.name>/",
             )

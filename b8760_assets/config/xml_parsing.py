@@ -51,7 +51,9 @@ def read_valid_xml(
         return None, logged or [ConfigProblem(path, error.lineno, None, error.msg)]
     entities = [
         ConfigProblem(
-            path, entity.sourceline, None,
+            path,
+            entity.sourceline,
+            None,
             f"entity reference {entity.text} is not expanded; write the value itself",
         )
         for entity in root.iter(etree.Entity)

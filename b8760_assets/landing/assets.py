@@ -38,8 +38,9 @@ def build_raw_landing_files(layout: ConnectorLayout) -> dg.AssetsDefinition:
             )
         ],
         description=(
-            f"Files {connector.name} uploaded to gs://{layout.landing_bucket}/{layout.landing_prefix}, "
-            f"taken in by arrival hour: checked, then archived under "
+            f"Files {connector.name} uploaded to "
+            f"gs://{layout.landing_bucket}/{layout.landing_prefix}, taken in by arrival hour: "
+            "checked, then archived under "
             f"gs://{connector.bucket}/{connector.name}/raw/ or quarantined under rejected/."
         ),
     )

@@ -60,9 +60,8 @@ class CsvFormat:
     """Readings as CSV text (UTF-8, with or without a BOM; LF or CRLF line ends)."""
 
     name = "csv"
-    hint = (
-        "a CSV file has a name ending in .csv or a first line naming the columns "
-        + ", ".join(REQUIRED_COLUMNS)
+    hint = "a CSV file has a name ending in .csv or a first line naming the columns " + ", ".join(
+        REQUIRED_COLUMNS
     )
 
     def detect(self, head: bytes, name: str) -> bool:
@@ -74,7 +73,8 @@ class CsvFormat:
         if text.height == 0:
             raise FormatRejected(
                 Rejection(
-                    "csv.no_readings", None,
+                    "csv.no_readings",
+                    None,
                     "the file has no readings; put one reading per line under the header",
                 )
             )
@@ -139,7 +139,8 @@ def _read_text(data: bytes) -> pl.DataFrame:
                 _RowRule(
                     pl.col(column).str.contains("\n", literal=True).fill_null(False),
                     lambda row, column=column: _at(
-                        row, "csv.line_break_in_value",
+                        row,
+                        "csv.line_break_in_value",
                         f"{column} {quoted(row[column])} holds a line break; "
                         "a reading fits on one line",
                     ),
@@ -163,7 +164,8 @@ def _unreadable(data: bytes, error: Exception) -> Rejection:
         for fields in rows:
             if len(fields) > width:
                 return Rejection(
-                    "csv.too_many_fields", line,
+                    "csv.too_many_fields",
+                    line,
                     f"line {line}: {quoted(','.join(fields))} has {len(fields)} fields but the "
                     f"header names {width} columns; quote values that hold a comma, or name "
                     "the column in the header",
@@ -171,7 +173,8 @@ def _unreadable(data: bytes, error: Exception) -> Rejection:
             line = rows.line_num + 1
     except csv.Error as bad:
         return Rejection(
-            "csv.bad_quoting", line,
+            "csv.bad_quoting",
+            line,
             f'line {line}: {bad}; a quoted value starts and ends with " and doubles any " in it',
         )
     first_line = str(error).strip().splitlines()[0]
@@ -194,7 +197,8 @@ def _utf8(data: bytes, end: int) -> str:
     shown = data[line_start : len(data) if line_end < 0 else line_end].decode("utf-8", "replace")
     raise FormatRejected(
         Rejection(
-            "csv.not_utf8", line,
+            "csv.not_utf8",
+            line,
             f"line {line}: {quoted(shown)} holds byte 0x{data[position]:02X}, which is not UTF-8 "
             "(the file may have been saved as Windows-1252 or Latin-1); save it as UTF-8",
         )
@@ -289,7 +293,8 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         _RowRule(
             ~pl.col("meter_id").str.contains(METER_ID_REGEX).fill_null(False),
             lambda row: _at(
-                row, "csv.bad_meter_id",
+                row,
+                "csv.bad_meter_id",
                 f"meter id {quoted(row['meter_id'])} is not valid; use a letter or digit, then "
                 "up to 63 letters, digits, '_', '.' or '-'",
             ),
@@ -306,7 +311,8 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         _RowRule(
             ~pl.col("value_number").is_finite().fill_null(False),
             lambda row: _at(
-                row, "csv.bad_value",
+                row,
+                "csv.bad_value",
                 f"value {quoted(row['value'])} is not a finite number; write it like 12.5 "
                 "(a dot for decimals, no thousands separators)",
             ),
@@ -314,7 +320,8 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         _RowRule(
             pl.col("unit").is_not_null() & ~pl.col("unit").is_in(KNOWN_UNITS),
             lambda row: _at(
-                row, "csv.unknown_unit",
+                row,
+                "csv.unknown_unit",
                 f"unit {quoted(row['unit'])} is not a known unit; use one of "
                 f"{', '.join(sorted(KNOWN_UNITS))} (case matters), or leave it empty for "
                 f"connector {connector.name}'s unit ({connector.unit})",
@@ -323,7 +330,8 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         _RowRule(
             pl.col("quality").is_not_null() & ~pl.col("quality").is_in(QUALITY_FLAGS),
             lambda row: _at(
-                row, "csv.unknown_quality",
+                row,
+                "csv.unknown_quality",
                 f"quality {quoted(row['quality'])} is not a quality flag; use "
                 + ", ".join(f"{flag} ({meaning})" for flag, meaning in QUALITY_FLAGS.items())
                 + ", or leave it empty",
@@ -357,18 +365,21 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
     ).row(0)
     if parsed is not None and earliest is None:
         return _at(
-            row, "timestamp.nonexistent_local_time",
+            row,
+            "timestamp.nonexistent_local_time",
             f"{shown} does not exist in {timezone} (clocks go forward over it); correct it, "
             f"or write it with its UTC offset, e.g. {TIMESTAMP_EXAMPLE}",
         )
     if earliest is not None and only is None:
         return _at(
-            row, "timestamp.ambiguous_local_time",
+            row,
+            "timestamp.ambiguous_local_time",
             f"{shown} happens twice in {timezone} (clocks go back over it); write it with its "
             f"UTC offset: {earliest} or {latest}",
         )
     return _at(
-        row, "csv.bad_timestamp",
+        row,
+        "csv.bad_timestamp",
         f"{shown} is not an ISO 8601 timestamp (expected e.g. {TIMESTAMP_EXAMPLE}, or "
         f"{TIMESTAMP_EXAMPLE[:19]} for {timezone} time)",
     )
@@ -378,7 +389,8 @@ def _bad_interval_rejection(row: dict[str, Any]) -> Rejection:
     minutes = (row["interval_end"] - row["interval_start"]).total_seconds() / 60
     *most, last = INTERVAL_MINUTES
     return _at(
-        row, "csv.bad_interval",
+        row,
+        "csv.bad_interval",
         f"the interval from start {quoted(row['start'])} to end {quoted(row['end'])} lasts "
         f"{minutes:g} minutes; an interval lasts {', '.join(map(str, most))} or {last} minutes",
     )
@@ -391,7 +403,8 @@ def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
     if minutes != 60:
         boundary = f"at a multiple of {minutes} minutes past the hour"
     return _at(
-        row, "csv.unaligned_interval",
+        row,
+        "csv.unaligned_interval",
         f"the {minutes}-minute interval from start {quoted(row['start'])} starts at "
         f"{row['interval_start']:%H:%M:%S} UTC; a {minutes}-minute interval starts {boundary} "
         "in UTC",
@@ -417,7 +430,8 @@ def _repeated_reading_rejection(frame: pl.DataFrame, row: dict[str, Any]) -> Rej
     )
     first = frame.filter(same_reading).item(0, "line")
     return _at(
-        row, "csv.duplicate_reading",
+        row,
+        "csv.duplicate_reading",
         f"meter {quoted(row['meter_id'])} already has a reading for the interval starting "
         f"{quoted(row['start'])}, on line {first}; give each meter's interval once per file",
     )

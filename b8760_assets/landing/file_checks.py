@@ -58,30 +58,35 @@ def check_name(name: str) -> Rejection | None:
     unprintable = next((char for char in name if not char.isprintable()), None)
     if unprintable is not None:
         return _name_rejection(
-            "name.unprintable", name,
+            "name.unprintable",
+            name,
             f"holds the unprintable character U+{ord(unprintable):04X}; "
             "use printable characters only",
         )
     if size > MAX_NAME_BYTES:
         return _name_rejection(
-            "name.too_long", name,
+            "name.too_long",
+            name,
             f"is {size} bytes long; a name is at most {MAX_NAME_BYTES} bytes (UTF-8)",
         )
     segments = name.split("/")
     if "" in segments:
         return _name_rejection(
-            "name.empty_segment", name,
+            "name.empty_segment",
+            name,
             "has an empty path segment (a leading, trailing or doubled '/'); "
             "separate folders with one '/'",
         )
     if any(segment in (".", "..") for segment in segments):
         return _name_rejection(
-            "name.unsafe", name,
+            "name.unsafe",
+            name,
             "has a '.' or '..' path segment; name the file without relative folders",
         )
     if name in PLATFORM_NAMES or name.endswith(ERROR_SUFFIX):
         return _name_rejection(
-            "name.reserved", name,
+            "name.reserved",
+            name,
             f"is the platform's ({', '.join(sorted(PLATFORM_NAMES))} at the root, or a name "
             f"ending in {ERROR_SUFFIX}); choose another name",
         )
@@ -97,7 +102,8 @@ def check_size(size: int, connector: ConnectorProperties) -> Rejection | None:
     a file without downloading it."""
     if size > connector.max_file_bytes:
         return Rejection(
-            "file.too_large", None,
+            "file.too_large",
+            None,
             f"the file is {size:,} bytes; connector {connector.name} takes files of at most "
             f"{connector.max_file_bytes:,} bytes; split it into smaller files",
         )
@@ -137,13 +143,15 @@ def _unrecognized(name: str, head: bytes, connector: ConnectorProperties) -> Rej
     )
     if other is not None:
         return Rejection(
-            "format.not_accepted", None,
+            "format.not_accepted",
+            None,
             f"{quoted(name)} is a {other.name} file, but connector {connector.name} takes only "
             f"{accepted}",
         )
     hints = "; ".join(FORMATS[format_name].hint for format_name in connector.formats)
     return Rejection(
-        "format.unknown", None,
+        "format.unknown",
+        None,
         f"{quoted(name)} is in none of the formats connector {connector.name} takes "
         f"({accepted}): {hints}",
     )

@@ -63,8 +63,7 @@ def take_in_hour(
 
 def describe(entry: ManifestEntry) -> str:
     if entry.rejection is not None:
-        where = f" (line {entry.rejection.line})" if entry.rejection.line else ""
-        return f"rejected, {entry.rejection.rule}{where}: {entry.rejection.message}"
+        return f"rejected, {entry.rejection.rule}: {entry.rejection.message}"
     return f"accepted, {entry.readings} readings"
 
 
@@ -93,7 +92,10 @@ def freeze_hour(
     manifest = Manifest(layout.connector.name, hour, datetime.now(UTC), entries)
     try:
         written = storage.write(
-            layout.bucket, layout.manifest(hour), manifest.to_json(), content_type="application/json"
+            layout.bucket,
+            layout.manifest(hour),
+            manifest.to_json(),
+            content_type="application/json",
         )
     except GenerationConflict:
         winner, generation = read_manifest(storage, layout, hour)

@@ -1,11 +1,11 @@
 """Where the landing-zone connector's objects live: the names, in one place.
 
-    gs://<landing bucket>/<connector>/<file>                       uploaded by the connector
-    gs://<participant>/<connector>/claims/<generation>/<file>       a file taken by an hour, until moved
-    gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's files and outcomes
-    gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
-    gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
-    gs://<participant>/<connector>/rejected/<arrival hour>/<file>.error.json   and why
+gs://<landing bucket>/<connector>/<file>                       uploaded by the connector
+gs://<participant>/<connector>/claims/<generation>/<file>       a file taken by an hour, until moved
+gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's files and outcomes
+gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
+gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
+gs://<participant>/<connector>/rejected/<arrival hour>/<file>.error.json   and why
 """
 
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from b8760_assets.partitions import hour_segment
 
 @dataclass(frozen=True)
 class ConnectorLayout:
-    """Object names of one connector's landing files, in the landing bucket and its participant's."""
+    """Names of a connector's landing objects, in the landing bucket and its participant's."""
 
     connector: ConnectorProperties
     landing_bucket: str

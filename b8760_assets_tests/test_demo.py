@@ -1,0 +1,32 @@
+"""`b8760 demo`, what `make demo` runs after installing, on the session's local stack."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from b8760_assets.cli.demo import SAMPLE_UPLOADS
+from b8760_assets.storage import StorageResource
+
+B8760 = str(Path(sys.executable).parent / "b8760")
+
+
+def test_demo_takes_the_sample_uploads_in_through_dagster(
+    stack_env: dict, dagster_home: Path, storage: StorageResource
+) -> None:
+    result = subprocess.run([B8760, "demo"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    hour = re.search(r"takes in arrival hour (\S+)", out).group(1)
+    assert "coned/coned_2021-11-08.csv: accepted, 6 readings" in out
+    assert "ext_conn1/chicago_2022-03-01.csv: accepted, 4 readings" in out
+    assert "ext_conn1/chicago_2022-03-02_bad_unit.csv: rejected, csv.unknown_unit: line 3" in out
+    archived = storage.read("participant_2", f"ext_conn1/raw/{hour}/chicago_2022-03-01.csv")
+    assert archived.data == (SAMPLE_UPLOADS / "ext_conn1/chicago_2022-03-01.csv").read_bytes()
+    assert [o.name for o in storage.list("landing_zone", "ext_conn1/")] == []
+    # Real runs in the instance: the meter registry, then one run per connector.
+    with dg.DagsterInstance.get() as instance:
+        statuses = [record.dagster_run.status for record in instance.get_run_records()]
+    assert statuses == [dg.DagsterRunStatus.SUCCESS] * 3
