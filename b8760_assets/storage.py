@@ -7,11 +7,12 @@ generation preconditions so that concurrent runs and retries cannot overwrite ea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import google.auth
 from dagster_gcp import GCSResource
@@ -26,6 +27,9 @@ from requests.adapters import HTTPAdapter
 from b8760_assets import local_stack
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_SWAP_ATTEMPTS = 20
+T = TypeVar("T")
+R = TypeVar("R")
 STORAGE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
 
 
@@ -73,6 +77,23 @@ class StoredObject:
             md5_hash=blob.md5_hash,
             crc32c=blob.crc32c,
         )
+
+
+@dataclass(frozen=True)
+class ObjectUpdate:
+    """A change to one object: its new content as a function of the current one (None: absent)."""
+
+    name: str
+    change: Callable[[bytes | None], bytes]
+    content_type: str = DEFAULT_CONTENT_TYPE
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class UpdateOutcome:
+    name: str
+    written: bool  # False when the change left the object as it was
+    retries: int  # writes lost to a concurrent writer before this one won
 
 
 @dataclass(frozen=True)
@@ -159,13 +180,14 @@ class StorageResource(GCSResource):
         name: str,
         data: bytes,
         *,
-        if_generation_match: int = 0,
+        if_generation_match: int | None = 0,
         content_type: str = DEFAULT_CONTENT_TYPE,
         metadata: dict[str, str] | None = None,
     ) -> StoredObject:
         """Write an object only if its generation is still `if_generation_match`.
 
-        0 (the default) means create-only: the write fails if the object exists.
+        0 (the default) means create-only: the write fails if the object exists. None
+        replaces whatever is there, for derived objects that every replay rewrites the same.
         """
         blob = self._blob(bucket, name)
         blob.metadata = metadata
@@ -197,19 +219,55 @@ class StorageResource(GCSResource):
         content_type: str = DEFAULT_CONTENT_TYPE,
     ) -> list[StoredObject]:
         """Write many small objects in parallel; raises the first failure after all finish."""
-
-        def write_one(item: tuple[str, bytes]) -> StoredObject:
-            name, data = item
-            return self.write(
+        return self._in_parallel(
+            lambda item: self.write(
                 bucket,
-                name,
-                data,
+                item[0],
+                item[1],
                 if_generation_match=if_generation_match,
                 content_type=content_type,
-            )
+            ),
+            objects,
+        )
 
+    def update_many(self, bucket: str, updates: Iterable[ObjectUpdate]) -> list[UpdateOutcome]:
+        """Compare-and-swap many objects in parallel: read each, apply its change, write it back
+        only if nobody wrote it meanwhile (generation precondition), else read and apply again.
+
+        A change that leaves the content as it was writes nothing, so replays are cheap.
+        """
+        return self._in_parallel(lambda update: self._update(bucket, update), updates)
+
+    def _update(self, bucket: str, update: ObjectUpdate) -> UpdateOutcome:
+        for attempt in range(MAX_SWAP_ATTEMPTS):
+            try:
+                current = self.read(bucket, update.name)
+                before, generation = current.data, current.object.generation
+            except ObjectMissing:
+                before, generation = None, 0
+            after = update.change(before)
+            if after == before:
+                return UpdateOutcome(update.name, written=False, retries=attempt)
+            try:
+                self.write(
+                    bucket,
+                    update.name,
+                    after,
+                    if_generation_match=generation,
+                    content_type=update.content_type,
+                    metadata=update.metadata,
+                )
+                return UpdateOutcome(update.name, written=True, retries=attempt)
+            except GenerationConflict:
+                continue
+        raise StorageError(
+            f"gs://{bucket}/{update.name} kept changing: {MAX_SWAP_ATTEMPTS} writes in a row "
+            "lost the race; is something else rewriting it in a loop?"
+        )
+
+    def _in_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         with ThreadPoolExecutor(max_workers=self.max_parallel_writes) as pool:
-            return list(pool.map(write_one, objects))
+            return list(pool.map(function, items))
 
     def read(self, bucket: str, name: str, *, generation: int | None = None) -> ObjectContent:
         """The object's bytes: its live version, or exactly `generation` if given."""

@@ -9,6 +9,7 @@ from b8760_assets.storage import (
     ChecksumMismatch,
     GenerationConflict,
     ObjectMissing,
+    ObjectUpdate,
     StorageResource,
     StoredObject,
     verify_same_content,
@@ -122,3 +123,34 @@ def test_write_many_writes_every_object(storage: StorageResource, bucket: str) -
 
 def test_local_mode_uses_the_local_stack(storage: StorageResource, stack_env: dict) -> None:
     assert storage.api_endpoint == f"http://127.0.0.1:{stack_env['B8760_STORAGE_PORT']}"
+
+
+def test_update_many_never_loses_a_concurrent_update(
+    storage: StorageResource, bucket: str
+) -> None:
+    """Eight writers append to the same object at once; every append survives."""
+
+    def append(token: str) -> ObjectUpdate:
+        return ObjectUpdate("shared", lambda before: (before or b"") + token.encode() + b"\n")
+
+    outcomes = storage.update_many(bucket, [append(f"writer-{i}") for i in range(8)])
+
+    lines = storage.read(bucket, "shared").data.decode().splitlines()
+    assert sorted(lines) == sorted(f"writer-{i}" for i in range(8))
+    assert all(outcome.written for outcome in outcomes)
+    assert sum(outcome.retries for outcome in outcomes) > 0  # the race really happened
+
+
+def test_update_many_skips_changes_that_change_nothing(
+    storage: StorageResource, bucket: str
+) -> None:
+    storage.write(bucket, "same", b"content")
+    generation = storage.stat(bucket, "same").generation
+    [outcome] = storage.update_many(bucket, [ObjectUpdate("same", lambda before: before)])
+    assert not outcome.written
+    assert storage.stat(bucket, "same").generation == generation
+    [created] = storage.update_many(
+        bucket, [ObjectUpdate("new", lambda before: b"made", "text/plain", {"k": "v"})]
+    )
+    assert created.written
+    assert storage.get_client().bucket(bucket).get_blob("new").metadata == {"k": "v"}
