@@ -4,16 +4,27 @@ Each connector of the platform folder (B8760_PLATFORM_DIR) gets its own group of
 partitioned by arrival hour from the connector's first hour of data.
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from b8760_assets import settings
-from b8760_assets.config import Platform, load_platform
+from b8760_assets.config import Meter, Platform, load_platform
 from b8760_assets.landing.assets import build_raw_landing_files
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.sensors import build_landing_zone_sensor
+from b8760_assets.meter_links import build_meter_links
 from b8760_assets.meter_registry import meter_registry
+from b8760_assets.standardized.assets import build_standardized_readings
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
+
+
+def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg.AssetsDefinition]:
+    """Raw landing files -> standardized readings -> warehouse meter links, one connector's."""
+    raw = build_raw_landing_files(layout)
+    standardized = build_standardized_readings(layout, {meter.id: meter for meter in meters})
+    return [raw, standardized, build_meter_links(layout, standardized.key)]
 
 
 def build_definitions(platform: Platform | None = None) -> dg.Definitions:
@@ -24,7 +35,10 @@ def build_definitions(platform: Platform | None = None) -> dg.Definitions:
         ConnectorLayout(connector, settings.landing_bucket())
         for connector in platform.connectors.values()
     ]
-    chains = {layout.connector.name: [build_raw_landing_files(layout)] for layout in layouts}
+    chains = {
+        layout.connector.name: connector_chain(layout, platform.meters_of(layout.connector.name))
+        for layout in layouts
+    }
     project = settings.gcp_project()
     return dg.Definitions(
         assets=[meter_registry, *(asset for chain in chains.values() for asset in chain)],

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import google.auth
 from dagster_gcp import GCSResource
@@ -86,7 +87,7 @@ class ObjectUpdate:
     name: str
     change: Callable[[bytes | None], bytes]
     content_type: str = DEFAULT_CONTENT_TYPE
-    metadata: dict[str, str] | None = None
+    metadata: Callable[[bytes], dict[str, str]] | None = None  # of the new content
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,10 @@ class StorageResource(GCSResource):
     def api_endpoint(self) -> str:
         """Base URL of the JSON API, for the download links participants use."""
         return self.get_client().api_endpoint
+
+    def download_url(self, bucket: str, name: str) -> str:
+        """The JSON API URL that returns the object's bytes (GET, with a bearer token in GCP)."""
+        return f"{self.api_endpoint}/storage/v1/b/{bucket}/o/{quote(name, safe=':')}?alt=media"
 
     def _blob(self, bucket: str, name: str) -> storage.Blob:
         return self.get_client().bucket(bucket).blob(name)
@@ -255,7 +260,7 @@ class StorageResource(GCSResource):
                     after,
                     if_generation_match=generation,
                     content_type=update.content_type,
-                    metadata=update.metadata,
+                    metadata=update.metadata(after) if update.metadata else None,
                 )
                 return UpdateOutcome(update.name, written=True, retries=attempt)
             except GenerationConflict:

@@ -19,13 +19,18 @@ def test_demo_takes_the_sample_uploads_in_through_dagster(
     result = subprocess.run([B8760, "demo"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    hour = re.search(r"takes in arrival hour (\S+)", out).group(1)
+    hour = re.search(r"chain runs for arrival hour (\S+)", out).group(1)
     assert "coned/coned_2021-11-08.csv: accepted, 6 readings" in out
     assert "ext_conn1/chicago_2022-03-01.csv: accepted, 4 readings" in out
     assert "ext_conn1/chicago_2022-03-02_bad_unit.csv: rejected, csv.unknown_unit: line 3" in out
     archived = storage.read("participant_2", f"ext_conn1/raw/{hour}/chicago_2022-03-01.csv")
     assert archived.data == (SAMPLE_UPLOADS / "ext_conn1/chicago_2022-03-01.csv").read_bytes()
     assert [o.name for o in storage.list("landing_zone", "ext_conn1/")] == []
+    # The seed's download example, fetched over HTTP, and the warehouse summary.
+    assert "/b/participant_1/o/coned%2Fstandardized%2F3%2F2021-11-08T14:00:00?alt=media" in out
+    assert '"value": 70.0' in out  # 1750 Wh as kWh, times meter 3's multiplier of 40
+    assert re.search(r"coned\s+6\s+6\s+0", out)
+    assert re.search(r"ext_conn1\s+4\s+4\s+0", out)
     # Real runs in the instance: the meter registry, then one run per connector.
     with dg.DagsterInstance.get() as instance:
         statuses = [record.dagster_run.status for record in instance.get_run_records()]

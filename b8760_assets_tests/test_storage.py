@@ -125,9 +125,7 @@ def test_local_mode_uses_the_local_stack(storage: StorageResource, stack_env: di
     assert storage.api_endpoint == f"http://127.0.0.1:{stack_env['B8760_STORAGE_PORT']}"
 
 
-def test_update_many_never_loses_a_concurrent_update(
-    storage: StorageResource, bucket: str
-) -> None:
+def test_update_many_never_loses_a_concurrent_update(storage: StorageResource, bucket: str) -> None:
     """Eight writers append to the same object at once; every append survives."""
 
     def append(token: str) -> ObjectUpdate:
@@ -150,7 +148,12 @@ def test_update_many_skips_changes_that_change_nothing(
     assert not outcome.written
     assert storage.stat(bucket, "same").generation == generation
     [created] = storage.update_many(
-        bucket, [ObjectUpdate("new", lambda before: b"made", "text/plain", {"k": "v"})]
+        bucket,
+        [
+            ObjectUpdate(
+                "new", lambda before: b"made", "text/plain", lambda after: {"size": str(len(after))}
+            )
+        ],
     )
     assert created.written
-    assert storage.get_client().bucket(bucket).get_blob("new").metadata == {"k": "v"}
+    assert storage.get_client().bucket(bucket).get_blob("new").metadata == {"size": "4"}

@@ -4,8 +4,10 @@ import click
 
 from b8760_assets.cli.config import config
 from b8760_assets.cli.demo import demo
+from b8760_assets.cli.download import download
 from b8760_assets.cli.local import local
 from b8760_assets.cli.upload import upload
+from b8760_assets.cli.warehouse import warehouse
 
 
 @click.group()
@@ -15,5 +17,7 @@ def main() -> None:
 
 main.add_command(config)
 main.add_command(demo)
+main.add_command(download)
 main.add_command(local)
 main.add_command(upload)
+main.add_command(warehouse)

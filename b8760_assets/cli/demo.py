@@ -5,8 +5,10 @@ hour runs through Dagster (real runs, recorded in $DAGSTER_HOME's instance, visi
 UI), and the outcome of every file is printed.
 """
 
+import json
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,13 +18,26 @@ from b8760_assets import local_stack, settings
 from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import describe, read_manifest
 from b8760_assets.landing.layout import ConnectorLayout
-from b8760_assets.meter_registry import METERS_TABLE
+from b8760_assets.cli.warehouse import table as warehouse_table
+from b8760_assets.meter_links import READINGS_TABLE
+from b8760_assets.standardized.meter_hours import meter_hour_name
 from b8760_assets.partitions import HOUR, floor_hour, hour_segment, partition_of_hour
 from b8760_assets.storage import GenerationConflict, StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
 DEFINITIONS_MODULE = "b8760_assets.definitions"
 SAMPLE_UPLOADS = settings.SAMPLE_PLATFORM_DIR / "uploads"
+# /b/participant_1/o/coned/standardized/3/2021-11-08T14:00:00, as the seed document has it.
+SEED_EXAMPLE = (
+    "participant_1",
+    meter_hour_name("coned", "3", datetime(2021, 11, 8, 14, tzinfo=UTC)),
+)
+READINGS_SUMMARY_SQL = f"""
+    SELECT connector, COUNT(*) AS readings,
+           SUM(CASE WHEN meter_known THEN 1 ELSE 0 END) AS linked,
+           SUM(CASE WHEN meter_known THEN 0 ELSE 1 END) AS unlinked
+    FROM {READINGS_TABLE} GROUP BY connector ORDER BY connector
+"""
 
 
 def heading(text: str) -> None:
@@ -54,7 +69,8 @@ def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datet
 
 @click.command()
 def demo() -> None:
-    """Start the local stack, upload the sample files, run the landing-zone connector."""
+    """Start the local stack, upload the sample files, run each connector's chain for the
+    hour, download a meter-hour over HTTP and summarize the warehouse."""
     if settings.gcp_project():
         raise click.ClickException("the demo runs on the local stack: unset B8760_GCP_PROJECT")
     heading("local stack")
@@ -90,7 +106,7 @@ def demo() -> None:
     )  # fmt: skip
 
     hour = free_hour(storage, layouts)
-    heading(f"the landing-zone connector takes in arrival hour {hour_segment(hour)}")
+    heading(f"each connector's chain runs for arrival hour {hour_segment(hour)}")
     for layout in layouts:
         dagster(
             layout.connector.name,
@@ -103,13 +119,14 @@ def demo() -> None:
             click.echo(f"  {layout.connector.name}/{entry.name}: {describe(entry)}")
             click.echo(f"    -> {entry.archived_as}")
 
-    heading("warehouse")
-    rows = WarehouseResource().query(
-        f"SELECT connector, COUNT(*) AS meters FROM {METERS_TABLE} GROUP BY connector"
-        " ORDER BY connector"
-    )
-    for row in rows:
-        click.echo(f"{row['connector']:<12} {row['meters']} meters")
+    heading("a participant downloads a meter-hour (the seed's download contract)")
+    url = storage.download_url(*SEED_EXAMPLE)
+    click.echo(f"GET {url}")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        click.echo(json.dumps(json.loads(response.read()), indent=2))
+
+    heading("warehouse: readings linked to meters")
+    click.echo(warehouse_table(WarehouseResource().query(READINGS_SUMMARY_SQL)))
 
     heading("where to look")
     click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (the runs above are there)")

@@ -57,5 +57,9 @@ class ConnectorLayout:
     def rejected(self, hour: datetime, file_name: str) -> str:
         return self._hour_folder("rejected", hour) + file_name
 
+    def batch(self, hour: datetime) -> str:
+        """The hour's standardized rows as one Parquet object, for the warehouse to load."""
+        return f"{self.connector.name}/batches/{hour_segment(hour)}.parquet"
+
     def rejection_reason(self, hour: datetime, file_name: str) -> str:
         return self.rejected(hour, file_name) + ERROR_SUFFIX

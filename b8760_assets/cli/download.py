@@ -1,0 +1,45 @@
+"""`b8760 download`: a participant's standardized meter-hour, by the seed's download contract."""
+
+from datetime import UTC, datetime
+
+import click
+
+from b8760_assets import settings
+from b8760_assets.partitions import HOUR_SEGMENT_FORMAT
+from b8760_assets.standardized.meter_hours import meter_hour_name
+from b8760_assets.storage import ObjectMissing, StorageResource
+
+
+def utc_hour(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, HOUR_SEGMENT_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an hour like 2021-11-08T14:00:00 (UTC)", param_hint="HOUR"
+        ) from None
+
+
+@click.command()
+@click.argument("bucket")
+@click.argument("connector")
+@click.argument("meter_id")
+@click.argument("hour")
+@click.option(
+    "--url", "url_only", is_flag=True, help="Print the JSON API URL instead of the object."
+)
+def download(bucket: str, connector: str, meter_id: str, hour: str, url_only: bool) -> None:
+    """Print the readings of METER_ID in HOUR (UTC) from BUCKET, e.g.
+
+    b8760 download participant_1 coned 3 2021-11-08T14:00:00
+    """
+    name = meter_hour_name(connector, meter_id, utc_hour(hour))
+    storage = StorageResource(project=settings.gcp_project())
+    if url_only:
+        click.echo(storage.download_url(bucket, name))
+        return
+    try:
+        click.echo(storage.read(bucket, name).data.decode())
+    except ObjectMissing as error:
+        raise click.ClickException(
+            f"{error}: no readings of meter {meter_id} in that hour (yet)"
+        ) from None

@@ -1,0 +1,46 @@
+"""`b8760 warehouse query`: SQL against the configured warehouse (the local emulator by default)."""
+
+import json
+
+import click
+
+from b8760_assets import settings
+from b8760_assets.warehouse import WarehouseResource
+
+
+@click.group()
+def warehouse() -> None:
+    """The warehouse (BigQuery; the local bqemulator with no GCP project)."""
+
+
+@warehouse.command()
+@click.argument("sql")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row, for scripts.")
+def query(sql: str, as_json: bool) -> None:
+    """Run SQL; tables are found in the platform's dataset without qualification.
+
+    b8760 warehouse query "SELECT connector, COUNT(*) AS n FROM readings GROUP BY connector"
+    """
+    rows = WarehouseResource(project=settings.gcp_project()).query(sql)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str))
+        return
+    click.echo(table(rows))
+
+
+def table(rows: list[dict]) -> str:
+    """Rows as an aligned text table, the way a person reads a query result."""
+    if not rows:
+        return "(no rows)"
+    columns = list(rows[0])
+    cells = [[str(c) for c in columns]] + [
+        ["" if v is None else str(v) for v in r.values()] for r in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in cells
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines) + f"\n({len(rows)} row{'s' if len(rows) != 1 else ''})"

@@ -1,0 +1,148 @@
+"""Warehouse meter links: the last asset of each connector's chain.
+
+Loads the hours' standardized batches (Parquet, straight from GCS) into a staging table and
+MERGEs them into `readings`, keyed on (connector, meter, interval start), the newest version
+winning, so that any replay of any hours in any order ends in the same table. Each reading
+is linked to its meter in `meters`; readings of meters no meter XML describes are kept,
+flagged `meter_known = FALSE`, and reported by a check.
+"""
+
+import dagster as dg
+from google.cloud import bigquery
+
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
+from b8760_assets.partitions import arrival_hours, hour_of_partition
+from b8760_assets.storage import StorageResource
+from b8760_assets.warehouse import WarehouseResource
+
+READINGS_TABLE = "readings"
+UNKNOWN_METERS_CHECK = "readings_of_unknown_meters"
+KEY_COLUMNS = ("connector", "meter_id", "interval_start")
+READINGS_SCHEMA = [
+    bigquery.SchemaField("connector", "STRING", mode="REQUIRED"),
+    bigquery.SchemaField("participant", "STRING", mode="REQUIRED"),
+    bigquery.SchemaField("meter_id", "STRING", mode="REQUIRED"),
+    bigquery.SchemaField("interval_start", "TIMESTAMP", mode="REQUIRED"),
+    bigquery.SchemaField("interval_end", "TIMESTAMP", mode="REQUIRED"),
+    bigquery.SchemaField("value", "FLOAT64", mode="REQUIRED"),
+    bigquery.SchemaField("unit", "STRING", mode="REQUIRED"),
+    bigquery.SchemaField("quality", "STRING"),
+    bigquery.SchemaField("local_start", "STRING", mode="REQUIRED"),
+    bigquery.SchemaField("meter_known", "BOOL", mode="REQUIRED"),
+    bigquery.SchemaField("arrival_hour", "TIMESTAMP", mode="REQUIRED"),
+    bigquery.SchemaField("source_file", "STRING", mode="REQUIRED"),
+    bigquery.SchemaField("source_line", "INT64", mode="REQUIRED"),
+    bigquery.SchemaField("version", "STRING", mode="REQUIRED"),
+]
+COLUMNS = [field.name for field in READINGS_SCHEMA]
+
+
+def merge_readings_sql(staging: str) -> str:
+    """Newest version per key from staging, linked to `meters`, merged into `readings`."""
+    linked = ", ".join(
+        "m.meter_id IS NOT NULL AS meter_known" if c == "meter_known" else f"s.{c}" for c in COLUMNS
+    )
+    on = " AND ".join(f"t.{c} = n.{c}" for c in KEY_COLUMNS)
+    updates = ", ".join(f"{c} = n.{c}" for c in COLUMNS if c not in KEY_COLUMNS)
+    return f"""
+        MERGE {READINGS_TABLE} t
+        USING (
+            SELECT {linked}
+            FROM {staging} s
+            LEFT JOIN {METERS_TABLE} m ON m.connector = s.connector AND m.meter_id = s.meter_id
+            QUALIFY ROW_NUMBER() OVER (
+                PARTITION BY {", ".join(f"s.{c}" for c in KEY_COLUMNS)} ORDER BY s.version DESC
+            ) = 1
+        ) n
+        ON {on}
+        WHEN MATCHED AND n.version > t.version THEN UPDATE SET {updates}
+        WHEN NOT MATCHED THEN INSERT ({", ".join(COLUMNS)})
+            VALUES ({", ".join(f"n.{c}" for c in COLUMNS)})
+    """
+
+
+def unknown_meters_sql(staging: str) -> str:
+    return f"""
+        SELECT s.meter_id, COUNT(*) AS readings
+        FROM {staging} s
+        LEFT JOIN {METERS_TABLE} m ON m.connector = s.connector AND m.meter_id = s.meter_id
+        WHERE m.meter_id IS NULL
+        GROUP BY s.meter_id
+        ORDER BY s.meter_id
+    """
+
+
+def meter_links_key(layout: ConnectorLayout) -> dg.AssetKey:
+    return dg.AssetKey([layout.connector.name, "warehouse_meter_links"])
+
+
+def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.AssetsDefinition:
+    connector = layout.connector
+    key = meter_links_key(layout)
+
+    @dg.asset(
+        key=key,
+        deps=[upstream, dg.AssetKey(["warehouse", METERS_TABLE])],
+        group_name=connector.name,
+        partitions_def=arrival_hours(connector),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"bigquery"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                UNKNOWN_METERS_CHECK,
+                asset=key,
+                description="Every reading belongs to a meter that a meter XML file describes.",
+            )
+        ],
+        description=(
+            f"{connector.name}'s standardized readings in the warehouse table "
+            f"`{READINGS_TABLE}`, linked to `{METERS_TABLE}`; newest version per interval."
+        ),
+    )
+    def warehouse_meter_links(
+        context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        batches = [
+            batch.uri
+            for batch in (
+                storage.stat(layout.bucket, layout.batch(hour_of_partition(partition)))
+                for partition in context.partition_keys
+            )
+            if batch is not None and batch.size
+        ]
+        warehouse.ensure_table(
+            READINGS_TABLE,
+            READINGS_SCHEMA,
+            hour_partitioned_on="interval_start",
+            clustered_by=["connector", "meter_id"],
+        )
+        warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
+        staging = f"staging_{connector.name}_{context.run.run_id.replace('-', '')[:16]}"
+        warehouse.ensure_table(staging, READINGS_SCHEMA)
+        try:
+            loaded = warehouse.load_parquet_objects(staging, batches) if batches else 0
+            context.log.info(f"loaded {loaded} readings from {len(batches)} batch(es)")
+            warehouse.query(merge_readings_sql(staging))
+            unknown = warehouse.query(unknown_meters_sql(staging))
+        finally:
+            warehouse.drop_table(staging)
+        unknown_readings = {row["meter_id"]: row["readings"] for row in unknown}
+        return dg.MaterializeResult(
+            metadata={
+                "readings_loaded": loaded,
+                "batches": len(batches),
+                "table": warehouse.table_id(READINGS_TABLE),
+                "unknown_meters": len(unknown_readings),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=UNKNOWN_METERS_CHECK,
+                    passed=not unknown_readings,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"readings_per_unknown_meter": unknown_readings},
+                )
+            ],
+        )
+
+    return warehouse_meter_links
