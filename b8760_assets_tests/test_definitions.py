@@ -16,6 +16,7 @@ from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.stack import free_ports
 
+CONNECTORS = ("coned", "ext_conn1", "ext_conn10")
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 CHECKOUT = Path(__file__).parents[1]
 
@@ -27,10 +28,26 @@ def run_dagster(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_definitions_resolve() -> None:
+def test_definitions_resolve_a_chain_per_connector() -> None:
     defs = build_definitions()
-    assert defs.resolve_asset_graph().get_all_asset_keys() >= {dg.AssetKey(["warehouse", "meters"])}
+    graph = defs.resolve_asset_graph()
+    chain = ["raw_landing_files", "standardized_readings", "warehouse_meter_links"]
+    expected = {dg.AssetKey(["warehouse", "meters"])} | {
+        dg.AssetKey([connector, asset]) for connector in CONNECTORS for asset in chain
+    }
+    assert graph.get_all_asset_keys() == expected
     assert set(defs.resources) == {"storage", "warehouse"}
+    sensor = defs.resolve_sensor_def("landing_zone_sensor")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    for connector in CONNECTORS:
+        keys = [dg.AssetKey([connector, asset]) for asset in chain]
+        # One partitions definition per chain, and ranges of hours in one run.
+        assert len({graph.get(key).partitions_def for key in keys}) == 1
+        for key in keys:
+            assert graph.get(key).backfill_policy == dg.BackfillPolicy.single_run()
+            assert graph.get(key).group_name == connector
+        assert graph.get(keys[1]).parent_keys == {keys[0]}
+        assert graph.get(keys[2]).parent_keys == {keys[1], dg.AssetKey(["warehouse", "meters"])}
 
 
 def test_meter_registry_loads_every_meter(warehouse: WarehouseResource) -> None:
@@ -70,6 +87,21 @@ def test_dagster_cli_validates_and_materializes(stack_env: dict, dagster_home: P
 LOCATIONS_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
   name locationOrLoadError { __typename ... on RepositoryLocation {
     repositories { assetGroups { groupName } } } } } } } }"""
+
+
+def test_a_range_of_hours_is_one_run_from_the_cli(stack_env: dict, dagster_home: Path) -> None:
+    run = run_dagster(
+        "asset", "materialize", "-m", "b8760_assets.definitions", "--select", "group:ext_conn10",
+        "--partition-range", "2023-03-26-00:00...2023-03-26-05:00",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    with dg.DagsterInstance.get() as instance:
+        [record] = instance.get_run_records()
+        assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        materialized = instance.get_materialized_partitions(
+            dg.AssetKey(["ext_conn10", "warehouse_meter_links"])
+        )
+    assert materialized == {f"2023-03-26-{h:02d}:00" for h in range(6)}
 
 
 def test_webserver_shows_the_code_location(stack_env: dict, dagster_home: Path) -> None:
