@@ -2,18 +2,21 @@
 refuses a file, with the line and the offending value in its message."""
 
 import json
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.properties import KNOWN_FORMATS
 from b8760_assets.landing import file_checks
-from b8760_assets.landing.csv_format import QUALITY_FLAGS
+from b8760_assets.landing.csv_format import QUALITY_FLAGS, CsvFormat
 from b8760_assets.landing.file_checks import (
     FORMATS,
     MAX_NAME_BYTES,
@@ -23,7 +26,7 @@ from b8760_assets.landing.file_checks import (
     check_name,
     check_size,
 )
-from b8760_assets.landing.formats import READINGS_SCHEMA, SHOWN_CHARS, Rejection
+from b8760_assets.landing.formats import READINGS_SCHEMA, SHOWN_CHARS, FormatRejected, Rejection
 
 EXT_CONN1 = ConnectorProperties(
     name="ext_conn1",
@@ -174,6 +177,61 @@ def test_empty_unit_is_the_connectors_unit_and_empty_quality_is_null() -> None:
     assert frame.select("unit", "quality").rows() == [("MWh", None), ("therm", None)]
 
 
+@pytest.mark.parametrize(
+    "row",
+    [
+        '3,2021-11-08T19:00:00Z,2021-11-08T20:00:00Z,1,"",""',
+        '"3","2021-11-08T19:00:00Z","2021-11-08T20:00:00Z","1","",""',
+        '3,2021-11-08T19:00:00Z,2021-11-08T20:00:00Z,1," "," "',
+    ],
+)
+def test_quoted_empty_unit_and_quality_are_empty(row: str) -> None:
+    frame = accepted(csv_bytes(HEADER, row), replace(EXT_CONN1, unit="MWh"))
+
+    assert frame.select("unit", "quality").rows() == [("MWh", None)]
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [(" ", " "), ("\t", "\t"), ("  ", ""), ("", "  "), ("\u00a0", "\u00a0")],
+    ids=["spaces", "tabs", "leading", "trailing", "no-break spaces"],
+)
+def test_whitespace_around_values_and_column_names_is_ignored(before: str, after: str) -> None:
+    """Leading and trailing alike, for every value: polars alone skips only leading ones, and
+    only before a timestamp."""
+    padded = [
+        ",".join(f"{before}{cell}{after}" for cell in line.split(","))
+        for line in (HEADER, ROW_A, "7,2021-11-08T14:15:00,2021-11-08T14:30:00,2,,")
+    ]
+
+    assert_frame_equal(
+        accepted(csv_bytes(*padded)),
+        readings(
+            [
+                ("3", utc(2021, 11, 8, 19), utc(2021, 11, 8, 20), 12.5, "kWh", "A", 2),
+                ("7", utc(2021, 11, 8, 19, 15), utc(2021, 11, 8, 19, 30), 2.0, "kWh", None, 3),
+            ]
+        ),
+    )
+
+
+def test_lines_of_empty_values_are_blank_lines() -> None:
+    data = csv_bytes(HEADER, ROW_A, ",,,,,", '"","","","","",""', "   ", ROW_B)
+
+    assert accepted(data)["line"].to_list() == [2, 6]
+
+
+def test_messages_show_a_value_without_the_whitespace_around_it() -> None:
+    refused = rejection(line_3_with(unit=" kwh\t"))
+
+    assert (refused.rule, refused.line) == ("csv.unknown_unit", 3)
+    assert 'unit "kwh" is not a known unit' in refused.message
+
+
+def test_minus_zero_is_zero() -> None:
+    assert accepted(line_3_with(value="-0"))["value"].to_list() == [12.5, 0.0]
+
+
 def test_columns_in_any_order_and_quality_optional() -> None:
     data = csv_bytes(
         "value,unit,end,start,meter_id", "12.5,,2021-11-08T20:00:00Z,2021-11-08T19:00:00Z,m-1.a_b"
@@ -248,6 +306,29 @@ def test_readings_have_the_normalized_schema() -> None:
             'start "0000-11-08T21:00:00Z"',
         ),
         (
+            {"start": "0000-11-08T21:00:00", "end": "0000-11-08T22:00:00"},
+            "csv.bad_timestamp",
+            'start "0000-11-08T21:00:00"',
+        ),
+        ({"end": "0000-11-08T22:00:00"}, "csv.bad_timestamp", 'end "0000-11-08T22:00:00"'),
+        ({"start": "-0001-11-08T21:00:00"}, "csv.bad_timestamp", 'start "-0001-11-08T21:00:00"'),
+        (
+            {"start": "10000-11-08T21:00:00", "end": "10000-11-08T22:00:00"},
+            "csv.bad_timestamp",
+            'start "10000-11-08T21:00:00"',
+        ),
+        (
+            {"start": "10000-11-08T21:00:00Z", "end": "10000-11-08T22:00:00Z"},
+            "csv.bad_timestamp",
+            'start "10000-11-08T21:00:00Z"',
+        ),
+        # In range as written, beyond 9999 in UTC.
+        (
+            {"start": "9999-12-31T22:00:00", "end": "9999-12-31T23:00:00"},
+            "csv.bad_timestamp",
+            'start "9999-12-31T22:00:00"',
+        ),
+        (
             {"start": "2021-11-07T01:30:00", "end": "2021-11-07T02:30:00"},
             "timestamp.ambiguous_local_time",
             'start "2021-11-07T01:30:00"',
@@ -273,6 +354,12 @@ def test_readings_have_the_normalized_schema() -> None:
         ({"value": '"12,5"'}, "csv.bad_value", 'value "12,5"'),
         ({"value": "NaN"}, "csv.bad_value", 'value "NaN"'),
         ({"value": "1e999"}, "csv.bad_value", 'value "1e999"'),
+        ({"value": "1e309"}, "csv.bad_value", 'value "1e309"'),
+        ({"value": "nan"}, "csv.bad_value", 'value "nan"'),
+        ({"value": "inf"}, "csv.bad_value", 'value "inf"'),
+        ({"value": "-Infinity"}, "csv.bad_value", 'value "-Infinity"'),
+        ({"value": '""'}, "csv.bad_value", 'value ""'),
+        ({"unit": "k\x00Wh"}, "csv.unknown_unit", 'unit "k\\u0000Wh"'),
         ({"value": ""}, "csv.bad_value", 'value ""'),
         ({"unit": "kwh"}, "csv.unknown_unit", 'unit "kwh"'),
         ({"quality": "a"}, "csv.unknown_quality", 'quality "a"'),
@@ -287,6 +374,40 @@ def test_each_rule_names_its_line_and_value(changes: dict[str, str], rule: str, 
     assert (refused.rule, refused.line) == (rule, 3)
     assert refused.message.startswith("line 3: ")
     assert shown in refused.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0000-11-08T21:00:00", "0000-11-08T21:00:00Z", "0001-01-01T00:00:00+05:00"],
+)
+def test_timestamps_out_of_range_say_so(text: str) -> None:
+    message = rejection(line_3_with(start=text)).message
+
+    assert f'start "{text}" is out of range' in message
+    assert "between 0001-01-02 and 9999-12-31 (UTC)" in message
+
+
+def test_long_line_is_refused_for_its_value() -> None:
+    refused = rejection(line_3_with(meter_id="m" * 1_000_000))
+
+    assert (refused.rule, refused.line) == ("csv.bad_meter_id", 3)
+
+
+@pytest.mark.parametrize(
+    "data, line",
+    [
+        (csv_bytes(HEADER, ROW_A, ROW_B, line_end="\r"), 1),  # classic Mac OS
+        (csv_bytes(HEADER, line_end="\r"), 1),
+        (csv_bytes(HEADER, ROW_A, line_end="\r\n") + ROW_B.encode() + b"\r", 3),
+        (line_3_with(quality='"A\rB"'), 3),
+        (b"\r", 1),
+    ],
+)
+def test_a_lone_cr_is_refused(data: bytes, line: int) -> None:
+    refused = rejection(data)
+
+    assert (refused.rule, refused.line) == ("csv.line_ends", line)
+    assert "end each line with LF or CRLF" in refused.message
 
 
 def test_not_utf8_names_the_line_and_byte() -> None:
@@ -358,6 +479,10 @@ def test_unknown_quality_message_lists_the_flags() -> None:
         ("meter_id,start,end,value,unit,value", "csv.duplicate_column", '"value"'),
         (ROW_A, "csv.unknown_column", '"2021-11-08T14:00:00-05:00"'),  # no header at all
         ("", "csv.missing_column", "lacks meter_id, start, end, value, unit"),
+        (" meter_id ,start,end,value,unit, notes ", "csv.unknown_column", 'column(s) "notes";'),
+        ('meter_id,start,end,value,unit,"quality', "csv.bad_header", "unexpected end of data"),
+        ('"meter_id"x,start,end,value,unit', "csv.bad_header", "',' expected after '\"'"),
+        ("m" * 200_000, "csv.bad_header", "field larger than field limit"),
     ],
 )
 def test_header_rules(header: str, rule: str, shown: str) -> None:
@@ -367,8 +492,31 @@ def test_header_rules(header: str, rule: str, shown: str) -> None:
     assert shown in refused.message
 
 
+def test_a_header_quote_left_open_does_not_swallow_lines() -> None:
+    """Polars would read the quote on into line 2, and miscount every line after it."""
+    data = csv_bytes('meter_id,start,end,value,unit,"quality', '"', ROW_A)
+
+    assert rejection(data).rule == "csv.bad_header"
+
+
+def test_a_header_of_many_unknown_columns_is_named_in_short() -> None:
+    header = HEADER + "".join(f",x{number}" for number in range(20_000))
+
+    refused = rejection(csv_bytes(header, ROW_A))
+
+    assert refused.rule == "csv.unknown_column"
+    assert '"x0", "x1"' in refused.message and "and 19,990 more" in refused.message
+    assert len(refused.message) < 1000
+
+
 @pytest.mark.parametrize(
-    "data", [csv_bytes(HEADER), csv_bytes(HEADER, "", "", line_end="\r\n"), HEADER.encode()]
+    "data",
+    [
+        csv_bytes(HEADER),
+        csv_bytes(HEADER, "", "", line_end="\r\n"),
+        HEADER.encode(),
+        b"\xef\xbb\xbf" + HEADER.encode(),
+    ],
 )
 def test_header_without_readings(data: bytes) -> None:
     assert rejection(data).rule == "csv.no_readings"
@@ -522,3 +670,114 @@ def test_accepted_verdicts_compare_and_print_without_their_readings() -> None:
 
     assert checked == check_file("readings.csv", data, EXT_CONN1)
     assert repr(checked) == "CheckedFile(name='readings.csv', format='csv', rejection=None)"
+
+
+# Untrusted uploads: always a verdict, never an exception (which would stop the hour's intake)
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("reader bug"), pl.exceptions.PanicException("reader bug")]
+)
+def test_a_reader_that_fails_refuses_the_file_as_unreadable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: BaseException
+) -> None:
+    def failing_read(self: CsvFormat, data: bytes, connector: ConnectorProperties) -> None:
+        raise error
+
+    monkeypatch.setattr(CsvFormat, "read", failing_read)
+
+    with caplog.at_level(logging.ERROR, logger=file_checks.__name__):
+        checked = check_file("2021/readings.csv", csv_bytes(HEADER, ROW_A), EXT_CONN1)
+
+    assert (checked.format, checked.readings) == ("csv", None)
+    assert (checked.rejection.rule, checked.rejection.line) == ("file.unreadable", None)
+    message = checked.rejection.message
+    assert f'{type(error).__name__}: "reader bug"' in message
+    assert 'contact Benchmark 8760 support with the file name "2021/readings.csv"' in message
+    assert caplog.records[-1].exc_info[1] is error  # the traceback, for the platform's team
+
+
+def test_a_readers_own_rejection_is_kept_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    refused = Rejection("csv.some_rule", 7, "line 7: a reason")
+
+    def refusing_read(self: CsvFormat, data: bytes, connector: ConnectorProperties) -> None:
+        raise FormatRejected(refused)
+
+    monkeypatch.setattr(CsvFormat, "read", refusing_read)
+
+    assert rejection(csv_bytes(HEADER, ROW_A)) == refused
+
+
+# Fragments a CSV upload could hold: each column's good and bad values, separators, quotes,
+# every kind of line end, whitespace, control characters and a byte-order mark.
+FRAGMENTS = st.sampled_from(
+    [
+        *HEADER.split(","),
+        *LINE_3.values(),
+        *[",", ",", "\n", "\r\n", "\r", '"', '""', " ", "\t", "\x00", "\ufeff", "é", "\u2028"],
+        *["2021-11-07T01:30:00", "2021-03-14T02:30:00", "0000-01-01T00:00:00", "+05:30"],
+        *["9999-12-31T23:00:00", "-0001-01-01T00:00:00", "nan", "inf", "1e309", "-0", "line"],
+    ]
+)
+
+
+def upload(header: str, fragments: list[str], noise: bytes, at: int) -> bytes:
+    """The fragments under the header, with a few arbitrary bytes put in at one place."""
+    text = (header + "".join(fragments)).encode()
+    return text[:at] + noise + text[at:]
+
+
+UPLOADS = st.builds(
+    upload,
+    st.sampled_from([HEADER + "\n", HEADER + "\r\n", "\ufeff" + HEADER + "\n", ""]),
+    st.lists(FRAGMENTS, max_size=40),
+    st.binary(max_size=4),
+    st.integers(min_value=0, max_value=400),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=UPLOADS, timezone=st.sampled_from(["America/New_York", "Asia/Kolkata", "UTC"]))
+def test_the_csv_reader_reads_or_refuses_any_upload(data: bytes, timezone: str) -> None:
+    """Without the safety net of check_file: no upload may reach it."""
+    try:
+        frame = CsvFormat().read(data, replace(EXT_CONN1, timezone=timezone))
+    except FormatRejected:
+        return
+    assert frame.schema == READINGS_SCHEMA
+
+
+COLUMN_VALUES = {
+    "meter_id": ["3", "m-1", "a/b", ""],
+    "start": ["2021-11-08T21:00:00Z", "2021-11-08T16:00:00", "2021-11-07T01:30:00", "x", ""],
+    "end": ["2021-11-08T22:00:00Z", "2021-11-08T17:00:00", "0000-01-01T00:00:00", ""],
+    "value": ["1", "-2.5", "nan", ""],
+    "unit": ["kWh", "kwh", ""],
+    "quality": ["A", "Z", ""],
+}
+PADDING = st.sampled_from(["", " ", "\t", "  "])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(*(st.sampled_from(values) for values in COLUMN_VALUES.values())),
+        min_size=1,
+        max_size=4,
+    ),
+    data=st.data(),
+)
+def test_whitespace_around_values_never_changes_the_verdict(
+    rows: list[tuple[str, ...]], data: st.DataObject
+) -> None:
+    def verdict(pad: bool) -> tuple:
+        lines = [
+            ",".join(
+                f"{data.draw(PADDING)}{cell}{data.draw(PADDING)}" if pad else cell for cell in line
+            )
+            for line in [tuple(COLUMN_VALUES), *rows]
+        ]
+        checked = check_file("readings.csv", csv_bytes(*lines), EXT_CONN1)
+        return checked.rejection, checked.readings is not None and checked.readings.rows()
+
+    assert verdict(pad=True) == verdict(pad=False)

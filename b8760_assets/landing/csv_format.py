@@ -4,6 +4,11 @@
     3,2021-11-08T14:00:00-05:00,2021-11-08T15:00:00-05:00,12.5,kWh,A
     3,2021-11-08T15:00:00,2021-11-08T16:00:00,11.75,,
 
+Lines end with LF or CRLF; a lone CR (the line end of classic Mac OS) refuses the file
+(csv.line_ends), as it would otherwise run every reading into one line. Whitespace around a
+value or a column name is ignored, and an empty value, quoted ("") or not, is no value: the
+connector's unit, no quality flag. A line whose values are all empty holds no reading.
+
 A file is checked a column at a time (polars), never a row at a time: a year of 15-minute
 readings for a few hundred meters is millions of lines. Every value is read as text first,
 so that a bad one becomes a Rejection naming its line instead of a parse error; only the
@@ -12,6 +17,8 @@ first offending row is then looked at in Python, to word the message.
 
 import csv
 import io
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +52,9 @@ TIMESTAMP_EXAMPLE = "2021-11-08T14:00:00-05:00"
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
+# A message lists at most this many of the columns a header gets wrong.
+SHOWN_COLUMNS = 10
+
 HEADER_HINT = (
     f"the first line must name the columns {', '.join(REQUIRED_COLUMNS)} "
     f"(and optionally {', '.join(OPTIONAL_COLUMNS)}), in any order"
@@ -68,40 +78,86 @@ class CsvFormat:
         return name.lower().endswith(".csv") or b"meter_id" in head.split(b"\n", 1)[0]
 
     def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
+        _check_line_ends(data)
         _check_header(data)
-        text = _without_blank_lines(_read_text(data))
-        if text.height == 0:
-            raise FormatRejected(
-                Rejection(
-                    "csv.no_readings",
-                    None,
-                    "the file has no readings; put one reading per line under the header",
-                )
+        text = _read_text(data)
+        try:
+            return _readings(text, connector)
+        except FormatRejected:
+            # Read as written first: trimming every value would add almost half to the check of
+            # a clean file, and few files need it. A value with whitespace around it, or a "",
+            # fails as written (polars skips only whitespace before a timestamp, to the same
+            # instant), so a file that passes as written reads the same trimmed.
+            trimmed = _trimmed(text)
+            if trimmed.equals(text):
+                raise
+            return _readings(trimmed, connector)
+
+
+def _readings(text: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame:
+    """The readings in the text columns, or FormatRejected for the first row that breaks a rule."""
+    text = _without_blank_lines(text)
+    if text.height == 0:
+        raise FormatRejected(
+            Rejection(
+                "csv.no_readings",
+                None,
+                "the file has no readings; put one reading per line under the header",
             )
-        frame = _parsed(text, connector.timezone)
-        _reject_first_offending_row(frame, _row_rules(frame, connector))
-        return (
-            frame.lazy()  # lazy: an eager select would first copy the columns into equal chunks
-            .select(
-                "meter_id",
-                "interval_start",
-                "interval_end",
-                pl.col("value_number").alias("value"),
-                pl.col("unit").fill_null(connector.unit),
-                "quality",
-                pl.col("line").cast(pl.Int64),
-            )
-            .match_to_schema(READINGS_SCHEMA)
-            .collect()
         )
+    frame = _parsed(text, connector.timezone)
+    _reject_first_offending_row(frame, _row_rules(frame, connector))
+    return (
+        frame.lazy()  # lazy: an eager select would first copy the columns into equal chunks
+        .select(
+            "meter_id",
+            "interval_start",
+            "interval_end",
+            pl.col("value_number").alias("value"),
+            pl.col("unit").fill_null(connector.unit),
+            "quality",
+            pl.col("line").cast(pl.Int64),
+        )
+        .match_to_schema(READINGS_SCHEMA)
+        .collect()
+    )
+
+
+def _check_line_ends(data: bytes) -> None:
+    """Every CR is part of a CRLF line end. csv.line_ends names the line of the first that is
+    not: polars would run a file of lone CRs into one line, and Python's csv refuse it."""
+    lone_cr = re.search(rb"\r(?!\n)", data) if b"\r" in data else None
+    if lone_cr is None:
+        return
+    line = data.count(b"\n", 0, lone_cr.start()) + 1
+    raise FormatRejected(
+        Rejection(
+            "csv.line_ends",
+            line,
+            f"line {line}: holds a carriage return (CR) that is not part of a CRLF line end, "
+            "as in a file saved with classic Mac OS line ends; end each line with LF or CRLF "
+            "(Unix or Windows line ends), and keep CRs out of values",
+        )
+    )
 
 
 def _check_header(data: bytes) -> None:
     """The header is line 1 and names each known column once, all required ones included."""
     end = data.find(b"\n")
-    header = _utf8(data, len(data) if end < 0 else end).rstrip("\r")
-    columns = next(csv.reader([header]), [])
-    repeated = sorted({column for column in columns if columns.count(column) > 1})
+    header = _utf8(data, len(data) if end < 0 else end).removesuffix("\r")
+    try:
+        # strict: a quote left open would run into the next lines, where polars reads the header
+        columns = [column.strip() for column in next(csv.reader([header], strict=True), [])]
+    except csv.Error as bad:  # bad quoting, or a name beyond csv's field size limit
+        raise FormatRejected(
+            Rejection(
+                "csv.bad_header",
+                1,
+                f"line 1: the header {quoted(header)} is not readable as CSV ({bad}); "
+                f"{HEADER_HINT}, separated by commas",
+            )
+        ) from None
+    repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
     unknown = [column for column in columns if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if repeated:
@@ -119,7 +175,11 @@ def _check_header(data: bytes) -> None:
 
 
 def _listed(values: list[str]) -> str:
-    return ", ".join(quoted(value) for value in values)
+    """The values quoted, up to SHOWN_COLUMNS of them: a header may name thousands."""
+    shown = ", ".join(quoted(value) for value in values[:SHOWN_COLUMNS])
+    if len(values) > SHOWN_COLUMNS:
+        shown += f" and {len(values) - SHOWN_COLUMNS:,} more"
+    return shown
 
 
 def _read_text(data: bytes) -> pl.DataFrame:
@@ -132,6 +192,7 @@ def _read_text(data: bytes) -> pl.DataFrame:
         frame = pl.read_csv(data, infer_schema=False, row_index_name="line", row_index_offset=2)
     except pl.exceptions.PolarsError as error:
         raise FormatRejected(_unreadable(data, error)) from None
+    frame = frame.rename(lambda column: column.strip())
     if b'"' in data:
         _reject_first_offending_row(
             frame,
@@ -205,8 +266,19 @@ def _utf8(data: bytes, end: int) -> str:
     )
 
 
+def _trimmed(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every value without the whitespace around it; null where nothing is left, so that a
+    quoted empty value ("") is as empty as an unquoted one."""
+    return frame.with_columns(
+        pl.col(column).str.strip_chars().replace("", None)
+        for column in frame.columns
+        if column != "line"
+    )
+
+
 def _without_blank_lines(frame: pl.DataFrame) -> pl.DataFrame:
-    """Blank lines (such as the extra line end many editors leave) hold no reading: skipped."""
+    """Blank lines (such as the extra line end many editors leave), and lines of empty values
+    (such as a spreadsheet's trailing ,,,,, rows), hold no reading: skipped."""
     if frame["meter_id"].null_count() == 0:
         return frame
     return frame.filter(~pl.all_horizontal(pl.exclude("line").is_null()))
@@ -349,13 +421,19 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
 
 
 def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rejection:
-    """Why a start or end is unusable: not a timestamp at all, or a wall time that the
-    connector's time zone has twice (clocks going back) or never (clocks going forward)."""
-    text = row[column]
-    wall = pl.lit(text, pl.String).str.to_datetime(WALL_TIME, strict=False, time_unit="us")
-    shown = f"{column} {quoted(text)}"
-    parsed, earliest, latest, only = pl.select(
-        wall,
+    """Why a start or end is unusable: not a timestamp at all, a wall time that the
+    connector's time zone has twice (clocks going back) or never (clocks going forward), or a
+    time out of range.
+
+    Only text and flags come back to Python: a parsed year may be one datetime cannot hold.
+    """
+    text = pl.lit(row[column], pl.String)
+    wall = text.str.to_datetime(WALL_TIME, strict=False, time_unit="us")
+    offset = text.str.to_datetime(WITH_OFFSET, strict=False, time_unit="us")
+    shown = f"{column} {quoted(row[column])}"
+    parsed, is_time, earliest, latest, only = pl.select(
+        wall.is_not_null().alias("parsed"),
+        (wall.is_not_null() | offset.is_not_null()).alias("is_time"),
         *(
             wall.dt.replace_time_zone(timezone, ambiguous=choice, non_existent="null")
             .dt.strftime("%Y-%m-%dT%H:%M:%S%:z")
@@ -363,7 +441,7 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
             for choice in ("earliest", "latest", "null")
         ),
     ).row(0)
-    if parsed is not None and earliest is None:
+    if parsed and earliest is None:
         return _at(
             row,
             "timestamp.nonexistent_local_time",
@@ -376,6 +454,13 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
             "timestamp.ambiguous_local_time",
             f"{shown} happens twice in {timezone} (clocks go back over it); write it with its "
             f"UTC offset: {earliest} or {latest}",
+        )
+    if is_time:
+        return _at(
+            row,
+            "csv.bad_timestamp",
+            f"{shown} is out of range: a reading falls between {EARLIEST.date().isoformat()} "
+            f"and {LATEST.date().isoformat()} (UTC); check its year",
         )
     return _at(
         row,

@@ -4,6 +4,7 @@ Pure logic (bytes in, verdict out; no Dagster, no GCS): the landing-zone connect
 accepted file with its readings and quarantines a refused one beside its Rejection.
 """
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -28,6 +29,8 @@ PLATFORM_NAMES = RESERVED_NAMES | {MANIFEST_NAME}
 MAX_NAME_BYTES = 896
 # Enough of a file to recognize its format by.
 HEAD_BYTES = 4096
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,11 @@ def check_size(size: int, connector: ConnectorProperties) -> Rejection | None:
 
 
 def check_file(name: str, data: bytes, connector: ConnectorProperties) -> CheckedFile:
-    """The verdict on one uploaded file: name, size, format, then every reading in it."""
+    """The verdict on one uploaded file: name, size, format, then every reading in it.
+
+    Always a verdict, never an exception: a file that made the check raise would fail the
+    intake of its whole arrival hour, on every retry.
+    """
     rejection = check_name(name) or check_size(len(data), connector)
     if rejection is None and not data:
         rejection = Rejection(
@@ -128,6 +135,20 @@ def check_file(name: str, data: bytes, connector: ConnectorProperties) -> Checke
         return CheckedFile(name, file_format.name, file_format.read(data, connector), None)
     except FormatRejected as refused:
         return CheckedFile(name, file_format.name, None, refused.rejection)
+    # A reader's own fault, not a rule the file broke: refuse the file, keep the traceback.
+    # A polars panic is a BaseException.
+    except (Exception, pl.exceptions.PanicException) as error:
+        logger.exception("the %s reader failed on %r", file_format.name, name)
+        return CheckedFile(name, file_format.name, None, _reader_failed(name, error))
+
+
+def _reader_failed(name: str, error: BaseException) -> Rejection:
+    return Rejection(
+        "file.unreadable",
+        None,
+        f"the file could not be read: the check failed with {type(error).__name__}: "
+        f"{quoted(str(error))}; contact Benchmark 8760 support with the file name {quoted(name)}",
+    )
 
 
 def _unrecognized(name: str, head: bytes, connector: ConnectorProperties) -> Rejection:
