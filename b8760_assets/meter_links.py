@@ -56,7 +56,7 @@ def merge_readings_sql(staging: str) -> str:
             ) = 1
         ) n
         ON {on}
-        WHEN MATCHED AND n.version > t.version THEN UPDATE SET {updates}
+        WHEN MATCHED AND n.version >= t.version THEN UPDATE SET {updates}
         WHEN NOT MATCHED THEN INSERT ({", ".join(COLUMNS)})
             VALUES ({", ".join(f"n.{c}" for c in COLUMNS)})
     """

@@ -5,10 +5,11 @@ Each unit is an exact rational multiple of its dimension's base unit; a conversi
 ratio of the two multiples, exact until it is turned into a float. Sources:
 
 - energy, base Wh (= 3600 J): kWh and MWh by SI prefix. therm = 100,000 Btu and
-  MMBtu = 1,000,000 Btu = 10 therm, with the International Table Btu, 1 Btu = 1055.05585262 J
-  exactly (NIST SP 811 (2008), B.8 and B.9; ISO 80000-5), so 1 therm = 105.505585262 MJ
-  (105.5056 MJ to seven digits) = 29,307.107… Wh. This is the therm US gas utilities bill in
-  (EIA: "1 therm = 100,000 Btu"); NIST's "therm (U.S.)", 105.4804 MJ, is a distinct unit.
+  MMBtu = 1,000,000 Btu = 10 therm (EIA's definitions, the units US gas utilities bill in),
+  with the International Table Btu, exactly 1055.05585262 J (NIST SP 811 (2008), appendix B:
+  4.1868 J/(g·°C) × 453.59237 g/lb × 5/9 °C/°F). So 1 therm = 105.505585262 MJ
+  (105.5056 MJ to seven digits) = 29,307.107… Wh. NIST's "therm (U.S.)", 105.4804 MJ, is
+  another unit.
 - power, base W: kW and MW by SI prefix.
 - volume, base m3: ccf = 100 ft3 with the international foot, 0.3048 m exactly, so
   1 ft3 = 0.028316846592 m3 and 1 ccf = 2.8316846592 m3; gal is the US liquid gallon,

@@ -52,7 +52,9 @@ def test_upload_tick_run_download_and_warehouse(
     storage.ensure_bucket(landing)
     # The connector uploads create-only through the JSON API, with the real client.
     storage.write(landing, "ext_conn1/meters-2022-03-01.csv", UPLOAD, content_type="text/csv")
-    assert dg.materialize([defs.get_assets_def(["warehouse", "meters"])], resources=resources).success
+    assert dg.materialize(
+        [defs.get_assets_def(["warehouse", "meters"])], resources=resources
+    ).success
 
     sensor = defs.resolve_sensor_def("landing_zone_sensor")
     with dg.instance_for_test() as instance:
@@ -99,7 +101,7 @@ def test_upload_tick_run_download_and_warehouse(
     )
     checks = {c.check_name: c for c in run.get_asset_check_evaluations()}
     assert not checks["readings_of_unknown_meters"].passed
-    assert checks["readings_of_unknown_meters"].metadata[
-        "readings_per_unknown_meter"
-    ].value == {"UNREGISTERED-7": 1}
+    assert checks["readings_of_unknown_meters"].metadata["readings_per_unknown_meter"].value == {
+        "UNREGISTERED-7": 1
+    }
     assert checks["no_rejected_files"].passed

@@ -16,10 +16,10 @@ from polars.testing import assert_frame_equal
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     decode_meter_hour,
+    merge_meter_hour,
     meter_hour_batches,
     meter_hour_metadata,
     meter_hour_name,
-    merge_meter_hour,
 )
 from b8760_assets.standardized.normalize import STANDARDIZED_SCHEMA, newest_per_interval
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
@@ -128,9 +128,7 @@ def test_a_replay_after_a_meter_xml_correction_rewrites_its_readings() -> None:
 
 
 def test_decoding_gives_back_the_newest_rows() -> None:
-    rows = pl.concat(
-        [meter_3_hour(1.0, 2.0), meter_3_hour(3.0, arrival_hour=utc(2021, 11, 8, 16))]
-    )
+    rows = pl.concat([meter_3_hour(1.0, 2.0), meter_3_hour(3.0, arrival_hour=utc(2021, 11, 8, 16))])
     decoded = decode_meter_hour(merge_meter_hour(None, rows))
     assert (decoded.connector, decoded.participant, decoded.meter_id, decoded.hour) == (
         "coned",

@@ -185,7 +185,7 @@ def merge_meter_hour(existing: bytes | None, rows: pl.DataFrame) -> bytes:
         kept = newest.get(interval["start"])
         if kept is None or _version_key(interval) >= _version_key(kept):
             newest[interval["start"]] = interval
-    merged = list(newest.values())
+    merged = [newest[start] for start in sorted(newest)]
     units = {interval["unit"] for interval in merged}
     document = {
         **{field: incoming[field] for field in _IDENTITY_FIELDS},
@@ -193,9 +193,7 @@ def merge_meter_hour(existing: bytes | None, rows: pl.DataFrame) -> bytes:
         "meter_known": all(interval["meter_known"] for interval in merged),
         "intervals": merged,
     }
-    return json.dumps(
-        document, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-    ).encode()
+    return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def meter_hour_metadata(content: bytes) -> dict[str, str]:

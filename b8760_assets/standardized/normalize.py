@@ -86,7 +86,7 @@ def _in_zone(starts: pl.Series, zone: str) -> pl.Series:
     return starts.dt.convert_time_zone(zone).dt.strftime(LOCAL_FORMAT)
 
 
-def local_starts(starts: pl.Series, zones: pl.Series) -> pl.Series:
+def _local_starts(starts: pl.Series, zones: pl.Series) -> pl.Series:
     """ISO 8601 wall-clock times with their offsets, each in its row's zone, e.g.
     `2021-11-07T01:00:00-05:00`: the offset tells apart the two 01:00s of a fall-back night.
 
@@ -121,9 +121,7 @@ def _meter_conversions(meters: Mapping[str, Meter]) -> pl.DataFrame:
                 times, over = 1.0, float(exact.denominator)
             else:
                 times, over = float(exact), 1.0
-            rows.append(
-                (meter.id, unit, meter.unit, times, over, meter.multiplier, meter.timezone)
-            )
+            rows.append((meter.id, unit, meter.unit, times, over, meter.multiplier, meter.timezone))
     return pl.DataFrame(
         rows,
         schema={
@@ -156,11 +154,9 @@ def normalize(
     """
     conversions = _meter_conversions(meters)
     hour = pl.lit(arrival_hour, dtype=STANDARDIZED_SCHEMA["arrival_hour"])
-    joined = readings.join(
-        conversions, on=["meter_id", "unit"], how="left", maintain_order="left"
-    )
+    joined = readings.join(conversions, on=["meter_id", "unit"], how="left", maintain_order="left")
     joined = joined.with_columns(
-        local_start=local_starts(
+        local_start=_local_starts(
             joined["interval_start"], joined["timezone"].fill_null(connector.timezone)
         )
     )
