@@ -12,11 +12,12 @@ from google.cloud import bigquery
 
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
-from b8760_assets.partitions import arrival_hours, hour_of_partition
+from b8760_assets.partitions import chain_asset, hour_of_partition
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
 READINGS_TABLE = "readings"
+WAREHOUSE_METER_LINKS = "warehouse_meter_links"
 UNKNOWN_METERS_CHECK = "readings_of_unknown_meters"
 KEY_COLUMNS = ("connector", "meter_id", "interval_start")
 READINGS_SCHEMA = [
@@ -73,28 +74,18 @@ def unknown_meters_sql(staging: str) -> str:
     """
 
 
-def meter_links_key(layout: ConnectorLayout) -> dg.AssetKey:
-    return dg.AssetKey([layout.connector.name, "warehouse_meter_links"])
-
-
 def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.AssetsDefinition:
     connector = layout.connector
-    key = meter_links_key(layout)
 
-    @dg.asset(
-        key=key,
+    @chain_asset(
+        connector,
+        WAREHOUSE_METER_LINKS,
         deps=[upstream, dg.AssetKey(["warehouse", METERS_TABLE])],
-        group_name=connector.name,
-        partitions_def=arrival_hours(connector),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        check=(
+            UNKNOWN_METERS_CHECK,
+            "Every reading belongs to a meter that a meter XML file describes.",
+        ),
         kinds={"bigquery"},
-        check_specs=[
-            dg.AssetCheckSpec(
-                UNKNOWN_METERS_CHECK,
-                asset=key,
-                description="Every reading belongs to a meter that a meter XML file describes.",
-            )
-        ],
         description=(
             f"{connector.name}'s standardized readings in the warehouse table "
             f"`{READINGS_TABLE}`, linked to `{METERS_TABLE}`; newest version per interval."

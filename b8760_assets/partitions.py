@@ -1,4 +1,5 @@
-"""Arrival hours: the partitions of every connector's chain of assets.
+"""Arrival hours: the partitions of every connector's chain of assets, and the decorator the
+chain's assets share.
 
 One definition per connector, starting at the connector's first hour of data, shared by all
 of its assets so that a single-run backfill of a range of hours is never split into chunks
@@ -7,6 +8,7 @@ writes it (`2021-11-08T14:00:00`); the Dagster partition key as Dagster writes h
 (`2021-11-08-14:00`).
 """
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -46,3 +48,28 @@ def hour_segment(hour: datetime) -> str:
 
 def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def chain_asset(
+    connector: ConnectorProperties,
+    name: str,
+    *,
+    check: tuple[str, str],
+    description: str,
+    kinds: set[str],
+    deps: Sequence[dg.AssetKey] = (),
+) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
+    """The decorator every asset of a connector's chain shares: its group, its arrival-hour
+    partitions, ranges of hours in one run, and its one data-quality check (name, description)."""
+    key = dg.AssetKey([connector.name, name])
+    check_name, check_description = check
+    return dg.asset(
+        key=key,
+        deps=deps,
+        group_name=connector.name,
+        partitions_def=arrival_hours(connector),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds=kinds,
+        check_specs=[dg.AssetCheckSpec(check_name, asset=key, description=check_description)],
+        description=description,
+    )

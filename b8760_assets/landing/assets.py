@@ -10,33 +10,25 @@ import dagster as dg
 from b8760_assets.landing.intake import take_in_hour
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
-from b8760_assets.partitions import arrival_hours, hour_of_partition
+from b8760_assets.partitions import chain_asset, hour_of_partition
 from b8760_assets.storage import StorageResource
 
+RAW_LANDING_FILES = "raw_landing_files"
 REJECTED_FILES_CHECK = "no_rejected_files"
 
 
 def raw_landing_files_key(layout: ConnectorLayout) -> dg.AssetKey:
-    return dg.AssetKey([layout.connector.name, "raw_landing_files"])
+    return dg.AssetKey([layout.connector.name, RAW_LANDING_FILES])
 
 
 def build_raw_landing_files(layout: ConnectorLayout) -> dg.AssetsDefinition:
     connector = layout.connector
-    key = raw_landing_files_key(layout)
 
-    @dg.asset(
-        key=key,
-        group_name=connector.name,
-        partitions_def=arrival_hours(connector),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+    @chain_asset(
+        connector,
+        RAW_LANDING_FILES,
+        check=(REJECTED_FILES_CHECK, "Every file of the hour passed the landing check."),
         kinds={"gcs"},
-        check_specs=[
-            dg.AssetCheckSpec(
-                REJECTED_FILES_CHECK,
-                asset=key,
-                description="Every file of the hour passed the landing check.",
-            )
-        ],
         description=(
             f"Files {connector.name} uploaded to "
             f"gs://{layout.landing_bucket}/{layout.landing_prefix}, taken in by arrival hour: "

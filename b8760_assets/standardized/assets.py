@@ -22,7 +22,7 @@ from b8760_assets.landing.file_checks import check_file
 from b8760_assets.landing.intake import read_manifest
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED
-from b8760_assets.partitions import arrival_hours, hour_of_partition
+from b8760_assets.partitions import chain_asset, hour_of_partition
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     merge_meter_hour,
@@ -37,12 +37,9 @@ from b8760_assets.standardized.normalize import (
 )
 from b8760_assets.storage import ObjectUpdate, StorageResource
 
+STANDARDIZED_READINGS = "standardized_readings"
 UNIT_CHECK = "units_convert_to_meter_units"
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
-
-
-def standardized_readings_key(layout: ConnectorLayout) -> dg.AssetKey:
-    return dg.AssetKey([layout.connector.name, "standardized_readings"])
 
 
 def normalized_files(
@@ -74,22 +71,13 @@ def build_standardized_readings(
     layout: ConnectorLayout, meters: Mapping[str, Meter]
 ) -> dg.AssetsDefinition:
     connector = layout.connector
-    key = standardized_readings_key(layout)
 
-    @dg.asset(
-        key=key,
+    @chain_asset(
+        connector,
+        STANDARDIZED_READINGS,
         deps=[raw_landing_files_key(layout)],
-        group_name=connector.name,
-        partitions_def=arrival_hours(connector),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        check=(UNIT_CHECK, "Every reading's unit converts to its meter's unit (VEE)."),
         kinds={"gcs", "parquet"},
-        check_specs=[
-            dg.AssetCheckSpec(
-                UNIT_CHECK,
-                asset=key,
-                description="Every reading's unit converts to its meter's unit (VEE).",
-            )
-        ],
         description=(
             f"{connector.name}'s readings, one object per meter per UTC hour at "
             f"gs://{connector.bucket}/{connector.name}/standardized/<meter>/<hour>, and "
