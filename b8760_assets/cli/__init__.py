@@ -2,7 +2,9 @@
 
 import click
 
+from b8760_assets.cli.access import access
 from b8760_assets.cli.config import config
+from b8760_assets.cli.connector import connector
 from b8760_assets.cli.demo import demo
 from b8760_assets.cli.download import download
 from b8760_assets.cli.local import local
@@ -15,7 +17,9 @@ def main() -> None:
     """Operate the Benchmark 8760 data platform."""
 
 
+main.add_command(access)
 main.add_command(config)
+main.add_command(connector)
 main.add_command(demo)
 main.add_command(download)
 main.add_command(local)
