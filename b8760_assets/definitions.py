@@ -51,6 +51,10 @@ def build_definitions(platform: Platform | None = None) -> dg.Definitions:
             "storage": StorageResource(project=project),
             "warehouse": WarehouseResource(project=project),
         },
+        # A chain's three steps run one after the other, so a process per step (Dagster's
+        # default) buys no parallelism and costs each hourly run about 3 s of Python start-up
+        # per step (BENCHMARKS.md): the steps of a run share its process.
+        executor=dg.in_process_executor,
     )
 
 

@@ -7,12 +7,15 @@ is linked to its meter in `meters`; readings of meters no meter XML describes ar
 flagged `meter_known = FALSE`, and reported by a check.
 """
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import dagster as dg
 from google.cloud import bigquery
 
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
-from b8760_assets.partitions import chain_asset, hour_of_partition
+from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
@@ -74,6 +77,21 @@ def unknown_meters_sql(staging: str) -> str:
     """
 
 
+def hour_batches(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> list[str]:
+    """The gs:// URIs of the hours' Parquet batches, from one listing of the range (an hour
+    without readings has none)."""
+    wanted = {layout.batch(hour) for hour in hours}
+    listed = storage.list(
+        layout.bucket,
+        layout.batches_prefix,
+        start_offset=layout.batch(min(hours)),
+        end_offset=layout.batch(max(hours) + HOUR),
+    )
+    return [batch.uri for batch in listed if batch.name in wanted and batch.size]
+
+
 def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.AssetsDefinition:
     connector = layout.connector
 
@@ -94,14 +112,9 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
     def warehouse_meter_links(
         context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        batches = [
-            batch.uri
-            for batch in (
-                storage.stat(layout.bucket, layout.batch(hour_of_partition(partition)))
-                for partition in context.partition_keys
-            )
-            if batch is not None and batch.size
-        ]
+        batches = hour_batches(
+            storage, layout, [hour_of_partition(partition) for partition in context.partition_keys]
+        )
         warehouse.ensure_table(
             READINGS_TABLE,
             READINGS_SCHEMA,

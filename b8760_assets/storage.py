@@ -7,8 +7,9 @@ generation preconditions so that concurrent runs and retries cannot overwrite ea
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,17 +203,28 @@ class StorageResource(GCSResource):
             )
         return StoredObject.of(blob)
 
-    def upload_file(self, bucket: str, name: str, path: Path) -> StoredObject:
-        """Upload a local file create-only, as an external connector does.
+    def upload_file(
+        self,
+        bucket: str,
+        name: str,
+        path: Path,
+        *,
+        if_generation_match: int | None = 0,
+        content_type: str | None = None,
+    ) -> StoredObject:
+        """Upload a local file, create-only by default, as an external connector does.
 
-        The object is looked up first, so that an existing one is refused before any byte is
-        sent (large files go by resumable upload, where the emulator ignores preconditions).
+        Create-only looks the object up first, so that an existing one is refused before any
+        byte is sent (large files go by resumable upload, where the emulator ignores
+        preconditions). None replaces whatever is there, as `write` does.
         """
         blob = self._blob(bucket, name)
-        with _refused_as_conflict(blob, 0):
-            if blob.exists():
+        with _refused_as_conflict(blob, if_generation_match):
+            if if_generation_match == 0 and blob.exists():
                 raise PreconditionFailed("exists")
-            blob.upload_from_filename(str(path), if_generation_match=0)
+            blob.upload_from_filename(
+                str(path), content_type=content_type, if_generation_match=if_generation_match
+            )
         return StoredObject.of(blob)
 
     def write_many(
@@ -224,7 +236,7 @@ class StorageResource(GCSResource):
         content_type: str = DEFAULT_CONTENT_TYPE,
     ) -> list[StoredObject]:
         """Write many small objects in parallel; raises the first failure after all finish."""
-        return self._in_parallel(
+        return self.in_parallel(
             lambda item: self.write(
                 bucket,
                 item[0],
@@ -239,20 +251,55 @@ class StorageResource(GCSResource):
         """Compare-and-swap many objects in parallel: read each, apply its change, write it back
         only if nobody wrote it meanwhile (generation precondition), else read and apply again.
 
-        A change that leaves the content as it was writes nothing, so replays are cheap.
+        A change that leaves the content as it was writes nothing, so replays are cheap. While
+        most objects turn out to be new, an object is first written create-only without
+        reading it (one request instead of two); an existing one refuses that write, and is
+        then read and swapped like any other.
         """
-        return self._in_parallel(lambda update: self._update(bucket, update), updates)
+        return list(self.update_each(bucket, updates))
 
-    def _update(self, bucket: str, update: ObjectUpdate) -> UpdateOutcome:
-        for attempt in range(MAX_SWAP_ATTEMPTS):
+    def update_each(
+        self, bucket: str, updates: Iterable[ObjectUpdate]
+    ) -> Iterator[UpdateOutcome]:
+        """update_many, lazily: updates are taken from the iterable as threads free up and
+        their outcomes come back in order, so that a million updates take the memory of a few
+        hundred. A failure is raised when its outcome's turn comes."""
+        guess = _NewObjects()
+        window = 8 * self.max_parallel_writes
+        with ThreadPoolExecutor(max_workers=self.max_parallel_writes) as pool:
+            pending: deque[Future[UpdateOutcome]] = deque()
             try:
-                current = self.read(bucket, update.name)
-                before, generation = current.data, current.object.generation
-            except ObjectMissing:
-                before, generation = None, 0
-            after = update.change(before)
+                for update in updates:
+                    pending.append(pool.submit(self._update, bucket, update, guess))
+                    if len(pending) >= window:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+    def _update(
+        self, bucket: str, update: ObjectUpdate, guess: _NewObjects | None = None
+    ) -> UpdateOutcome:
+        created = None
+        if guess is not None and guess.likely():
+            created = update.change(None)
+        retries = 0
+        for attempt in range(MAX_SWAP_ATTEMPTS):
+            if attempt == 0 and created is not None:
+                before, generation, after = None, 0, created
+            else:
+                try:
+                    current = self.read(bucket, update.name)
+                    before, generation = current.data, current.object.generation
+                except ObjectMissing:
+                    before, generation = None, 0
+                if attempt == 0 and guess is not None:
+                    guess.record(new=before is None)
+                after = update.change(before)
             if after == before:
-                return UpdateOutcome(update.name, written=False, retries=attempt)
+                return UpdateOutcome(update.name, written=False, retries=retries)
             try:
                 self.write(
                     bucket,
@@ -262,15 +309,23 @@ class StorageResource(GCSResource):
                     content_type=update.content_type,
                     metadata=update.metadata(after) if update.metadata else None,
                 )
-                return UpdateOutcome(update.name, written=True, retries=attempt)
+                if attempt == 0 and created is not None:
+                    guess.record(new=True)
+                return UpdateOutcome(update.name, written=True, retries=retries)
             except GenerationConflict:
+                if attempt == 0 and created is not None:
+                    guess.record(new=False)  # it existed: a guess missed, not a race lost
+                else:
+                    retries += 1
                 continue
         raise StorageError(
             f"gs://{bucket}/{update.name} kept changing: {MAX_SWAP_ATTEMPTS} writes in a row "
             "lost the race; is something else rewriting it in a loop?"
         )
 
-    def _in_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    def in_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
+        """function(item) for every item, from max_parallel_writes threads (one HTTP
+        connection each), in the items' order; raises the first failure after all finish."""
         with ThreadPoolExecutor(max_workers=self.max_parallel_writes) as pool:
             return list(pool.map(function, items))
 
@@ -284,6 +339,20 @@ class StorageResource(GCSResource):
             raise ObjectMissing(f"gs://{bucket}/{name}{version} does not exist") from error
         return ObjectContent(StoredObject.of(blob), data)
 
+    def download(
+        self, bucket: str, name: str, path: Path, *, generation: int | None = None
+    ) -> StoredObject:
+        """Stream the object's bytes (its live version, or exactly `generation`) into a local
+        file, checksum verified by the client: a large file never has to fit in memory."""
+        blob = self.get_client().bucket(bucket).blob(name, generation=generation)
+        try:
+            blob.download_to_filename(str(path))
+        except NotFound as error:
+            path.unlink(missing_ok=True)
+            version = "" if generation is None else f" (generation {generation})"
+            raise ObjectMissing(f"gs://{bucket}/{name}{version} does not exist") from error
+        return StoredObject.of(blob)
+
     def stat(self, bucket: str, name: str) -> StoredObject | None:
         """The object's current version, or None if it does not exist."""
         blob = self.get_client().bucket(bucket).get_blob(name)
@@ -295,15 +364,21 @@ class StorageResource(GCSResource):
         prefix: str,
         *,
         start_offset: str | None = None,
+        end_offset: str | None = None,
         page_size: int = 1000,
     ) -> Iterator[StoredObject]:
         """Objects under `prefix` in name order, fetched a page at a time.
 
         `start_offset` skips names before it, so a caller that remembers the last name it
-        saw lists only what came after.
+        saw lists only what came after; `end_offset` stops before it, so that a range of
+        hours lists what those hours hold, not the connector's whole history.
         """
         blobs = self.get_client().list_blobs(
-            bucket, prefix=prefix, start_offset=start_offset, page_size=page_size
+            bucket,
+            prefix=prefix,
+            start_offset=start_offset,
+            end_offset=end_offset,
+            page_size=page_size,
         )
         for blob in blobs:
             yield StoredObject.of(blob)
@@ -351,6 +426,22 @@ class StorageResource(GCSResource):
             raise GenerationConflict(
                 f"{obj.uri} was replaced after generation {obj.generation}; not deleted"
             ) from error
+
+
+class _NewObjects:
+    """Whether the objects of a batch of updates are mostly new, from the first attempts so
+    far (a guess: updates are correct either way, only their cost differs)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.existed = 0
+
+    def likely(self) -> bool:
+        return self.existed * 4 <= self.seen
+
+    def record(self, *, new: bool) -> None:
+        self.seen += 1
+        self.existed += not new
 
 
 @contextmanager

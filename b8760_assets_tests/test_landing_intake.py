@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from b8760_assets.landing.intake import take_in_hour
+from b8760_assets.landing.intake import take_in_hour, take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
 from b8760_assets.partitions import HOUR
@@ -166,8 +166,83 @@ def test_an_oversized_file_is_rejected_by_its_listed_size(
     upload(storage, layout, "huge.csv", GOOD_CSV * 50)
     small = replace(layout, connector=replace(layout.connector, max_file_bytes=100))
     monkeypatch.setattr(
-        "b8760_assets.landing.intake.check_file",
-        lambda *args: pytest.fail("an oversized file was downloaded and parsed"),
+        StorageResource,
+        "download",
+        lambda *args, **kwargs: pytest.fail("an oversized file was downloaded"),
+    )
+    monkeypatch.setattr(
+        "b8760_assets.landing.intake.check_local_file",
+        lambda *args: pytest.fail("an oversized file was parsed"),
     )
     [entry] = take_in_hour(storage, small, H).files
     assert (entry.outcome, entry.rejection.rule) == (REJECTED, "file.too_large")
+
+
+def test_a_range_of_hours_lists_once_and_freezes_the_hours_with_nothing_to_take(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload(storage, layout, "early.csv", GOOD_CSV)
+    real_delete = StorageResource.delete
+    monkeypatch.setattr(StorageResource, "delete", lambda self, obj: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # H + 1 froze early.csv, then crashed
+        take_in_hour(storage, layout, H + HOUR)
+    monkeypatch.setattr(StorageResource, "delete", real_delete)
+    upload(storage, layout, "a.csv", GOOD_CSV)
+    upload(storage, layout, "b.csv", BAD_VALUE_CSV)
+    listings = []
+    real_list = StorageResource.list
+
+    def counted_list(self, bucket, prefix, **kwargs):
+        listings.append(prefix)
+        return real_list(self, bucket, prefix, **kwargs)
+
+    monkeypatch.setattr(StorageResource, "list", counted_list)
+    hours = [H + offset * HOUR for offset in range(4)]
+
+    manifests = take_in_hours(storage, layout, hours)
+
+    assert [manifest.arrival_hour for manifest in manifests] == hours
+    assert [[(e.name, e.outcome) for e in m.files] for m in manifests] == [
+        [("a.csv", ACCEPTED), ("b.csv", REJECTED)],
+        [("early.csv", ACCEPTED)],  # the crashed hour, finished
+        [],
+        [],
+    ]
+    assert sorted(listings) == ["ext_conn1/", "ext_conn1/claims/", "ext_conn1/raw/"]
+    monkeypatch.undo()
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == []
+    assert names_under(storage, layout.bucket, layout.claims_prefix) == []
+    # The hours that took nothing keep their empty manifests: a replay takes nothing new.
+    upload(storage, layout, "late.csv", GOOD_CSV)
+    assert take_in_hours(storage, layout, hours[2:]) == manifests[2:]
+    assert [e.name for e in take_in_hour(storage, layout, H + 4 * HOUR).files] == ["late.csv"]
+
+
+def test_two_runs_of_one_range_take_each_file_once(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    for i in range(4):
+        upload(storage, layout, f"f{i}.csv", GOOD_CSV)
+    hours = [H + offset * HOUR for offset in range(6)]
+    start = threading.Barrier(2)
+    results: list[list[Manifest]] = []
+
+    def run() -> None:
+        start.wait()
+        results.append(take_in_hours(storage, layout, hours))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 2
+    assert [[e.name for e in m.files] for m in results[0]] == [
+        [e.name for e in m.files] for m in results[1]
+    ]
+    taken = sorted(e.name for m in results[0] for e in m.files)
+    assert taken == [f"f{i}.csv" for i in range(4)]
+    assert names_under(storage, layout.landing_bucket, "ext_conn1/") == []
+    assert names_under(storage, layout.bucket, layout.claims_prefix) == []
+    assert all(m.complete for m in take_in_hours(storage, layout, hours))

@@ -13,6 +13,7 @@ from polars.testing import assert_frame_equal
 from b8760_assets.standardized.normalize import (
     STANDARDIZED_SCHEMA,
     UNCONVERTIBLE_SCHEMA,
+    file_version,
     newest_per_interval,
     normalize,
     version,
@@ -199,3 +200,23 @@ def test_version_strings_sort_as_arrival_hour_then_file_then_line(
     ).to_series()
     by_version = [origin for _, origin in sorted(zip(versions, origins, strict=True))]
     assert by_version == sorted(origins)
+
+
+@settings(max_examples=200, deadline=None)
+@given(VERSIONS)
+def test_a_files_versions_are_the_general_ones(origin: tuple[datetime, str, int]) -> None:
+    """normalize writes the versions of one file's lines with its fixed part written once."""
+    hour, source_file, line = origin
+    row = pl.DataFrame(
+        [origin],
+        schema={
+            "arrival_hour": STANDARDIZED_SCHEMA["arrival_hour"],
+            "source_file": pl.String,
+            "line": pl.Int64,
+        },
+        orient="row",
+    ).select(
+        general=version(pl.col("arrival_hour"), pl.col("source_file"), pl.col("line")),
+        of_file=file_version(hour, source_file, pl.col("line")),
+    )
+    assert row["general"].to_list() == row["of_file"].to_list()

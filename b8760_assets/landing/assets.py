@@ -1,13 +1,13 @@
 """Raw landing files: the first asset of each connector's chain.
 
-A thin shell around `intake.take_in_hour`: Dagster picks the arrival hours (one partition
+A thin shell around `intake.take_in_hours`: Dagster picks the arrival hours (one partition
 or a backfilled range, in one run), the intake moves the files, and the hour's outcome
 comes back as metadata and as the rejected-files check, so the UI shows what happened.
 """
 
 import dagster as dg
 
-from b8760_assets.landing.intake import take_in_hour
+from b8760_assets.landing.intake import take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
 from b8760_assets.partitions import chain_asset, hour_of_partition
@@ -41,10 +41,12 @@ def build_raw_landing_files(layout: ConnectorLayout) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         storage.ensure_bucket(layout.landing_bucket)
         storage.ensure_bucket(layout.bucket)
-        manifests = [
-            take_in_hour(storage, layout, hour_of_partition(partition), log=context.log.info)
-            for partition in context.partition_keys
-        ]
+        manifests = take_in_hours(
+            storage,
+            layout,
+            [hour_of_partition(partition) for partition in context.partition_keys],
+            log=context.log.info,
+        )
         return dg.MaterializeResult(
             metadata=intake_metadata(manifests),
             check_results=[rejected_files_check(manifests)],

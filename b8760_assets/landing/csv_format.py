@@ -13,18 +13,31 @@ A file is checked a column at a time (polars), never a row at a time: a year of 
 readings for a few hundred meters is millions of lines. Every value is read as text first,
 so that a bad one becomes a Rejection naming its line instead of a parse error; only the
 first offending row is then looked at in Python, to word the message.
+
+A file is read a batch of rows at a time (polars' streaming CSV reader), so that checking a
+1 GB file takes the memory of a few batches, not of the file; the verdict is the one a read
+of the whole file would give. Whatever breaks the file's structure (a lone CR, the header,
+bytes polars cannot read as CSV, a line break in a value) refuses it wherever it is, before
+any rule on a reading's values; of those rules, the earliest offending line wins, across
+batches. A reading that repeats an earlier one may be batches apart: each batch's
+(meter, start) keys are kept as 8-byte hashes, and only a file with a repeated hash is read
+a second time, to find the exact lines.
 """
 
+import codecs
 import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from b8760_assets.config import ConnectorProperties
@@ -64,6 +77,13 @@ UTC_TIME = READINGS_SCHEMA["interval_start"]
 TIMESTAMP_COLUMNS = {"start": "interval_start", "end": "interval_end"}
 METER_ID_REGEX = f"^(?:{METER_ID_PATTERN.pattern})$"
 INTERVAL_MICROSECONDS = [minutes * 60_000_000 for minutes in INTERVAL_MINUTES]
+# Rows per batch: the memory a check takes is a few batches' worth, whatever the file's size.
+BATCH_ROWS = 200_000
+# Bytes read at a time when a file is scanned byte by byte (line ends, quotes, UTF-8).
+CHUNK_BYTES = 16 * 1024 * 1024
+# A column is parsed value by value only when most of its values are distinct; otherwise
+# each distinct value is parsed once (a file repeats every timestamp for each of its meters).
+DISTINCT_SHARE = 0.25
 
 
 class CsvFormat:
@@ -78,35 +98,157 @@ class CsvFormat:
         return name.lower().endswith(".csv") or b"meter_id" in head.split(b"\n", 1)[0]
 
     def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
-        _check_line_ends(data)
-        _check_header(data)
-        text = _read_text(data)
-        try:
-            return _readings(text, connector)
-        except FormatRejected:
-            # Read as written first: trimming every value would add almost half to the check of
-            # a clean file, and few files need it. A value with whitespace around it, or a "",
-            # fails as written (polars skips only whitespace before a timestamp, to the same
-            # instant), so a file that passes as written reads the same trimmed.
+        return pl.concat(list(self.read_batches(data, connector)))
+
+    def read_batches(
+        self, source: bytes | Path, connector: ConnectorProperties
+    ) -> Iterator[pl.DataFrame]:
+        """The readings of a file (its bytes, or a local file) a batch at a time; raises
+        FormatRejected, possibly after some batches, for the file's first problem."""
+        file = _Source(source)
+        has_quotes = _check_line_ends(file)
+        _check_header(file.first_line())
+        check = _FileCheck(connector, has_quotes)
+        # The next batch is read and checked in a thread of its own while the caller works on
+        # the one before (polars lets go of the GIL): both cores work, as they do reading.
+        with ThreadPoolExecutor(max_workers=1) as ahead:
+            checking = None
+            for read in _text_batches(file, has_quotes):
+                following = ahead.submit(lambda read=read: check.batch(read()))
+                if checking is not None and (readings := checking.result()) is not None:
+                    yield readings
+                checking = following
+            if checking is not None and (readings := checking.result()) is not None:
+                yield readings
+        check.raise_rejection(file)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A file's bytes, in memory or in a local file, read a chunk at a time."""
+
+    content: bytes | Path
+
+    def chunks(self, start: int = 0) -> Iterator[bytes]:
+        if isinstance(self.content, bytes):
+            if start == 0 and len(self.content) <= CHUNK_BYTES:
+                yield self.content
+                return
+            for offset in range(start, len(self.content), CHUNK_BYTES):
+                yield self.content[offset : offset + CHUNK_BYTES]
+            return
+        with open(self.content, "rb") as file:
+            file.seek(start)
+            while chunk := file.read(CHUNK_BYTES):
+                yield chunk
+
+    def first_line(self) -> bytes:
+        """The bytes before the first LF (all of them if there is none)."""
+        return self._line_from(0)
+
+    def line_at(self, position: int) -> tuple[int, bytes]:
+        """The number of the line that holds the byte at `position`, and its bytes."""
+        line, start, offset = 1, 0, 0
+        for chunk in self.chunks():
+            before = chunk[: position - offset]
+            line += before.count(b"\n")
+            newline = before.rfind(b"\n")
+            if newline >= 0:
+                start = offset + newline + 1
+            offset += len(chunk)
+            if offset > position:
+                break
+        return line, self._line_from(start)
+
+    def _line_from(self, start: int) -> bytes:
+        found = b""
+        for chunk in self.chunks(start):
+            end = chunk.find(b"\n")
+            if end >= 0:
+                return found + chunk[:end]
+            found += chunk
+        return found
+
+    def text(self) -> io.TextIOBase:
+        """The file as text without its byte order mark, lines untranslated (for csv)."""
+        raw = io.BytesIO(self.content) if isinstance(self.content, bytes) else open(self.content, "rb")
+        return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+    def for_polars(self) -> bytes | str:
+        return self.content if isinstance(self.content, bytes) else str(self.content)
+
+
+class _FileCheck:
+    """The rules on a file's readings, applied a batch at a time in file order, and what
+    they found so far: the verdict a read of the whole file would give."""
+
+    def __init__(self, connector: ConnectorProperties, has_quotes: bool) -> None:
+        self.connector = connector
+        self.has_quotes = has_quotes
+        self.line_break: Rejection | None = None  # refuses the file, whatever the rows say
+        self.offense: tuple[int, Rejection] | None = None  # the first row that breaks a rule
+        self.keys: list[np.ndarray] = []  # hashes of the (meter, start) of the rows so far
+        self.readings = 0
+
+    def batch(self, text: pl.DataFrame) -> pl.DataFrame | None:
+        """The batch's readings, or None once the file is refused (reading goes on: a later
+        batch may still break the file's structure, which refuses it first)."""
+        if self.has_quotes and self.line_break is None:
+            found = _first_offense(text, _line_break_rules(text))
+            self.line_break = found and found[1]
+        if self.line_break is not None or self.offense is not None:
+            return None
+        # Read as written first: trimming every value would add almost half to the check of
+        # a clean file, and few files need it. A value with whitespace around it, or a "",
+        # fails as written (polars skips only whitespace before a timestamp, to the same
+        # instant), so a batch that passes as written reads the same trimmed.
+        frame, offense = _checked(text, self.connector)
+        if offense is not None:
             trimmed = _trimmed(text)
-            if trimmed.equals(text):
-                raise
-            return _readings(trimmed, connector)
+            if not trimmed.equals(text):
+                frame, offense = _checked(trimmed, self.connector)
+        self.keys.append(_reading_keys(frame))
+        if offense is not None:
+            self.offense = offense
+            return None
+        self.readings += frame.height
+        return _readings(frame, self.connector) if frame.height else None
 
-
-def _readings(text: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame:
-    """The readings in the text columns, or FormatRejected for the first row that breaks a rule."""
-    text = _without_blank_lines(text)
-    if text.height == 0:
-        raise FormatRejected(
-            Rejection(
-                "csv.no_readings",
-                None,
-                "the file has no readings; put one reading per line under the header",
+    def raise_rejection(self, file: _Source) -> None:
+        """FormatRejected for the file's first problem, if it has one."""
+        if self.line_break is not None:
+            raise FormatRejected(self.line_break)
+        repeated = _repeated_keys(self.keys)
+        found = [self.offense]
+        if len(repeated):
+            found.append(
+                _first_repeated_reading(file, self.connector, repeated, self.has_quotes)
             )
-        )
-    frame = _parsed(text, connector.timezone)
-    _reject_first_offending_row(frame, _row_rules(frame, connector))
+        found = [each for each in found if each is not None]
+        if found:
+            # On one line, a rule on its values comes before the repeated-reading rule.
+            raise FormatRejected(min(found, key=lambda each: each[0])[1])
+        if self.readings == 0:
+            raise FormatRejected(
+                Rejection(
+                    "csv.no_readings",
+                    None,
+                    "the file has no readings; put one reading per line under the header",
+                )
+            )
+
+
+def _checked(
+    text: pl.DataFrame, connector: ConnectorProperties
+) -> tuple[pl.DataFrame, tuple[int, Rejection] | None]:
+    """The batch's rows parsed, and its first row that breaks a rule on its values."""
+    frame = _parsed(_without_blank_lines(text), connector.timezone)
+    if frame.height == 0:
+        return frame, None
+    return frame, _first_offense(frame, _row_rules(frame, connector))
+
+
+def _readings(frame: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame:
     return (
         frame.lazy()  # lazy: an eager select would first copy the columns into equal chunks
         .select(
@@ -123,13 +265,30 @@ def _readings(text: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFram
     )
 
 
-def _check_line_ends(data: bytes) -> None:
+def _check_line_ends(file: _Source) -> bool:
     """Every CR is part of a CRLF line end. csv.line_ends names the line of the first that is
-    not: polars would run a file of lone CRs into one line, and Python's csv refuse it."""
-    lone_cr = re.search(rb"\r(?!\n)", data) if b"\r" in data else None
+    not: polars would run a file of lone CRs into one line, and Python's csv refuse it.
+
+    Returns whether the file holds a double quote: only then may a value hold a line break.
+    """
+    has_quotes, offset, cr_at_end, lone_cr = False, 0, False, None
+    for chunk in file.chunks():
+        if cr_at_end and not chunk.startswith(b"\n"):
+            lone_cr = offset - 1
+            break
+        has_quotes = has_quotes or b'"' in chunk
+        match = re.search(rb"\r(?!\n)", chunk) if b"\r" in chunk else None
+        cr_at_end = match is not None and match.start() == len(chunk) - 1
+        if match is not None and not cr_at_end:
+            lone_cr = offset + match.start()
+            break
+        offset += len(chunk)
+    else:
+        if cr_at_end:
+            lone_cr = offset - 1
     if lone_cr is None:
-        return
-    line = data.count(b"\n", 0, lone_cr.start()) + 1
+        return has_quotes
+    line, _ = file.line_at(lone_cr)
     raise FormatRejected(
         Rejection(
             "csv.line_ends",
@@ -141,10 +300,9 @@ def _check_line_ends(data: bytes) -> None:
     )
 
 
-def _check_header(data: bytes) -> None:
+def _check_header(first_line: bytes) -> None:
     """The header is line 1 and names each known column once, all required ones included."""
-    end = data.find(b"\n")
-    header = _utf8(data, len(data) if end < 0 else end).removesuffix("\r")
+    header = _utf8(first_line).removesuffix("\r")
     try:
         # strict: a quote left open would run into the next lines, where polars reads the header
         columns = [column.strip() for column in next(csv.reader([header], strict=True), [])]
@@ -182,43 +340,99 @@ def _listed(values: list[str]) -> str:
     return shown
 
 
-def _read_text(data: bytes) -> pl.DataFrame:
-    """Every column as text (an empty cell is null), with each row's line in the file.
+def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[[], pl.DataFrame]]:
+    """Every column as text (an empty cell is null), with each row's line in the file, a batch
+    of rows at a time; each batch comes as a function that reads it, so that a thread of its
+    own can. FormatRejected as soon as polars cannot read the file as CSV.
 
-    A row is a line unless a quoted value holds a line break, which would shift the lines of
-    every row after it; such a value is refused (only a file with a quote can have one).
+    A file without a double quote has one row per line, so it is cut into blocks of whole
+    lines, each read with the header in front of it: the memory is a block's, and the rows
+    are those of a read of the whole file. A file with quotes (where a value may hold a line
+    break) goes through polars' streaming reader, which takes more memory.
     """
+    if not has_quotes:
+        yield from _blocks(file)
+        return
     try:
-        frame = pl.read_csv(data, infer_schema=False, row_index_name="line", row_index_offset=2)
+        batches = pl.scan_csv(
+            file.for_polars(), infer_schema=False, row_index_name="line", row_index_offset=2
+        ).collect_batches(chunk_size=BATCH_ROWS)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            yield partial(_named, batch)
     except pl.exceptions.PolarsError as error:
-        raise FormatRejected(_unreadable(data, error)) from None
-    frame = frame.rename(lambda column: column.strip())
-    if b'"' in data:
-        _reject_first_offending_row(
-            frame,
-            [
-                _RowRule(
-                    pl.col(column).str.contains("\n", literal=True).fill_null(False),
-                    lambda row, column=column: _at(
-                        row,
-                        "csv.line_break_in_value",
-                        f"{column} {quoted(row[column])} holds a line break; "
-                        "a reading fits on one line",
-                    ),
-                )
-                for column in frame.columns
-                if column != "line"
-            ],
+        raise FormatRejected(_unreadable(file, error)) from None
+
+
+def _blocks(file: _Source) -> Iterator[Callable[[], pl.DataFrame]]:
+    """The file's lines after its header, in blocks of about CHUNK_BYTES that end with a line,
+    each with the header in front (one copy of each chunk read)."""
+    first_line = file.first_line()
+    header = first_line + b"\n"
+    carry, line = b"", 2
+    for chunk in file.chunks(start=len(header)):
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:  # a line longer than a chunk
+            carry += chunk
+            continue
+        block = b"".join((header, carry, memoryview(chunk)[:cut]))
+        yield partial(_read_block, file, block, line)
+        line += carry.count(b"\n") + chunk.count(b"\n", 0, cut)
+        carry = chunk[cut:]
+    if carry:
+        yield partial(_read_block, file, header + carry, line)
+
+
+def _read_block(file: _Source, block: bytes, line: int) -> pl.DataFrame:
+    """A block of lines behind the file's header, read as a CSV file; `line` is the number of
+    the block's first line (after the header) in the file."""
+    try:
+        frame = pl.read_csv(
+            block, infer_schema=False, row_index_name="line", row_index_offset=line
         )
-    if "quality" not in frame.columns:
-        frame = frame.with_columns(quality=pl.lit(None, pl.String))
-    return frame
+    except pl.exceptions.PolarsError as error:
+        raise FormatRejected(_unreadable(file, error)) from None
+    return _named(frame)
 
 
-def _unreadable(data: bytes, error: Exception) -> Rejection:
+def _named(batch: pl.DataFrame) -> pl.DataFrame:
+    """Column names without the whitespace around them, and quality, even if left out."""
+    batch = batch.rename(lambda column: column.strip())
+    if "quality" not in batch.columns:
+        batch = batch.with_columns(quality=pl.lit(None, pl.String))
+    return batch
+
+
+def _line_break_rules(frame: pl.DataFrame) -> list["_RowRule"]:
+    """A row is a line unless a quoted value holds a line break, which would shift the lines of
+    every row after it; such a value is refused (only a file with a quote can have one)."""
+    return [
+        _RowRule(
+            pl.col(column).str.contains("\n", literal=True).fill_null(False),
+            lambda row, column=column: _at(
+                row,
+                "csv.line_break_in_value",
+                f"{column} {quoted(row[column])} holds a line break; a reading fits on one line",
+            ),
+        )
+        for column in frame.columns
+        if column != "line"
+    ]
+
+
+def _unreadable(file: _Source, error: Exception) -> Rejection:
     """Why polars could not read the file, found again line by line: this only runs on a file
     already refused, so it may take its time."""
-    rows = csv.reader(io.StringIO(_utf8(data, len(data)), newline=""), strict=True)
+    _check_utf8(file)
+    with file.text() as text:
+        return _misread(text, error)
+
+
+def _misread(text: io.TextIOBase, error: Exception) -> Rejection:
+    rows = csv.reader(text, strict=True)
     width = len(next(rows))
     line = rows.line_num + 1
     try:
@@ -244,25 +458,45 @@ def _unreadable(data: bytes, error: Exception) -> Rejection:
     )
 
 
-def _utf8(data: bytes, end: int) -> str:
-    """The text of data[:end] without its byte order mark; csv.not_utf8 names the line of the
+def _utf8(first_line: bytes) -> str:
+    """The text of the file's first line without its byte order mark; csv.not_utf8 names the
     first byte that is not UTF-8."""
-    skipped = len(UTF8_BOM) if data.startswith(UTF8_BOM) else 0
+    skipped = len(UTF8_BOM) if first_line.startswith(UTF8_BOM) else 0
     try:
-        return data[skipped:end].decode("utf-8")
+        return first_line[skipped:].decode("utf-8")
     except UnicodeDecodeError as error:
         position = skipped + error.start
-    line = data.count(b"\n", 0, position) + 1
-    line_start = data.rfind(b"\n", 0, position) + 1
-    line_end = data.find(b"\n", position)
-    shown = data[line_start : len(data) if line_end < 0 else line_end].decode("utf-8", "replace")
-    raise FormatRejected(
-        Rejection(
-            "csv.not_utf8",
-            line,
-            f"line {line}: {quoted(shown)} holds byte 0x{data[position]:02X}, which is not UTF-8 "
-            "(the file may have been saved as Windows-1252 or Latin-1); save it as UTF-8",
-        )
+    raise FormatRejected(_not_utf8(1, first_line, first_line[position]))
+
+
+def _check_utf8(file: _Source) -> None:
+    """csv.not_utf8 for the file's first byte that is not UTF-8, read a chunk at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    chunks = file.chunks()
+    chunk = next(chunks, b"")
+    while True:
+        following = next(chunks, None)
+        pending = len(decoder.getstate()[0])
+        try:
+            decoder.decode(chunk, final=following is None)
+        except UnicodeDecodeError as error:
+            position = offset - pending + error.start
+            line, shown = file.line_at(position)
+            raise FormatRejected(_not_utf8(line, shown, error.object[error.start])) from None
+        if following is None:
+            return
+        offset += len(chunk)
+        chunk = following
+
+
+def _not_utf8(line: int, shown: bytes, byte: int) -> Rejection:
+    return Rejection(
+        "csv.not_utf8",
+        line,
+        f"line {line}: {quoted(shown.decode('utf-8', 'replace'))} holds byte 0x{byte:02X}, "
+        "which is not UTF-8 (the file may have been saved as Windows-1252 or Latin-1); "
+        "save it as UTF-8",
     )
 
 
@@ -302,9 +536,18 @@ def _utc_times(text: pl.Series, timezone: str) -> pl.Series:
     """A column of timestamps as UTC instants: offset-bearing ones as they say, others as wall
     time in the connector's zone; null where neither reads or the year is out of range.
 
-    A file keeps to one style, so the style of its first value is tried on the whole column
-    first, and the other style only if some values are left.
+    A file repeats each timestamp for every meter in it: each distinct one is parsed once.
     """
+    distinct = text.unique()
+    if distinct.len() > DISTINCT_SHARE * text.len():
+        return _distinct_utc_times(text, timezone)
+    utc = _distinct_utc_times(distinct, timezone)
+    return text.replace_strict(distinct, utc, default=None, return_dtype=UTC_TIME)
+
+
+def _distinct_utc_times(text: pl.Series, timezone: str) -> pl.Series:
+    """_utc_times, value by value. A file keeps to one style, so the style of its first value
+    is tried on the whole column first, and the other style only if some values are left."""
     readers = [_offset_times_to_utc, partial(_wall_times_to_utc, timezone=timezone)]
     if _offset_times_to_utc(text.head(1)).null_count():
         readers.reverse()
@@ -339,8 +582,11 @@ class _RowRule:
     rejection: Callable[[dict[str, Any]], Rejection]
 
 
-def _reject_first_offending_row(frame: pl.DataFrame, rules: list[_RowRule]) -> None:
-    """Refuse the file for the earliest row that breaks any rule (the first rule, on a tie)."""
+def _first_offense(
+    frame: pl.DataFrame, rules: list[_RowRule]
+) -> tuple[int, Rejection] | None:
+    """The line of the earliest row that breaks any rule (the first rule, on a tie), and the
+    rejection it earns."""
     firsts = (
         frame.lazy()
         .select(rule.offending.arg_true().first().alias(str(n)) for n, rule in enumerate(rules))
@@ -348,9 +594,11 @@ def _reject_first_offending_row(frame: pl.DataFrame, rules: list[_RowRule]) -> N
         .row(0)
     )
     offenders = [(row, number) for number, row in enumerate(firsts) if row is not None]
-    if offenders:
-        row, number = min(offenders)
-        raise FormatRejected(rules[number].rejection(frame.row(row, named=True)))
+    if not offenders:
+        return None
+    row, number = min(offenders)
+    offending = frame.row(row, named=True)
+    return offending["line"], rules[number].rejection(offending)
 
 
 def _at(row: dict[str, Any], rule: str, problem: str) -> Rejection:
@@ -358,6 +606,8 @@ def _at(row: dict[str, Any], rule: str, problem: str) -> Rejection:
 
 
 def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_RowRule]:
+    """The rules on one row's values. A reading that repeats an earlier one, which may be in
+    another batch, is found over the whole file (_FileCheck)."""
     start, end = pl.col("interval_start"), pl.col("interval_end")
     duration = (end - start).dt.total_microseconds()
     known_length = duration.is_in(INTERVAL_MICROSECONDS).fill_null(False)
@@ -410,13 +660,6 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
             ),
         ),
     ]
-    if _may_repeat_readings(frame):
-        rules.append(
-            _RowRule(
-                start.is_not_null() & ~pl.struct("meter_id", start).is_first_distinct(),
-                lambda row: _repeated_reading_rejection(frame, row),
-            )
-        )
     return rules
 
 
@@ -496,17 +739,56 @@ def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
     )
 
 
-def _may_repeat_readings(frame: pl.DataFrame) -> bool:
-    """Whether two rows might give the same meter and interval start. All-distinct hashes prove
-    they do not, several times faster than comparing the pairs themselves."""
+READING_KEY = pl.col("meter_id").hash() ^ pl.col("interval_start").hash()
+
+
+def _reading_keys(frame: pl.DataFrame) -> np.ndarray:
+    """A hash of each row's meter and interval start (rows with a start only)."""
     start = pl.col("interval_start")
-    keys = (
-        frame.lazy()
-        .select((pl.col("meter_id").hash() ^ start.hash()).filter(start.is_not_null()))
-        .collect()
-        .to_series()
-    )
-    return keys.n_unique() < keys.len()
+    return frame.lazy().select(READING_KEY.filter(start.is_not_null())).collect().to_series().to_numpy()
+
+
+def _repeated_keys(chunks: list[np.ndarray]) -> np.ndarray:
+    """The hashes that occur more than once in the chunks (emptied on the way). All-distinct
+    hashes prove that no reading repeats another; sorting them in place takes a fraction of
+    comparing the pairs themselves, and no memory beyond them."""
+    keys = np.empty(sum(len(chunk) for chunk in chunks), dtype=np.uint64)
+    offset = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        keys[offset : offset + len(chunk)] = chunk
+        offset += len(chunk)
+    keys.sort()
+    return np.unique(keys[1:][keys[1:] == keys[:-1]])
+
+
+def _first_repeated_reading(
+    file: _Source, connector: ConnectorProperties, repeated: np.ndarray, has_quotes: bool
+) -> tuple[int, Rejection] | None:
+    """The first row that repeats the meter and interval start of an earlier row, among the
+    rows whose hash repeats: the file is read again, which only a file with a repeated hash
+    (a repeated reading, or a 64-bit collision) costs.
+
+    Trimmed values throughout: a row's meter and start read the same trimmed or as written
+    when it passes as written, and a refused file's messages show values trimmed.
+    """
+    candidates = pl.Series(repeated, dtype=pl.UInt64).implode()
+    start = pl.col("interval_start")
+    # A row without a meter id breaks a rule on its own line, before any repeat of it.
+    known = start.is_not_null() & pl.col("meter_id").is_not_null()
+    found = [
+        _parsed(_without_blank_lines(_trimmed(text)), connector.timezone)
+        .filter(known & READING_KEY.is_in(candidates))
+        .select("meter_id", "interval_start", "interval_end", "start", "end", "line")
+        for text in (read() for read in _text_batches(file, has_quotes))
+    ]
+    rows = pl.concat(found)
+    repeats = rows.filter(~pl.struct("meter_id", start).is_first_distinct())
+    if repeats.is_empty():
+        return None
+    row = repeats.row(0, named=True)
+    return row["line"], _repeated_reading_rejection(rows, row)
 
 
 def _repeated_reading_rejection(frame: pl.DataFrame, row: dict[str, Any]) -> Rejection:

@@ -1,12 +1,15 @@
 """The landing check: the verdict on one file an external connector uploaded.
 
-Pure logic (bytes in, verdict out; no Dagster, no GCS): the landing-zone connector archives an
-accepted file with its readings and quarantines a refused one beside its Rejection.
+Pure logic (bytes or a local file in, verdict out; no Dagster, no GCS): the landing-zone
+connector archives an accepted file with its readings and quarantines a refused one beside its
+Rejection. A file in memory (check_file) comes back with its readings; a downloaded file
+(check_local_file) is read a batch at a time, so that a large one never has to fit in memory.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -40,8 +43,10 @@ class CheckedFile:
     name: str  # relative to the connector's landing prefix
     format: str | None
     # Left out of == and repr: a DataFrame compares element-wise, and can be millions of rows.
+    # None from check_local_file, which hands the readings over a batch at a time.
     readings: pl.DataFrame | None = field(compare=False, repr=False)
     rejection: Rejection | None
+    count: int | None = field(default=None, repr=False)  # readings in an accepted file
 
     @property
     def accepted(self) -> bool:
@@ -119,22 +124,76 @@ def check_file(name: str, data: bytes, connector: ConnectorProperties) -> Checke
     Always a verdict, never an exception: a file that made the check raise would fail the
     intake of its whole arrival hour, on every retry.
     """
-    rejection = check_name(name) or check_size(len(data), connector)
-    if rejection is None and not data:
+
+    def read(file_format: ReadingsFormat) -> tuple[pl.DataFrame, int]:
+        readings = file_format.read(data, connector)
+        return readings, readings.height
+
+    return _verdict(name, len(data), data[:HEAD_BYTES], read, connector)
+
+
+def check_local_file(
+    name: str,
+    path: Path,
+    connector: ConnectorProperties,
+    *,
+    on_readings: Callable[[pl.DataFrame], None] | None = None,
+) -> CheckedFile:
+    """check_file on a file downloaded to `path`, read a batch at a time: the memory it takes
+    does not grow with the file. The verdict holds the count of readings, not the readings:
+    each batch goes to `on_readings` as it is read, before the verdict, which a later batch
+    may still make a rejection (use them only once the verdict says accepted, or when the
+    file was accepted before). An exception in on_readings is raised as it is."""
+
+    def read(file_format: ReadingsFormat) -> tuple[None, int]:
+        count = 0
+        for batch in file_format.read_batches(path, connector):
+            count += batch.height
+            if on_readings is not None:
+                try:
+                    on_readings(batch)
+                except BaseException as error:
+                    raise _ConsumerFailed(error) from None
+        return None, count
+
+    with open(path, "rb") as file:
+        head = file.read(HEAD_BYTES)
+    return _verdict(name, path.stat().st_size, head, read, connector)
+
+
+class _ConsumerFailed(Exception):
+    """An exception of check_local_file's caller, carried through the check untouched."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _verdict(
+    name: str,
+    size: int,
+    head: bytes,
+    read: Callable[[ReadingsFormat], tuple[pl.DataFrame | None, int]],
+    connector: ConnectorProperties,
+) -> CheckedFile:
+    rejection = check_name(name) or check_size(size, connector)
+    if rejection is None and not size:
         rejection = Rejection(
             "file.empty", None, "the file is empty (0 bytes); upload it again with its readings"
         )
     if rejection is not None:
         return CheckedFile(name, None, None, rejection)
-    head = data[:HEAD_BYTES]
     accepted = [FORMATS[format_name] for format_name in connector.formats]
     file_format = next((each for each in accepted if each.detect(head, name)), None)
     if file_format is None:
         return CheckedFile(name, None, None, _unrecognized(name, head, connector))
     try:
-        return CheckedFile(name, file_format.name, file_format.read(data, connector), None)
+        readings, count = read(file_format)
+        return CheckedFile(name, file_format.name, readings, None, count)
     except FormatRejected as refused:
         return CheckedFile(name, file_format.name, None, refused.rejection)
+    except _ConsumerFailed as failed:
+        raise failed.error from None
     # A reader's own fault, not a rule the file broke: refuse the file, keep the traceback.
     # A polars panic is a BaseException.
     except (Exception, pl.exceptions.PanicException) as error:

@@ -6,7 +6,9 @@ landing check never need to know how a connector wrote its file.
 """
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import polars as pl
@@ -67,6 +69,14 @@ class ReadingsFormat(Protocol):
 
     def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
         """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem."""
+        ...
+
+    def read_batches(
+        self, source: bytes | Path, connector: ConnectorProperties
+    ) -> Iterator[pl.DataFrame]:
+        """The readings of a file (its bytes, or a local file) a batch at a time, in memory a
+        few batches take whatever the file's size; FormatRejected for its first problem, which
+        may come after some batches: a caller that needs the verdict first reads them all."""
         ...
 
 

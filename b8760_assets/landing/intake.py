@@ -8,17 +8,29 @@ Nothing is lost and nothing is taken twice:
 - a landing file is deleted only after its copy's checksum is verified, and only at the
   generation that was frozen; every step is safe to repeat, so a rerun of a crashed hour
   finishes the move instead of starting over.
+
+A range of hours (a backfill) lists the landing zone, the claims and the range's manifests
+once, not once an hour, and writes the manifests of the hours with nothing to take in all
+at once: a year of hours is a few listings and one parallel write, not 35,000 requests.
 """
 
 import json
-from collections.abc import Callable, Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
-from b8760_assets.landing.file_checks import RESERVED_NAMES, CheckedFile, check_file, check_size
+from b8760_assets.landing.file_checks import (
+    MANIFEST_NAME,
+    RESERVED_NAMES,
+    CheckedFile,
+    check_local_file,
+    check_size,
+)
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
-from b8760_assets.partitions import hour_segment
+from b8760_assets.partitions import HOUR, HOUR_SEGMENT_FORMAT, hour_segment
 from b8760_assets.storage import (
     GenerationConflict,
     ObjectMissing,
@@ -28,6 +40,95 @@ from b8760_assets.storage import (
 )
 
 Log = Callable[[str], None]
+# What a run saw waiting when it began: the connector's uploads and the names of the claims.
+Waiting = tuple[list[StoredObject], set[str]]
+
+
+def take_in_hours(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    hours: Sequence[datetime],
+    *,
+    log: Log = lambda message: None,
+) -> list[Manifest]:
+    """take_in_hour for each of `hours` (in order), listing once for all of them.
+
+    Hours that ran before are read back (a crashed one is finished). Of the hours that never
+    ran, the first takes in what was waiting when the run began; the others find nothing
+    (files uploaded during the run wait for the next hour's run), so their empty manifests
+    are written together. Whatever another run froze meanwhile is taken as it froze it.
+    """
+    frozen = frozen_hours(storage, layout, hours)
+    manifests: dict[datetime, Manifest] = {}
+    new = [hour for hour in hours if hour not in frozen]
+    if new:
+        first, *rest = new
+        claims = {claim.name for claim in storage.list(layout.bucket, layout.claims_prefix)}
+        waiting = (list(landing_files(storage, layout)), claims)
+        manifests[first] = take_in_hour(storage, layout, first, log=log, waiting=waiting)
+        manifests.update(freeze_empty_hours(storage, layout, rest))
+    ran = [hour for hour in hours if hour not in manifests]
+    read = storage.in_parallel(lambda hour: read_manifest(storage, layout, hour), ran)
+    for hour, (manifest, generation) in zip(ran, read, strict=True):
+        manifests[hour] = finish_hour(storage, layout, hour, manifest, generation, log=log)
+    return [manifests[hour] for hour in hours]
+
+
+def frozen_hours(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> set[datetime]:
+    """Which of the hours have a manifest, from one listing of their archive folders."""
+    return archived_hours(storage, layout, hours)[0]
+
+
+def archived_hours(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> tuple[set[datetime], set[datetime]]:
+    """Of the hours, those with a manifest and those that archived an accepted file, from one
+    listing of their archive folders (raw/<hour>/), whatever the range's length."""
+    if not hours:
+        return set(), set()
+    prefix = layout.raw_prefix
+    listed = storage.list(
+        layout.bucket,
+        prefix,
+        start_offset=layout.manifest(min(hours)).removesuffix(MANIFEST_NAME),
+        end_offset=layout.manifest(max(hours) + HOUR).removesuffix(MANIFEST_NAME),
+    )
+    manifests, files = set(), set()
+    for each in listed:
+        segment = each.name.removeprefix(prefix).split("/", 1)[0]
+        try:
+            hour = datetime.strptime(segment, HOUR_SEGMENT_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        (manifests if each.name == layout.manifest(hour) else files).add(hour)
+    wanted = set(hours)
+    return manifests & wanted, files & wanted
+
+
+def freeze_empty_hours(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> dict[datetime, Manifest]:
+    """Empty manifests for hours that take nothing in, written create-only and in parallel;
+    an hour whose manifest another run wrote first is left out (the caller reads it)."""
+    frozen_at = datetime.now(UTC)
+
+    def freeze(hour: datetime) -> Manifest | None:
+        manifest = Manifest(layout.connector.name, hour, frozen_at, ())
+        try:
+            storage.write(
+                layout.bucket,
+                layout.manifest(hour),
+                manifest.to_json(),
+                content_type="application/json",
+            )
+        except GenerationConflict:
+            return None
+        return manifest
+
+    written = storage.in_parallel(freeze, hours)
+    return {hour: manifest for hour, manifest in zip(hours, written, strict=True) if manifest}
 
 
 def take_in_hour(
@@ -36,9 +137,25 @@ def take_in_hour(
     hour: datetime,
     *,
     log: Log = lambda message: None,
+    waiting: Waiting | None = None,
 ) -> Manifest:
-    """The hour's manifest with every file moved to raw/ or rejected/; safe to repeat."""
-    manifest, generation = freeze_hour(storage, layout, hour)
+    """The hour's manifest with every file moved to raw/ or rejected/; safe to repeat.
+
+    `waiting` is what take_in_hours listed for an hour that had no manifest then."""
+    manifest, generation = freeze_hour(storage, layout, hour, waiting=waiting)
+    return finish_hour(storage, layout, hour, manifest, generation, log=log)
+
+
+def finish_hour(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    hour: datetime,
+    manifest: Manifest,
+    generation: int,
+    *,
+    log: Log = lambda message: None,
+) -> Manifest:
+    """Move the frozen hour's files not moved yet, then record their outcomes."""
     pending = [entry for entry in manifest.files if not entry.done]
     if not pending:
         return manifest
@@ -75,18 +192,26 @@ def read_manifest(
 
 
 def freeze_hour(
-    storage: StorageResource, layout: ConnectorLayout, hour: datetime
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    hour: datetime,
+    *,
+    waiting: Waiting | None = None,
 ) -> tuple[Manifest, int]:
     """The hour's manifest and its generation: the existing one, or a new one holding every
-    landing file not claimed by another hour."""
-    try:
-        return read_manifest(storage, layout, hour)
-    except ObjectMissing:
-        pass
-    claims = {claim.name for claim in storage.list(layout.bucket, layout.claims_prefix)}
+    landing file not claimed by another hour (from `waiting`, when the caller listed them)."""
+    if waiting is None:
+        try:
+            return read_manifest(storage, layout, hour)
+        except ObjectMissing:
+            pass
+        claims = {claim.name for claim in storage.list(layout.bucket, layout.claims_prefix)}
+        uploads: Iterable[StoredObject] = landing_files(storage, layout)
+    else:
+        uploads, claims = waiting
     entries = tuple(
         ManifestEntry(layout.file_name(upload.name), upload)
-        for upload in landing_files(storage, layout)
+        for upload in uploads
         if claim(storage, layout, upload, hour, claims)
     )
     manifest = Manifest(layout.connector.name, hour, datetime.now(UTC), entries)
@@ -173,7 +298,7 @@ def move_file(
         entry,
         outcome=ACCEPTED if checked.accepted else REJECTED,
         archived_as=archived.uri,
-        readings=None if checked.readings is None else checked.readings.height,
+        readings=checked.count,
         rejection=checked.rejection,
     )
 
@@ -183,22 +308,25 @@ def check_frozen_file(
 ) -> CheckedFile:
     """The landing check on exactly the frozen version: from the landing zone, or from its
     archive when an earlier attempt got as far as deleting it. Oversized files are refused
-    by their listed size, without downloading them."""
+    by their listed size, without downloading them; others are downloaded to a temporary
+    file and checked a batch at a time, so that memory does not grow with the file."""
     source = entry.landing_object
     too_large = check_size(source.size or 0, layout.connector)
     if too_large is not None:
         return CheckedFile(entry.name, None, None, too_large)
-    try:
-        data = storage.read(source.bucket, source.name, generation=source.generation).data
-    except ObjectMissing:
-        for archive in (layout.accepted(hour, entry.name), layout.rejected(hour, entry.name)):
-            copy = storage.stat(layout.bucket, archive)
-            if copy is not None:
-                data = storage.read(layout.bucket, archive, generation=copy.generation).data
-                break
-        else:
-            raise
-    return check_file(entry.name, data, layout.connector)
+    with tempfile.TemporaryDirectory(prefix="b8760-intake-") as folder:
+        path = Path(folder) / "upload"
+        try:
+            storage.download(source.bucket, source.name, path, generation=source.generation)
+        except ObjectMissing:
+            for archive in (layout.accepted(hour, entry.name), layout.rejected(hour, entry.name)):
+                copy = storage.stat(layout.bucket, archive)
+                if copy is not None:
+                    storage.download(layout.bucket, archive, path, generation=copy.generation)
+                    break
+            else:
+                raise
+        return check_local_file(entry.name, path, layout.connector)
 
 
 def archived_copy(

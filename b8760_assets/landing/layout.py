@@ -45,6 +45,11 @@ class ConnectorLayout:
     def claim(self, generation: int, file_name: str) -> str:
         return f"{self.claims_prefix}{generation}/{file_name}"
 
+    @property
+    def raw_prefix(self) -> str:
+        """Where the arrival hours' archive folders (and their manifests) are."""
+        return f"{self.connector.name}/raw/"
+
     def _hour_folder(self, kind: str, hour: datetime) -> str:
         return f"{self.connector.name}/{kind}/{hour_segment(hour)}/"
 
@@ -57,9 +62,13 @@ class ConnectorLayout:
     def rejected(self, hour: datetime, file_name: str) -> str:
         return self._hour_folder("rejected", hour) + file_name
 
+    @property
+    def batches_prefix(self) -> str:
+        return f"{self.connector.name}/batches/"
+
     def batch(self, hour: datetime) -> str:
         """The hour's standardized rows as one Parquet object, for the warehouse to load."""
-        return f"{self.connector.name}/batches/{hour_segment(hour)}.parquet"
+        return f"{self.batches_prefix}{hour_segment(hour)}.parquet"
 
     def rejection_reason(self, hour: datetime, file_name: str) -> str:
         return self.rejected(hour, file_name) + ERROR_SUFFIX

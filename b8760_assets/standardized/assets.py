@@ -1,70 +1,296 @@
 """Standardized readings: the second asset of each connector's chain.
 
-Parses the hours' accepted files (from their manifests), normalizes them (UTC, the meter's
+Reads the hours' accepted files back from raw/, checks and normalizes them (UTC, the meter's
 unit and multiplier, a version per row), writes each hour's rows as one Parquet batch for
 the warehouse, and merges the readings into the meter-hour objects participants download.
 The merge is compare-and-swap per object, newest version per interval, so concurrent runs
 and replays in any order end in the same objects.
+
+Memory does not grow with a file or a range of hours: a file is downloaded to a temporary
+file and read a batch at a time, an hour's batch is written as its rows come, and rows wait
+for the meter-hour merge only up to MERGE_ROWS (one merge, for a run of ordinary size). A
+range of hours lists its archive folders and batches once: only the hours that accepted a
+file are read, and an hour without readings writes no batch.
 """
 
-import io
+import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pyarrow.parquet as pq
 
 from b8760_assets.config import Meter
 from b8760_assets.landing.assets import raw_landing_files_key
-from b8760_assets.landing.file_checks import check_file
-from b8760_assets.landing.intake import read_manifest
+from b8760_assets.landing.file_checks import check_local_file
+from b8760_assets.landing.intake import archived_hours, read_manifest
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED
-from b8760_assets.partitions import chain_asset, hour_of_partition
+from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition, hour_segment
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
-    merge_meter_hour,
-    meter_hour_batches,
+    merge_meter_hour_document,
+    meter_hour_documents,
     meter_hour_metadata,
 )
-from b8760_assets.standardized.normalize import (
-    STANDARDIZED_SCHEMA,
-    Normalized,
-    newest_per_interval,
-    normalize,
+from b8760_assets.standardized.normalize import STANDARDIZED_SCHEMA, Normalized, Normalizer
+from b8760_assets.storage import (
+    GenerationConflict,
+    ObjectMissing,
+    ObjectUpdate,
+    StorageResource,
 )
-from b8760_assets.storage import ObjectUpdate, StorageResource
 
 STANDARDIZED_READINGS = "standardized_readings"
 UNIT_CHECK = "units_convert_to_meter_units"
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+ARROW_SCHEMA = STANDARDIZED_SCHEMA.to_frame().to_arrow().schema
+# Standardized rows held for the meter-hour merge before they are merged and written.
+MERGE_ROWS = 250_000
+# Readings of unconvertible units kept as examples for the check (all are counted).
+EXAMPLES = 20
 
 
-def normalized_files(
-    storage: StorageResource, layout: ConnectorLayout, meters: Mapping[str, Meter], hour: datetime
-) -> Iterator[Normalized]:
-    """The hour's accepted files, read back from raw/ and normalized, one by one."""
-    manifest, _ = read_manifest(storage, layout, hour)
-    for entry in manifest.files:
-        if entry.outcome != ACCEPTED:
-            continue
-        data = storage.read(layout.bucket, layout.accepted(hour, entry.name)).data
-        checked = check_file(entry.name, data, layout.connector)
-        yield normalize(
-            checked.readings,
-            connector=layout.connector,
-            meters=meters,
-            arrival_hour=hour,
-            source_file=entry.name,
+class AcceptedFileRefused(Exception):
+    """A file the intake accepted that the landing check now refuses: the check changed."""
+
+
+@dataclass
+class MergeOutcome:
+    """What merging rows into their meter-hour objects did."""
+
+    objects: int = 0
+    written: int = 0
+    unchanged: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: "MergeOutcome") -> None:
+        self.objects += other.objects
+        self.written += other.written
+        self.unchanged += other.unchanged
+        self.retries += other.retries
+        self.seconds += other.seconds
+
+
+@dataclass
+class StandardizedTotals:
+    """What a run standardized, for its metadata and its check."""
+
+    readings: int = 0
+    meters: set[str] = field(default_factory=set)
+    unknown_meters: set[str] = field(default_factory=set)
+    merged: MergeOutcome = field(default_factory=MergeOutcome)
+    batches: int = 0
+    unconvertible: int = 0
+    examples: list[pl.DataFrame] = field(default_factory=list)
+
+    def add_rows(self, normalized: Normalized) -> None:
+        rows = normalized.rows
+        self.readings += rows.height
+        self.meters.update(rows["meter_id"].unique().to_list())
+        self.unknown_meters.update(
+            rows.filter(~pl.col("meter_known"))["meter_id"].unique().to_list()
         )
+        refused = normalized.unconvertible
+        if refused.height:
+            self.unconvertible += refused.height
+            if sum(each.height for each in self.examples) < EXAMPLES:
+                self.examples.append(refused.head(EXAMPLES))
 
 
-def parquet_bytes(rows: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    rows.write_parquet(buffer)
-    return buffer.getvalue()
+def merge_meter_hours(storage: StorageResource, bucket: str, rows: pl.DataFrame) -> MergeOutcome:
+    """Merge standardized rows into their meter-hour objects (compare-and-swap, the newest
+    version of each interval winning, whatever order rows come in)."""
+    started = time.perf_counter()
+    updates = (
+        ObjectUpdate(
+            name,
+            partial(merge_meter_hour_document, incoming=document),
+            CONTENT_TYPE,
+            meter_hour_metadata,
+        )
+        for name, document in meter_hour_documents(rows)
+    )
+    outcome = MergeOutcome()
+    for each in storage.update_each(bucket, updates):
+        outcome.objects += 1
+        outcome.written += each.written
+        outcome.unchanged += not each.written
+        outcome.retries += each.retries
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+class MeterHourMerge:
+    """Standardized rows on their way to the meter-hour objects: held until MERGE_ROWS, then
+    merged, so that memory stays bounded while a run of ordinary size merges once."""
+
+    def __init__(self, storage: StorageResource, bucket: str, totals: StandardizedTotals) -> None:
+        self.storage, self.bucket, self.totals = storage, bucket, totals
+        self.held: list[pl.DataFrame] = []
+        self.height = 0
+
+    def add(self, rows: pl.DataFrame) -> None:
+        self.held.append(rows)
+        self.height += rows.height
+        if self.height >= MERGE_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.held:
+            rows = pl.concat(self.held)
+            self.held, self.height = [], 0
+            self.totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows))
+
+
+class HourBatch:
+    """An arrival hour's standardized rows as a local Parquet file, written as they come."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, rows: pl.DataFrame) -> None:
+        if rows.height == 0:
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, ARROW_SCHEMA, compression="zstd")
+        self._writer.write_table(rows.to_arrow().cast(ARROW_SCHEMA))
+        self.rows += rows.height
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def accepted_files(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> dict[datetime, list[str]]:
+    """The files each hour accepted: from one listing of the hours' archive folders, then the
+    manifests of the hours that archived any file (an hour whose folder holds only its
+    manifest accepted none). ObjectMissing for an hour that was never taken in."""
+    frozen, archived = archived_hours(storage, layout, hours)
+    missing = [hour for hour in hours if hour not in frozen]
+    if missing:
+        raise ObjectMissing(
+            f"gs://{layout.bucket}/{layout.manifest(missing[0])} does not exist: "
+            f"{len(missing)} of the {len(hours)} hour(s) were never taken in; materialize "
+            f"{layout.connector.name}/raw_landing_files for them first"
+        )
+    with_files = [hour for hour in hours if hour in archived]
+    manifests = storage.in_parallel(
+        lambda hour: read_manifest(storage, layout, hour)[0], with_files
+    )
+    found = {hour: [] for hour in hours}
+    for hour, manifest in zip(with_files, manifests, strict=True):
+        found[hour] = [entry.name for entry in manifest.files if entry.outcome == ACCEPTED]
+    return found
+
+
+def standardize_hours(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    meters: Mapping[str, Meter],
+    hours: Sequence[datetime],
+) -> StandardizedTotals:
+    """Standardize the hours' accepted files: each hour's batch, and the meter-hour objects."""
+    normalizer = Normalizer(layout.connector, meters)
+    totals = StandardizedTotals()
+    merge = MeterHourMerge(storage, layout.bucket, totals)
+    batches = {
+        batch.name: batch
+        for batch in storage.list(
+            layout.bucket,
+            layout.batches_prefix,
+            start_offset=layout.batch(min(hours)),
+            end_offset=layout.batch(max(hours) + HOUR),
+        )
+    }
+    for hour, files in accepted_files(storage, layout, hours).items():
+        rows = standardize_hour(storage, layout, normalizer, hour, files, merge, totals)
+        earlier = batches.get(layout.batch(hour))
+        if not rows and earlier is not None:
+            # The hour's files give no readings now (a meter's unit changed, say): the batch
+            # an earlier run wrote must not reach the warehouse again.
+            try:
+                storage.delete(earlier)
+            except GenerationConflict:
+                pass  # rewritten meanwhile by another run of the hour, which stands
+    merge.flush()
+    return totals
+
+
+def standardize_hour(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    normalizer: Normalizer,
+    hour: datetime,
+    files: Sequence[str],
+    merge: MeterHourMerge,
+    totals: StandardizedTotals,
+) -> int:
+    """Standardize one hour's accepted files into its batch (written if it has rows) and the
+    meter-hour merge; the rows standardized."""
+    with tempfile.TemporaryDirectory(prefix="b8760-standardize-") as folder:
+        batch = HourBatch(Path(folder) / "batch.parquet")
+
+        def take(normalized: Normalized) -> None:
+            batch.write(normalized.rows)
+            merge.add(normalized.rows)
+            totals.add_rows(normalized)
+
+        try:
+            for name in files:
+                standardize_file(storage, layout, normalizer, hour, name, Path(folder), take)
+        finally:
+            batch.close()
+        if batch.rows:
+            storage.upload_file(
+                layout.bucket,
+                layout.batch(hour),
+                batch.path,
+                if_generation_match=None,
+                content_type=PARQUET_CONTENT_TYPE,
+            )
+            totals.batches += 1
+        return batch.rows
+
+
+def standardize_file(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    normalizer: Normalizer,
+    hour: datetime,
+    name: str,
+    folder: Path,
+    take: Callable[[Normalized], None],
+) -> None:
+    """Download one accepted file, check it again and normalize it a batch at a time."""
+    path = folder / "accepted"
+    storage.download(layout.bucket, layout.accepted(hour, name), path)
+    checked = check_local_file(
+        name,
+        path,
+        layout.connector,
+        on_readings=lambda readings: take(
+            normalizer.normalize(readings, arrival_hour=hour, source_file=name)
+        ),
+    )
+    path.unlink()
+    if not checked.accepted:
+        raise AcceptedFileRefused(
+            f"gs://{layout.bucket}/{layout.accepted(hour, name)} was accepted when hour "
+            f"{hour_segment(hour)} took it in, but the landing check now refuses it "
+            f"({checked.rejection.rule}: {checked.rejection.message}); the check has changed "
+            "since: restore the check, or replay the hour's intake"
+        )
 
 
 def build_standardized_readings(
@@ -87,60 +313,37 @@ def build_standardized_readings(
     def standardized_readings(
         context: dg.AssetExecutionContext, storage: StorageResource
     ) -> dg.MaterializeResult:
-        hour_rows, unconvertible = [], []
-        for partition in context.partition_keys:
-            hour = hour_of_partition(partition)
-            files = list(normalized_files(storage, layout, meters, hour))
-            rows = newest_per_interval(
-                pl.concat([f.rows for f in files]) if files else STANDARDIZED_SCHEMA.to_frame()
-            )
-            storage.write(
-                layout.bucket,
-                layout.batch(hour),
-                parquet_bytes(rows),
-                if_generation_match=None,
-                content_type=PARQUET_CONTENT_TYPE,
-            )
-            hour_rows.append(rows)
-            unconvertible.extend(f.unconvertible for f in files if f.unconvertible.height)
-        rows = newest_per_interval(pl.concat(hour_rows))
-        batches = meter_hour_batches(rows)
-        context.log.info(f"merging {rows.height} readings into {len(batches)} meter-hour objects")
-        started = time.perf_counter()
-        outcomes = storage.update_many(
-            layout.bucket,
-            [
-                ObjectUpdate(
-                    name,
-                    partial(merge_meter_hour, rows=frame),
-                    CONTENT_TYPE,
-                    meter_hour_metadata,
-                )
-                for name, frame in batches.items()
-            ],
+        hours = [hour_of_partition(partition) for partition in context.partition_keys]
+        totals = standardize_hours(storage, layout, meters, hours)
+        merged = totals.merged
+        context.log.info(
+            f"{totals.readings} readings from {len(hours)} hour(s) merged into "
+            f"{merged.objects} meter-hour objects"
         )
-        seconds = time.perf_counter() - started
-        refused = pl.concat(unconvertible) if unconvertible else None
+        examples = pl.concat(totals.examples).head(EXAMPLES) if totals.examples else None
         return dg.MaterializeResult(
             metadata={
-                "readings": rows.height,
-                "meters": rows["meter_id"].n_unique(),
-                "unknown_meters": rows.filter(~pl.col("meter_known"))["meter_id"].n_unique(),
-                "meter_hours": len(batches),
-                "objects_written": sum(o.written for o in outcomes),
-                "objects_unchanged": sum(not o.written for o in outcomes),
-                "objects_per_second": round(len(outcomes) / seconds, 1) if outcomes else 0.0,
-                "swap_retries": sum(o.retries for o in outcomes),
+                "readings": totals.readings,
+                "meters": len(totals.meters),
+                "unknown_meters": len(totals.unknown_meters),
+                "meter_hours": merged.objects,
+                "objects_written": merged.written,
+                "objects_unchanged": merged.unchanged,
+                "objects_per_second": (
+                    round(merged.objects / merged.seconds, 1) if merged.objects else 0.0
+                ),
+                "swap_retries": merged.retries,
+                "batches": totals.batches,
             },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=UNIT_CHECK,
-                    passed=refused is None,
+                    passed=totals.unconvertible == 0,
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={
-                        "readings_left_out": 0 if refused is None else refused.height,
+                        "readings_left_out": totals.unconvertible,
                         "examples": dg.MetadataValue.md(
-                            "" if refused is None else str(refused.head(20))
+                            "" if examples is None else str(examples)
                         ),
                     },
                 )

@@ -9,12 +9,13 @@ number of times, leaves the same bytes; equal bytes let the caller skip the writ
 """
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import polars as pl
 
-from b8760_assets.partitions import hour_segment
+from b8760_assets.partitions import HOUR_SEGMENT_FORMAT, hour_segment
 from b8760_assets.standardized.normalize import UTC_FORMAT, version
 
 CONTENT_TYPE = "application/json"
@@ -25,6 +26,8 @@ METADATA_PREFIX = "b8760-"
 _HOUR = pl.col("interval_start").dt.truncate("1h").alias("hour")
 _NAME_KEY = (pl.col("connector"), pl.col("meter_id"), _HOUR)
 _IDENTITY_FIELDS = ("connector", "participant", "meter_id", "hour")
+# Rows turned into Python values at a time when documents are built for many objects.
+DOCUMENT_ROWS = 20_000
 
 # The intervals as the JSON holds them, decoded before they become standardized rows again.
 _INTERVALS_SCHEMA = pl.Schema(
@@ -81,9 +84,9 @@ def _utc_text(column: str) -> pl.Expr:
     return pl.col(column).dt.strftime(UTC_FORMAT)
 
 
-def _document(rows: pl.DataFrame) -> dict:
-    """One meter-hour's rows as an object's JSON document, before merging."""
-    records = rows.select(
+def _records(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per row: the identity fields of its object, then its interval as the JSON holds it."""
+    return rows.select(
         connector="connector",
         participant="participant",
         meter_id="meter_id",
@@ -102,7 +105,15 @@ def _document(rows: pl.DataFrame) -> dict:
                 line="source_line",
             ),
         ),
-    ).rows()
+    )
+
+
+def _document(rows: pl.DataFrame) -> dict:
+    """One meter-hour's rows as an object's JSON document, before merging."""
+    return _document_of(_records(rows).rows())
+
+
+def _document_of(records: list[tuple]) -> dict:
     identities = {record[:-1] for record in records}
     if len(identities) != 1:
         raise ValueError(
@@ -161,6 +172,31 @@ def decode_meter_hour(data: bytes) -> MeterHour:
     )
 
 
+def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
+    """(object name, document) for each meter-hour object the rows go to, as merge_meter_hour
+    builds them one object at a time: here in one pass over the rows, a slice of
+    DOCUMENT_ROWS at a time (a polars call per object would cost more than its merge)."""
+    ordered = rows.sort(*_NAME_KEY, maintain_order=True).with_columns(
+        name=pl.concat_str(
+            "connector",
+            pl.lit("/standardized/"),
+            "meter_id",
+            pl.lit("/"),
+            _HOUR.dt.strftime(HOUR_SEGMENT_FORMAT),
+        )
+    )
+    name, records = None, []
+    for part in ordered.iter_slices(DOCUMENT_ROWS):
+        for row_name, record in zip(part["name"], _records(part).iter_rows(), strict=True):
+            if row_name != name:
+                if records:
+                    yield name, _document_of(records)
+                name, records = row_name, []
+            records.append(record)
+    if records:
+        yield name, _document_of(records)
+
+
 def merge_meter_hour(existing: bytes | None, rows: pl.DataFrame) -> bytes:
     """The object's new content: its intervals and rows (one meter-hour's, as
     meter_hour_batches gives them), the greatest version of each interval winning, sorted by
@@ -170,7 +206,11 @@ def merge_meter_hour(existing: bytes | None, rows: pl.DataFrame) -> bytes:
     Merged in Python, not polars: an object holds at most 12 intervals, and a polars call per
     step would cost more than the whole merge.
     """
-    incoming = _document(rows)
+    return merge_meter_hour_document(existing, _document(rows))
+
+
+def merge_meter_hour_document(existing: bytes | None, incoming: dict) -> bytes:
+    """merge_meter_hour with the rows already a document (meter_hour_documents)."""
     intervals = incoming["intervals"]
     if existing is not None:
         current = json.loads(existing)

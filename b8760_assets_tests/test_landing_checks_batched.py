@@ -1,0 +1,107 @@
+"""The landing check reads a file a batch of rows (and a chunk of bytes) at a time: the verdict
+must be the one a read of the whole file gives, wherever the batches and chunks end."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from b8760_assets.landing import csv_format
+from b8760_assets.landing.file_checks import CheckedFile, check_file, check_local_file
+from b8760_assets_tests.test_landing_checks import (
+    EXT_CONN1,
+    HEADER,
+    LINE_3,
+    ROW_A,
+    ROW_B,
+    UPLOADS,
+    csv_bytes,
+)
+
+
+@contextmanager
+def batches_of(rows: int, chunk_bytes: int) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_format, "BATCH_ROWS", rows)
+        patch.setattr(csv_format, "CHUNK_BYTES", chunk_bytes)
+        yield
+
+
+def verdict(checked: CheckedFile) -> tuple:
+    rows = None if checked.readings is None else checked.readings.rows()
+    return checked.format, checked.rejection, rows
+
+
+def assert_same_verdicts(data: bytes, folder: Path, timezone: str = "America/New_York") -> None:
+    connector = replace(EXT_CONN1, timezone=timezone)
+    whole = check_file("readings.csv", data, connector)
+    path = folder / "readings.csv"
+    path.write_bytes(data)
+    for rows, chunk_bytes in [(1, 1), (2, 3), (3, 64)]:
+        with batches_of(rows, chunk_bytes):
+            assert verdict(check_file("readings.csv", data, connector)) == verdict(whole)
+            batches = []
+            local = check_local_file("readings.csv", path, connector, on_readings=batches.append)
+        assert (local.format, local.rejection) == (whole.format, whole.rejection)
+        if whole.accepted:
+            assert local.count == whole.readings.height == whole.count
+            assert [row for batch in batches for row in batch.rows()] == whole.readings.rows()
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=UPLOADS, timezone=st.sampled_from(["America/New_York", "Asia/Kolkata", "UTC"]))
+def test_any_upload_gets_the_verdict_of_a_whole_read(
+    data: bytes, timezone: str, tmp_path: Path
+) -> None:
+    assert_same_verdicts(data, tmp_path, timezone)
+
+
+LINE = ",".join(LINE_3.values())
+
+
+def hour(h: int) -> str:
+    return f"3,2021-11-09T{h:02d}:00:00Z,2021-11-09T{h + 1:02d}:00:00Z,1,kWh,A"
+
+
+@pytest.mark.parametrize(
+    "lines, rule, line",
+    [
+        # The repeat of line 2 is six lines later, batches apart.
+        ([ROW_A, ROW_B, *map(hour, (10, 11, 12, 13)), ROW_A],
+         "csv.duplicate_reading", 8),
+        # A repeat before a broken value wins; after it, the broken value does.
+        ([ROW_A, ROW_B, ROW_A, LINE.replace(",1,", ",x,")], "csv.duplicate_reading", 4),
+        ([ROW_A, ROW_B, LINE.replace(",1,", ",x,"), ROW_A], "csv.bad_value", 4),
+        # A line break in a value refuses the file even after an earlier broken value.
+        ([ROW_A, LINE.replace(",1,", ",x,"), ROW_B, '"3\n4",' + LINE.split(",", 1)[1]],
+         "csv.line_break_in_value", 5),
+        # So do too many fields, wherever they are.
+        ([ROW_A, LINE.replace(",1,", ",x,"), ROW_B, ROW_B + ",extra"], "csv.too_many_fields", 5),
+        # A file whose only readings are blank once trimmed has none.
+        (["   ,  ,", " , , , , , "], "csv.no_readings", None),
+    ],
+)  # fmt: skip
+def test_rules_across_batches(lines: list[str], rule: str, line: int | None, tmp_path) -> None:
+    data = csv_bytes(HEADER, *lines)
+    with batches_of(1, 5):
+        refused = check_file("readings.csv", data, EXT_CONN1).rejection
+    assert (refused.rule, refused.line) == (rule, line)
+    assert_same_verdicts(data, tmp_path)
+
+
+@pytest.mark.parametrize("at", range(0, 12))
+def test_a_lone_cr_or_bad_byte_at_a_chunk_boundary(at: int, tmp_path: Path) -> None:
+    for odd in (b"\r", b"\xe9"):
+        lines = csv_bytes(HEADER, ROW_A, ROW_B, ROW_A.replace("3,", "4,", 1))
+        position = len(HEADER) + 1 + len(ROW_A) + 1 + at
+        data = lines[:position] + odd + lines[position:]
+        with batches_of(1, 8):
+            refused = check_file("readings.csv", data, EXT_CONN1).rejection
+        assert refused.line == 3
+        assert_same_verdicts(data, tmp_path)
