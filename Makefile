@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export B8760_STATE_DIR ?= $(CURDIR)/.b8760
 export DAGSTER_HOME ?= $(B8760_STATE_DIR)/dagster_home
 
-.PHONY: install demo test dev stop clean
+.PHONY: install demo test dev bench stop clean
 
 install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
 
@@ -25,6 +25,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest
+
+# Benchmarks on a private local stack (about half an hour; `BENCH_ARGS=--quick` for a smoke).
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 dev: install
 	$(BIN)/b8760 local start

@@ -1,0 +1,168 @@
+"""3. A year's backfill of one connector: runs launched, wall time, and wall time per hour of
+data against a single-hour run.
+
+The platform: one connector (10 meters, partitions from 2021-01-01T00:00Z). Its year of
+hourly readings (87,600) was uploaded as 12 monthly files before the backfill, the way a
+connector catching up delivers it: the first hour of the range takes the 12 files in, the
+other 8,759 hours find nothing new (their manifests are written, empty, so that a replay of
+any of them takes nothing in either). The backfill is what an operator runs:
+`dagster asset materialize --select group:<connector> --partition-range FIRST...LAST` on a
+real instance (a temporary DAGSTER_HOME with the checkout's dagster.yaml); the runs are
+counted in that instance. The single-hour run is the same command for the next hour, with
+one hour's file waiting, as the sensor would ask for it.
+"""
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from bench.common import (
+    CHECKOUT,
+    Result,
+    dagster_home,
+    environment,
+    hourly_readings,
+    meter_ids,
+    scratch,
+    unique_name,
+    write_platform,
+)
+
+NAME = "backfill"
+START = datetime(2021, 1, 1, tzinfo=UTC)
+METERS = 10
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+
+
+def partition(hour: datetime) -> str:
+    return hour.strftime("%Y-%m-%d-%H:%M")
+
+
+def materialize(connector: str, *partition_args: str) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [DAGSTER, "asset", "materialize", "-m", "b8760_assets.definitions",
+         "--select", f"group:{connector}", *partition_args],
+        cwd=CHECKOUT, capture_output=True, text=True, timeout=7200,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"dagster asset materialize failed:\n{completed.stderr[-6000:]}")
+    return seconds
+
+
+def upload_months(storage, landing_bucket: str, connector: str, hours: int, files: int) -> int:
+    """The range's readings as `files` CSV uploads of consecutive spans; returns the rows."""
+    frame = pl.concat(hourly_readings(meter_ids(METERS), START, hours)).sort("start", "meter_id")
+    rows = frame.height
+    span = -(-hours // files) * METERS
+    for number in range(files):
+        part = frame.slice(number * span, span)
+        if part.height:
+            storage.write(
+                landing_bucket,
+                f"{connector}/readings-{number + 1:02d}.csv",
+                part.write_csv().encode(),
+                content_type="text/csv",
+            )
+    return rows
+
+
+def step_seconds(instance, run_id: str) -> dict[str, float]:
+    return {
+        stats.step_key: round(stats.end_time - stats.start_time, 2)
+        for stats in instance.get_run_step_stats(run_id)
+        if stats.end_time and stats.start_time
+    }
+
+
+def run(quick: bool) -> list[Result]:
+    import dagster as dg
+
+    from b8760_assets.storage import StorageResource
+    from b8760_assets.warehouse import WarehouseResource
+
+    hours, files = (240, 2) if quick else (8760, 12)
+    storage = StorageResource()
+    with scratch(NAME) as folder:
+        prefix = unique_name("bench-backfill")
+        platform = write_platform(folder / "platform", 1, METERS, bucket_prefix=prefix, start=START)
+        landing = f"{prefix}-landing"
+        with dagster_home(folder), environment(
+            B8760_PLATFORM_DIR=str(platform), B8760_LANDING_BUCKET=landing
+        ):
+            storage.ensure_bucket(landing)
+            rows = upload_months(storage, landing, "c000", hours, files)
+            last = START + timedelta(hours=hours - 1)
+            year_seconds = materialize("c000", "--partition-range", f"{partition(START)}...{partition(last)}")
+
+            # The next hour, with one hour's readings waiting, as the sensor would request it.
+            next_hour = last + timedelta(hours=1)
+            one_hour = pl.concat(hourly_readings(meter_ids(METERS), next_hour, 1))
+            storage.write(landing, "c000/next-hour.csv", one_hour.write_csv().encode())
+            single_seconds = materialize("c000", "--partition", partition(next_hour))
+
+            with dg.DagsterInstance.get() as instance:
+                records = instance.get_run_records()
+                runs = len(records)
+                steps = step_seconds(instance, records[-1].dagster_run.run_id)  # newest first
+                single_steps = step_seconds(instance, records[0].dagster_run.run_id)
+                materialized = len(
+                    instance.get_materialized_partitions(dg.AssetKey(["c000", "warehouse_meter_links"]))
+                )
+            warehouse = WarehouseResource()  # the definitions' dataset
+            [loaded] = warehouse.query("SELECT COUNT(*) AS n FROM readings WHERE connector = 'c000'")
+    year_runs = runs - 1
+    per_hour = year_seconds / hours
+    notes = {
+        "hours": hours,
+        "files": files,
+        "readings": rows,
+        "year_seconds": year_seconds,
+        "single_hour_seconds": single_seconds,
+        "year_run_steps_seconds": steps,
+        "single_run_steps_seconds": single_steps,
+        "partitions_materialized": materialized,
+        "warehouse_readings": loaded["n"],
+    }
+    return [
+        Result(
+            benchmark="3. backfill: runs launched",
+            figure=year_runs,
+            figure_unit="run(s)",
+            figure_label=f"for {hours:,} hourly partitions",
+            baseline=None,
+            baseline_unit="",
+            baseline_label=f"{hours:,} runs without single_run",
+            better="lower",
+            target_text="1 (or a handful)",
+            met=year_runs <= 3,
+            notes=notes,
+        ),
+        Result(
+            benchmark="3. backfill: year wall time",
+            figure=year_seconds,
+            figure_unit="s",
+            figure_label=f"{hours:,} hours, {files} files, {rows:,} readings",
+            baseline=single_seconds,
+            baseline_unit="s",
+            baseline_label="single-hour run",
+            better="lower",
+            notes=notes,
+        ),
+        Result(
+            benchmark="3. backfill: wall time per hour of data",
+            figure=per_hour,
+            figure_unit="s",
+            figure_label="year run / hours",
+            baseline=single_seconds,
+            baseline_unit="s",
+            baseline_label="single-hour run",
+            better="lower",
+            notes=notes,
+        ),
+    ]

@@ -1,0 +1,89 @@
+"""7. Definitions load time: a generated platform of 200 connectors and 20,000 meters against
+the sample platform (3 connectors, 12 meters).
+
+The figure is what Dagster does when it loads the code location: a fresh process that
+imports `b8760_assets.definitions` (which reads and validates every properties.xml and meter
+XML file and builds a chain of three assets per connector) and then builds the repository's
+snapshot, as a code server does before the UI shows it. The process is timed from its
+start (the interpreter and `import dagster` included), best of three; the time of
+`dagster definitions validate` is in the notes. Target: under 5 s for the generated platform.
+"""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import (
+    CHECKOUT,
+    Result,
+    dagster_home,
+    environment,
+    run_python,
+    scratch,
+    write_platform,
+)
+
+NAME = "definitions_load"
+LIMIT_S = 5.0
+REPEATS = 3
+
+PROBE = """
+import json, time
+started = time.perf_counter()
+import dagster as dg
+imported = time.perf_counter()
+from b8760_assets.definitions import defs
+built = time.perf_counter()
+from dagster._core.remote_representation.external_data import RepositorySnap
+repository = defs.get_repository_def()
+snapshot = RepositorySnap.from_def(repository)
+done = time.perf_counter()
+print(json.dumps({"import_dagster": imported - started, "build_definitions": built - imported,
+                  "repository_snapshot": done - built, "assets": len(snapshot.asset_nodes)}))
+"""
+
+
+def load(platform: Path | None) -> dict:
+    runs = []
+    with (
+        scratch("home") as folder,
+        dagster_home(folder),
+        environment(B8760_PLATFORM_DIR=str(platform) if platform else None),
+    ):
+        for _ in range(REPEATS):
+            started = time.perf_counter()
+            parts = run_python(PROBE)
+            parts["total"] = time.perf_counter() - started
+            runs.append(parts)
+        started = time.perf_counter()
+        subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "definitions", "validate",
+             "-m", "b8760_assets.definitions"],
+            cwd=CHECKOUT, check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+        validate = time.perf_counter() - started
+    best = min(runs, key=lambda run: run["total"])
+    return {**best, "dagster_definitions_validate": validate}
+
+
+def run(quick: bool) -> list[Result]:
+    connectors, meters = (20, 100) if quick else (200, 100)
+    with scratch(NAME) as folder:
+        generated = load(write_platform(folder / "platform", connectors, meters, participants=20))
+    sample = load(None)
+    return [
+        Result(
+            benchmark="7. definitions load",
+            figure=generated["total"],
+            figure_unit="s",
+            figure_label=f"{connectors} connectors, {connectors * meters:,} meters",
+            baseline=sample["total"],
+            baseline_unit="s",
+            baseline_label="sample platform",
+            better="lower",
+            target_text=f"< {LIMIT_S:g} s",
+            met=generated["total"] < LIMIT_S,
+            notes={"generated": generated, "sample": sample},
+        )
+    ]

@@ -1,0 +1,110 @@
+"""6. Warehouse load rows/s into the local BigQuery emulator, against a raw client load of the
+same rows.
+
+The rows: the standardized Parquet batches of 10 arrival hours, 20,000 readings each
+(200,000 in all: 100 meters x 2,000 hours), in GCS as the standardized asset writes them.
+The figure is the `warehouse_meter_links` asset materializing those 10 hours in one run
+(load the batches into a staging table, MERGE into `readings` linked to `meters`, report
+unknown meters, drop the staging table). The baseline is one `load_table_from_uri` job of
+the same objects into a fresh table with the raw google-cloud-bigquery client.
+"""
+
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from bench.common import Result, hourly_readings, meter_ids, unique_name
+
+NAME = "warehouse_load"
+ARRIVAL = datetime(2022, 3, 1, tzinfo=UTC)  # ext_conn1 starts at 2022-01-01T06:00Z
+
+
+def run(quick: bool) -> list[Result]:
+    import dagster as dg
+    from google.cloud import bigquery
+
+    from b8760_assets.config import load_platform
+    from b8760_assets.landing.file_checks import check_file
+    from b8760_assets.landing.layout import ConnectorLayout
+    from b8760_assets.meter_links import READINGS_SCHEMA, build_meter_links
+    from b8760_assets.partitions import partition_of_hour
+    from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+    from b8760_assets.standardized.assets import HourBatch
+    from b8760_assets.standardized.normalize import normalize
+    from b8760_assets.storage import StorageResource
+    from b8760_assets.warehouse import WarehouseResource, parquet_load
+
+    meters, hours, arrivals = (20, 100, 2) if quick else (100, 2000, 10)
+    storage = StorageResource()
+    warehouse = WarehouseResource(dataset=unique_name("bench_load").replace("-", "_"))
+    connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
+    connector = replace(connector, bucket=unique_name("bench-load"), max_file_bytes=10**10)
+    layout = ConnectorLayout(connector, "unused")
+    storage.ensure_bucket(connector.bucket)
+
+    folder = Path(tempfile.mkdtemp(prefix="b8760-bench-load-"))
+    text = pl.concat(hourly_readings(meter_ids(meters), datetime(2021, 1, 1, tzinfo=UTC), hours))
+    readings = check_file("bench.csv", text.write_csv().encode(), connector).readings
+    per_arrival = -(-readings.height // arrivals)
+    uris = []
+    for number in range(arrivals):
+        hour = ARRIVAL + timedelta(hours=number)
+        rows = normalize(
+            readings.slice(number * per_arrival, per_arrival),
+            connector=connector,
+            meters={},
+            arrival_hour=hour,
+            source_file="bench.csv",
+        ).rows
+        batch = HourBatch(folder / f"{number}.parquet")  # as standardized_readings writes it
+        batch.write(rows)
+        batch.close()
+        uris.append(storage.upload_file(connector.bucket, layout.batch(hour), batch.path).uri)
+    total = readings.height
+    shutil.rmtree(folder)
+
+    warehouse.ensure_table("warmup", READINGS_SCHEMA)  # starts the emulator's dataset
+    with warehouse.get_client() as client:
+        table = f"{client.project}.{warehouse.table_id('raw_load')}"
+        client.create_table(bigquery.Table(table, schema=READINGS_SCHEMA))
+        started = time.perf_counter()
+        job = client.load_table_from_uri(uris, table, job_config=parquet_load("WRITE_APPEND"))
+        job.result()
+        raw = time.perf_counter() - started
+        assert job.output_rows == total, (job.output_rows, total)
+
+    asset = build_meter_links(layout, dg.AssetKey([connector.name, "standardized_readings"]))
+    with dg.instance_for_test() as instance:
+        started = time.perf_counter()
+        result = dg.materialize(
+            [asset],
+            instance=instance,
+            resources={"storage": storage, "warehouse": warehouse},
+            tags={
+                "dagster/asset_partition_range_start": partition_of_hour(ARRIVAL),
+                "dagster/asset_partition_range_end": partition_of_hour(
+                    ARRIVAL + timedelta(hours=arrivals - 1)
+                ),
+            },
+        )
+        figure = time.perf_counter() - started
+    assert result.success
+    [count] = warehouse.query("SELECT COUNT(*) AS n FROM readings")
+    assert count["n"] == total, (count, total)
+    return [
+        Result(
+            benchmark="6. warehouse load",
+            figure=total / figure,
+            figure_unit="rows/s",
+            figure_label=f"{total:,} rows, {arrivals} batches: load + MERGE, {figure:.1f} s",
+            baseline=total / raw,
+            baseline_unit="rows/s",
+            baseline_label=f"raw load_table_from_uri, {raw:.1f} s",
+            notes={"rows": total, "seconds": figure, "raw_seconds": raw},
+        )
+    ]
