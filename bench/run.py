@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from types import ModuleType
 
 if __package__ in (None, ""):  # python bench/run.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,6 +32,11 @@ BENCHMARKS = (
 )
 
 
+def load(name: str) -> ModuleType:
+    """The benchmark module `name`: its run(size) gives its rows of the table."""
+    return importlib.import_module(f"bench.{name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only these")
@@ -40,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     # Stopped (make's Ctrl-C, a kill): unwind, so that the private stack is stopped too.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     selected = args.only or list(BENCHMARKS)
+    size = "quick" if args.quick else "full"
     about = machine()
     print(
         f"b8760 benchmarks{' (quick)' if args.quick else ''} on {about['cores']} cores, "
@@ -54,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {name}", flush=True)
             started = time.perf_counter()
             try:
-                found = importlib.import_module(f"bench.{name}").run(args.quick)
+                found = load(name).run(size)
             except Exception:
                 failed[name] = traceback.format_exc()
                 print(failed[name], file=sys.stderr, flush=True)
@@ -71,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "machine": about,
-                    "quick": args.quick,
+                    "size": size,
                     "seconds": timings,
                     "results": [result.to_json() for result in results],
                     "failed": failed,

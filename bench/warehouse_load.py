@@ -18,13 +18,14 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.common import Result, hourly_readings, meter_ids, unique_name
+from bench.common import START, Result, hourly_readings, meter_ids, unique_name
 
 NAME = "warehouse_load"
+SIZES = {"full": (100, 2000, 10), "quick": (20, 100, 2), "toy": (2, 3, 1)}  # meters, hours, batches
 ARRIVAL = datetime(2022, 3, 1, tzinfo=UTC)  # ext_conn1 starts at 2022-01-01T06:00Z
 
 
-def run(quick: bool) -> list[Result]:
+def run(size: str = "full") -> list[Result]:
     import dagster as dg
     from google.cloud import bigquery
 
@@ -39,7 +40,7 @@ def run(quick: bool) -> list[Result]:
     from b8760_assets.storage import StorageResource
     from b8760_assets.warehouse import WarehouseResource, parquet_load
 
-    meters, hours, arrivals = (20, 100, 2) if quick else (100, 2000, 10)
+    meters, hours, arrivals = SIZES[size]
     storage = StorageResource()
     warehouse = WarehouseResource(dataset=unique_name("bench_load").replace("-", "_"))
     connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
@@ -48,7 +49,7 @@ def run(quick: bool) -> list[Result]:
     storage.ensure_bucket(connector.bucket)
 
     folder = Path(tempfile.mkdtemp(prefix="b8760-bench-load-"))
-    text = pl.concat(hourly_readings(meter_ids(meters), datetime(2021, 1, 1, tzinfo=UTC), hours))
+    text = pl.concat(hourly_readings(meter_ids(meters), START, hours))
     readings = check_file("bench.csv", text.write_csv().encode(), connector).readings
     per_arrival = -(-readings.height // arrivals)
     uris = []

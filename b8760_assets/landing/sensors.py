@@ -21,12 +21,19 @@ CONNECTOR_TAG = "b8760/connector"
 
 
 def waiting_uploads(storage: StorageResource, layout: ConnectorLayout) -> list[str]:
-    """Names of the connector's uploads that no arrival hour has claimed yet."""
+    """Names of the connector's uploads that no arrival hour has claimed yet.
+
+    The claims are listed only when something is waiting: a tick with nothing new lists the
+    landing prefix alone, never the participant's bucket, whose listing costs the size of
+    the bucket on the local storage emulator (real GCS lists by prefix).
+    """
+    names = [layout.file_name(upload.name) for upload in landing_files(storage, layout)]
+    if not names:
+        return []
     claimed = {
         claim.name.removeprefix(layout.claims_prefix).split("/", 1)[1]
         for claim in storage.list(layout.bucket, layout.claims_prefix)
     }
-    names = (layout.file_name(upload.name) for upload in landing_files(storage, layout))
     return [name for name in names if name not in claimed]
 
 
