@@ -24,10 +24,13 @@ from b8760_assets_tests.test_landing_checks import (
 
 
 @contextmanager
-def batches_of(rows: int, chunk_bytes: int) -> Iterator[None]:
+def batches_of(rows: int, chunk_bytes: int, keys_in_memory: int = 2) -> Iterator[None]:
+    """Batches of `rows` rows (or `chunk_bytes` bytes), and reading keys on disk beyond
+    `keys_in_memory`."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(csv_format, "BATCH_ROWS", rows)
         patch.setattr(csv_format, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(csv_format, "KEYS_IN_MEMORY", keys_in_memory)
         yield
 
 
@@ -41,8 +44,8 @@ def assert_same_verdicts(data: bytes, folder: Path, timezone: str = "America/New
     whole = check_file("readings.csv", data, connector)
     path = folder / "readings.csv"
     path.write_bytes(data)
-    for rows, chunk_bytes in [(1, 1), (2, 3), (3, 64)]:
-        with batches_of(rows, chunk_bytes):
+    for rows, chunk_bytes, keys_in_memory in [(1, 1, 1), (2, 3, 10**6), (3, 64, 3)]:
+        with batches_of(rows, chunk_bytes, keys_in_memory):
             assert verdict(check_file("readings.csv", data, connector)) == verdict(whole)
             batches = []
             local = check_local_file("readings.csv", path, connector, on_readings=batches.append)

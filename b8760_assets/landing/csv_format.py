@@ -14,28 +14,34 @@ readings for a few hundred meters is millions of lines. Every value is read as t
 so that a bad one becomes a Rejection naming its line instead of a parse error; only the
 first offending row is then looked at in Python, to word the message.
 
-A file is read a batch of rows at a time (polars' streaming CSV reader), so that checking a
-1 GB file takes the memory of a few batches, not of the file; the verdict is the one a read
-of the whole file would give. Whatever breaks the file's structure (a lone CR, the header,
-bytes polars cannot read as CSV, a line break in a value) refuses it wherever it is, before
-any rule on a reading's values; of those rules, the earliest offending line wins, across
-batches. A reading that repeats an earlier one may be batches apart: each batch's
-(meter, start) keys are kept as 8-byte hashes, and only a file with a repeated hash is read
-a second time, to find the exact lines.
+A file is read a batch of rows at a time, so that checking a 1 GB file takes the memory of
+a few batches, not of the file, and the verdict is the one a read of the whole file would
+give (test_landing_checks_batched.py holds them to it). A file without a double quote has a
+row per line: it is cut into blocks of whole lines, each read with the header in front; a
+file with quotes goes through polars' streaming reader. Batches are checked (and
+transformed, by a caller that normalizes them) in threads, and their verdicts put together in
+file order: whatever breaks the file's structure (a lone CR, the header, bytes polars cannot
+read as CSV, a line break in a value) refuses it wherever it is, before any rule on a
+reading's values; of those rules, the earliest offending line wins. A reading that repeats
+an earlier one may be batches apart: each row's (meter, start) is kept as an 8-byte hash (on
+disk beyond KEYS_IN_MEMORY), and only a file with a repeated hash is read a second time, to
+find the exact lines.
 """
 
 import codecs
 import csv
 import io
+import os
 import re
-from collections import Counter
+import tempfile
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -77,9 +83,18 @@ UTC_TIME = READINGS_SCHEMA["interval_start"]
 TIMESTAMP_COLUMNS = {"start": "interval_start", "end": "interval_end"}
 METER_ID_REGEX = f"^(?:{METER_ID_PATTERN.pattern})$"
 INTERVAL_MICROSECONDS = [minutes * 60_000_000 for minutes in INTERVAL_MINUTES]
-# Rows per batch: the memory a check takes is a few batches' worth, whatever the file's size.
+# Rows per batch of polars' streaming reader (files with quotes); a file without quotes is
+# read in blocks of CHUNK_BYTES. The memory a check takes is a few batches' worth.
 BATCH_ROWS = 200_000
-# Bytes read at a time when a file is scanned byte by byte (line ends, quotes, UTF-8).
+# Reading keys held in memory before they go to disk (8 bytes each), and the parts they are
+# spread over there by their first bits.
+KEYS_IN_MEMORY = 2_000_000
+KEY_PART_BITS = 4
+KEY_PARTS = 2**KEY_PART_BITS
+# Threads that read, check and transform batches at once.
+WORKERS = min(4, os.cpu_count() or 1)
+T = TypeVar("T")
+# Bytes read at a time: the blocks of lines, and the scans for line ends, quotes and UTF-8.
 CHUNK_BYTES = 16 * 1024 * 1024
 # A column is parsed value by value only when most of its values are distinct; otherwise
 # each distinct value is parsed once (a file repeats every timestamp for each of its meters).
@@ -101,26 +116,40 @@ class CsvFormat:
         return pl.concat(list(self.read_batches(data, connector)))
 
     def read_batches(
-        self, source: bytes | Path, connector: ConnectorProperties
-    ) -> Iterator[pl.DataFrame]:
-        """The readings of a file (its bytes, or a local file) a batch at a time; raises
-        FormatRejected, possibly after some batches, for the file's first problem."""
+        self,
+        source: bytes | Path,
+        connector: ConnectorProperties,
+        transform: Callable[[pl.DataFrame], T] | None = None,
+    ) -> Iterator[pl.DataFrame | T]:
+        """The readings of a file (its bytes, or a local file) a batch at a time, in file
+        order, each through `transform` if given; FormatRejected, possibly after some batches,
+        for the file's first problem.
+
+        Batches are read, checked and transformed by WORKERS threads at once (polars lets go
+        of the GIL), a few batches ahead, so `transform` must be safe to run in threads; only
+        their verdicts are put together in order, here.
+        """
         file = _Source(source)
         has_quotes = _check_line_ends(file)
         _check_header(file.first_line())
         check = _FileCheck(connector, has_quotes)
-        # The next batch is read and checked in a thread of its own while the caller works on
-        # the one before (polars lets go of the GIL): both cores work, as they do reading.
-        with ThreadPoolExecutor(max_workers=1) as ahead:
-            checking = None
-            for read in _text_batches(file, has_quotes):
-                following = ahead.submit(lambda read=read: check.batch(read()))
-                if checking is not None and (readings := checking.result()) is not None:
-                    yield readings
-                checking = following
-            if checking is not None and (readings := checking.result()) is not None:
-                yield readings
-        check.raise_rejection(file)
+        with check, ThreadPoolExecutor(max_workers=WORKERS) as workers:
+            pending: deque[Future[_Batch]] = deque()
+            try:
+                for read in _text_batches(file, has_quotes):
+                    pending.append(
+                        workers.submit(_check_batch, read, connector, has_quotes, transform)
+                    )
+                    while len(pending) > WORKERS:
+                        if (readings := check.add(pending.popleft().result())) is not None:
+                            yield readings
+                while pending:
+                    if (readings := check.add(pending.popleft().result())) is not None:
+                        yield readings
+            finally:
+                for future in pending:
+                    future.cancel()
+            check.raise_rejection(file)
 
 
 @dataclass(frozen=True)
@@ -171,59 +200,96 @@ class _Source:
 
     def text(self) -> io.TextIOBase:
         """The file as text without its byte order mark, lines untranslated (for csv)."""
-        raw = io.BytesIO(self.content) if isinstance(self.content, bytes) else open(self.content, "rb")
+        if isinstance(self.content, bytes):
+            raw = io.BytesIO(self.content)
+        else:
+            raw = open(self.content, "rb")  # noqa: SIM115 (closed with the wrapper)
         return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
     def for_polars(self) -> bytes | str:
         return self.content if isinstance(self.content, bytes) else str(self.content)
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What one batch holds, checked on its own: the rest of the verdict depends on the
+    batches before it (_FileCheck)."""
+
+    line_break: Rejection | None  # the batch's first value with a line break
+    offense: tuple[int, Rejection] | None  # its first row that breaks a rule
+    keys: np.ndarray  # hashes of its rows' (meter, start)
+    rows: int
+    readings: Any  # its readings (through the transform), when it breaks no rule
+
+
+def _check_batch(
+    read: Callable[[], pl.DataFrame],
+    connector: ConnectorProperties,
+    has_quotes: bool,
+    transform: Callable[[pl.DataFrame], Any] | None,
+) -> _Batch:
+    text = read()
+    line_break = None
+    if has_quotes:
+        found = _first_offense(text, _line_break_rules(text))
+        line_break = found and found[1]
+    # Read as written first: trimming every value would add almost half to the check of a
+    # clean file, and few files need it. A value with whitespace around it, or a "", fails as
+    # written (polars skips only whitespace before a timestamp, to the same instant), so a
+    # batch that passes as written reads the same trimmed.
+    frame, offense = _checked(text, connector)
+    if offense is not None:
+        trimmed = _trimmed(text)
+        if not trimmed.equals(text):
+            frame, offense = _checked(trimmed, connector)
+    readings = None
+    if offense is None and line_break is None and frame.height:
+        readings = _readings(frame, connector)
+        if transform is not None:
+            readings = transform(readings)
+    return _Batch(line_break, offense, _reading_keys(frame), frame.height, readings)
+
+
 class _FileCheck:
-    """The rules on a file's readings, applied a batch at a time in file order, and what
-    they found so far: the verdict a read of the whole file would give."""
+    """The batches' verdicts put together in file order: the verdict a read of the whole
+    file would give."""
 
     def __init__(self, connector: ConnectorProperties, has_quotes: bool) -> None:
         self.connector = connector
         self.has_quotes = has_quotes
         self.line_break: Rejection | None = None  # refuses the file, whatever the rows say
         self.offense: tuple[int, Rejection] | None = None  # the first row that breaks a rule
-        self.keys: list[np.ndarray] = []  # hashes of the (meter, start) of the rows so far
+        self.keys = _ReadingKeys()  # hashes of the (meter, start) of the rows so far
         self.readings = 0
 
-    def batch(self, text: pl.DataFrame) -> pl.DataFrame | None:
-        """The batch's readings, or None once the file is refused (reading goes on: a later
-        batch may still break the file's structure, which refuses it first)."""
-        if self.has_quotes and self.line_break is None:
-            found = _first_offense(text, _line_break_rules(text))
-            self.line_break = found and found[1]
+    def __enter__(self) -> "_FileCheck":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.keys.close()
+
+    def add(self, batch: _Batch) -> Any:
+        """The next batch's readings, or None once the file is refused (reading goes on: a
+        later batch may still break the file's structure, which refuses it first)."""
+        if self.line_break is None:
+            self.line_break = batch.line_break
         if self.line_break is not None or self.offense is not None:
             return None
-        # Read as written first: trimming every value would add almost half to the check of
-        # a clean file, and few files need it. A value with whitespace around it, or a "",
-        # fails as written (polars skips only whitespace before a timestamp, to the same
-        # instant), so a batch that passes as written reads the same trimmed.
-        frame, offense = _checked(text, self.connector)
-        if offense is not None:
-            trimmed = _trimmed(text)
-            if not trimmed.equals(text):
-                frame, offense = _checked(trimmed, self.connector)
-        self.keys.append(_reading_keys(frame))
-        if offense is not None:
-            self.offense = offense
+        self.keys.add(batch.keys)
+        if batch.offense is not None:
+            self.offense = batch.offense
             return None
-        self.readings += frame.height
-        return _readings(frame, self.connector) if frame.height else None
+        self.readings += batch.rows
+        return batch.readings
 
     def raise_rejection(self, file: _Source) -> None:
         """FormatRejected for the file's first problem, if it has one."""
         if self.line_break is not None:
             raise FormatRejected(self.line_break)
-        repeated = _repeated_keys(self.keys)
+        repeated = self.keys.repeated()
         found = [self.offense]
         if len(repeated):
-            found.append(
-                _first_repeated_reading(file, self.connector, repeated, self.has_quotes)
-            )
+            found.append(_first_repeated_reading(file, self.connector, repeated, self.has_quotes))
         found = [each for each in found if each is not None]
         if found:
             # On one line, a rule on its values comes before the repeated-reading rule.
@@ -368,30 +434,32 @@ def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[[], pl.D
 
 
 def _blocks(file: _Source) -> Iterator[Callable[[], pl.DataFrame]]:
-    """The file's lines after its header, in blocks of about CHUNK_BYTES that end with a line,
-    each with the header in front (one copy of each chunk read)."""
-    first_line = file.first_line()
-    header = first_line + b"\n"
+    """The file's lines after its header, in blocks of about CHUNK_BYTES that end with a
+    line, each read with the header in front of it (put there by the thread that reads it)."""
+    header = file.first_line() + b"\n"
     carry, line = b"", 2
     for chunk in file.chunks(start=len(header)):
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:  # a line longer than a chunk
             carry += chunk
             continue
-        block = b"".join((header, carry, memoryview(chunk)[:cut]))
-        yield partial(_read_block, file, block, line)
-        line += carry.count(b"\n") + chunk.count(b"\n", 0, cut)
+        yield partial(_read_block, file, (header, carry, memoryview(chunk)[:cut]), line)
+        line += _line_ends(carry) + _line_ends(memoryview(chunk)[:cut])
         carry = chunk[cut:]
     if carry:
-        yield partial(_read_block, file, header + carry, line)
+        yield partial(_read_block, file, (header, carry), line)
 
 
-def _read_block(file: _Source, block: bytes, line: int) -> pl.DataFrame:
-    """A block of lines behind the file's header, read as a CSV file; `line` is the number of
-    the block's first line (after the header) in the file."""
+def _line_ends(data: bytes | memoryview) -> int:
+    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
+
+
+def _read_block(file: _Source, parts: tuple[bytes | memoryview, ...], line: int) -> pl.DataFrame:
+    """A block of lines read as a CSV file with the header in front (`parts`, joined here);
+    `line` is the number of the block's first line in the file."""
     try:
         frame = pl.read_csv(
-            block, infer_schema=False, row_index_name="line", row_index_offset=line
+            b"".join(parts), infer_schema=False, row_index_name="line", row_index_offset=line
         )
     except pl.exceptions.PolarsError as error:
         raise FormatRejected(_unreadable(file, error)) from None
@@ -538,11 +606,12 @@ def _utc_times(text: pl.Series, timezone: str) -> pl.Series:
 
     A file repeats each timestamp for every meter in it: each distinct one is parsed once.
     """
-    distinct = text.unique()
+    distinct = text.unique().drop_nulls()
     if distinct.len() > DISTINCT_SHARE * text.len():
         return _distinct_utc_times(text, timezone)
     utc = _distinct_utc_times(distinct, timezone)
-    return text.replace_strict(distinct, utc, default=None, return_dtype=UTC_TIME)
+    # Each value's position among the distinct ones, as an enum's: a lookup, not a join.
+    return utc.gather(text.cast(pl.Enum(distinct)).to_physical())
 
 
 def _distinct_utc_times(text: pl.Series, timezone: str) -> pl.Series:
@@ -582,9 +651,7 @@ class _RowRule:
     rejection: Callable[[dict[str, Any]], Rejection]
 
 
-def _first_offense(
-    frame: pl.DataFrame, rules: list[_RowRule]
-) -> tuple[int, Rejection] | None:
+def _first_offense(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, Rejection] | None:
     """The line of the earliest row that breaks any rule (the first rule, on a tie), and the
     rejection it earns."""
     firsts = (
@@ -745,7 +812,8 @@ READING_KEY = pl.col("meter_id").hash() ^ pl.col("interval_start").hash()
 def _reading_keys(frame: pl.DataFrame) -> np.ndarray:
     """A hash of each row's meter and interval start (rows with a start only)."""
     start = pl.col("interval_start")
-    return frame.lazy().select(READING_KEY.filter(start.is_not_null())).collect().to_series().to_numpy()
+    keys = frame.lazy().select(READING_KEY.filter(start.is_not_null())).collect()
+    return keys.to_series().to_numpy()
 
 
 def _repeated_keys(chunks: list[np.ndarray]) -> np.ndarray:
@@ -761,6 +829,54 @@ def _repeated_keys(chunks: list[np.ndarray]) -> np.ndarray:
         offset += len(chunk)
     keys.sort()
     return np.unique(keys[1:][keys[1:] == keys[:-1]])
+
+
+class _ReadingKeys:
+    """The (meter, start) hashes of a file's rows so far, to find a reading that repeats an
+    earlier one. Up to KEYS_IN_MEMORY are held in memory; beyond, they are spread by their
+    first bits over KEY_PARTS files on disk, so that a file of any size takes the memory of
+    one part when they are compared, at the end: memory stays flat as files grow."""
+
+    def __init__(self) -> None:
+        self.held: list[np.ndarray] = []
+        self.count = 0
+        self.folder: tempfile.TemporaryDirectory | None = None
+
+    def add(self, keys: np.ndarray) -> None:
+        self.held.append(keys)
+        self.count += len(keys)
+        if self.count > KEYS_IN_MEMORY:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self.folder is None:
+            self.folder = tempfile.TemporaryDirectory(prefix="b8760-keys-")
+        keys = np.concatenate(self.held) if self.held else np.empty(0, np.uint64)
+        self.held, self.count = [], 0
+        parts = (keys >> np.uint64(64 - KEY_PART_BITS)).astype(np.uint8)
+        order = np.argsort(parts, kind="stable")  # a radix sort, on bytes
+        keys, parts = keys[order], parts[order]
+        bounds = np.searchsorted(parts, np.arange(KEY_PARTS + 1))
+        for part in range(KEY_PARTS):
+            with open(Path(self.folder.name) / str(part), "ab") as file:
+                file.write(keys[bounds[part] : bounds[part + 1]].tobytes())
+
+    def repeated(self) -> np.ndarray:
+        """The hashes that occur more than once."""
+        if self.folder is None:
+            return _repeated_keys(self.held)
+        self._spill()
+        return np.concatenate(
+            [
+                _repeated_keys([np.fromfile(Path(self.folder.name) / str(part), np.uint64)])
+                for part in range(KEY_PARTS)
+                if (Path(self.folder.name) / str(part)).exists()
+            ]
+        )
+
+    def close(self) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
 
 
 def _first_repeated_reading(

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import polars as pl
 
@@ -34,6 +35,7 @@ MAX_NAME_BYTES = 896
 HEAD_BYTES = 4096
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -137,21 +139,25 @@ def check_local_file(
     path: Path,
     connector: ConnectorProperties,
     *,
-    on_readings: Callable[[pl.DataFrame], None] | None = None,
+    transform: Callable[[pl.DataFrame], T] | None = None,
+    on_readings: Callable[[pl.DataFrame | T], None] | None = None,
 ) -> CheckedFile:
     """check_file on a file downloaded to `path`, read a batch at a time: the memory it takes
     does not grow with the file. The verdict holds the count of readings, not the readings:
-    each batch goes to `on_readings` as it is read, before the verdict, which a later batch
-    may still make a rejection (use them only once the verdict says accepted, or when the
-    file was accepted before). An exception in on_readings is raised as it is."""
+    each batch goes to `on_readings` as it is read (in file order), before the verdict, which
+    a later batch may still make a rejection (use them only once the verdict says accepted,
+    or when the file was accepted before). `transform` (such as normalizing) runs on each
+    batch in the threads that read and check them, and must be safe there; on_readings gets
+    its result. An exception in either is raised as it is."""
 
     def read(file_format: ReadingsFormat) -> tuple[None, int]:
         count = 0
-        for batch in file_format.read_batches(path, connector):
-            count += batch.height
+        batches = file_format.read_batches(path, connector, _carried(transform))
+        for batch in batches:
+            count += batch.rows
             if on_readings is not None:
                 try:
-                    on_readings(batch)
+                    on_readings(batch.value)
                 except BaseException as error:
                     raise _ConsumerFailed(error) from None
         return None, count
@@ -159,6 +165,27 @@ def check_local_file(
     with open(path, "rb") as file:
         head = file.read(HEAD_BYTES)
     return _verdict(name, path.stat().st_size, head, read, connector)
+
+
+@dataclass(frozen=True)
+class _Counted:
+    rows: int
+    value: object
+
+
+def _carried(transform: Callable[[pl.DataFrame], T] | None) -> Callable[[pl.DataFrame], _Counted]:
+    """The transform, keeping the batch's count of readings beside its result; an exception
+    in it is carried through the reader untouched."""
+
+    def counted(readings: pl.DataFrame) -> _Counted:
+        if transform is None:
+            return _Counted(readings.height, readings)
+        try:
+            return _Counted(readings.height, transform(readings))
+        except BaseException as error:
+            raise _ConsumerFailed(error) from None
+
+    return counted
 
 
 class _ConsumerFailed(Exception):

@@ -6,10 +6,10 @@ landing check never need to know how a connector wrote its file.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -72,11 +72,16 @@ class ReadingsFormat(Protocol):
         ...
 
     def read_batches(
-        self, source: bytes | Path, connector: ConnectorProperties
-    ) -> Iterator[pl.DataFrame]:
-        """The readings of a file (its bytes, or a local file) a batch at a time, in memory a
-        few batches take whatever the file's size; FormatRejected for its first problem, which
-        may come after some batches: a caller that needs the verdict first reads them all."""
+        self,
+        source: bytes | Path,
+        connector: ConnectorProperties,
+        transform: Callable[[pl.DataFrame], Any] | None = None,
+    ) -> Iterator[Any]:
+        """The readings of a file (its bytes, or a local file) a batch at a time, in file
+        order and in the memory of a few batches whatever the file's size, each through
+        `transform` if given (which may run in other threads); FormatRejected for the file's
+        first problem, which may come after some batches: a caller that needs the verdict
+        first reads them all."""
         ...
 
 

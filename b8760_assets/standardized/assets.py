@@ -51,7 +51,7 @@ UNIT_CHECK = "units_convert_to_meter_units"
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 ARROW_SCHEMA = STANDARDIZED_SCHEMA.to_frame().to_arrow().schema
 # Standardized rows held for the meter-hour merge before they are merged and written.
-MERGE_ROWS = 250_000
+MERGE_ROWS = 100_000
 # Readings of unconvertible units kept as examples for the check (all are counted).
 EXAMPLES = 20
 
@@ -279,9 +279,8 @@ def standardize_file(
         name,
         path,
         layout.connector,
-        on_readings=lambda readings: take(
-            normalizer.normalize(readings, arrival_hour=hour, source_file=name)
-        ),
+        transform=partial(normalizer.normalize, arrival_hour=hour, source_file=name),
+        on_readings=take,
     )
     path.unlink()
     if not checked.accepted:
@@ -342,9 +341,7 @@ def build_standardized_readings(
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={
                         "readings_left_out": totals.unconvertible,
-                        "examples": dg.MetadataValue.md(
-                            "" if examples is None else str(examples)
-                        ),
+                        "examples": dg.MetadataValue.md("" if examples is None else str(examples)),
                     },
                 )
             ],
