@@ -5,8 +5,9 @@ The figure is what Dagster does when it loads the code location: a fresh process
 imports `b8760_assets.definitions` (which reads and validates every properties.xml and meter
 XML file and builds a chain of three assets per connector) and then builds the repository's
 snapshot, as a code server does before the UI shows it. The process is timed from its
-start (the interpreter and `import dagster` included), best of three; the time of
-`dagster definitions validate` is in the notes. Target: under 5 s for the generated platform.
+launch to the snapshot (the interpreter and `import dagster` included; its exit not), best
+of three; the time of `dagster definitions validate` is in the notes. Target: under 5 s for
+the generated platform.
 """
 
 import subprocess
@@ -41,7 +42,8 @@ repository = defs.get_repository_def()
 snapshot = RepositorySnap.from_def(repository)
 done = time.perf_counter()
 print(json.dumps({"import_dagster": imported - started, "build_definitions": built - imported,
-                  "repository_snapshot": done - built, "assets": len(snapshot.asset_nodes)}))
+                  "repository_snapshot": done - built, "assets": len(snapshot.asset_nodes),
+                  "loaded_at": time.time()}))
 """
 
 
@@ -53,9 +55,9 @@ def load(platform: Path | None, repeats: int, validate: bool) -> dict:
         environment(B8760_PLATFORM_DIR=str(platform) if platform else None),
     ):
         for _ in range(repeats):
-            started = time.perf_counter()
+            started = time.time()
             parts = run_python(PROBE)
-            parts["total"] = time.perf_counter() - started
+            parts["total"] = parts.pop("loaded_at") - started  # launch to loaded, not to exit
             runs.append(parts)
         best = min(runs, key=lambda run: run["total"])
         if validate:

@@ -6,8 +6,10 @@
 Problems name files relative to the platform folder, so that they read the same anywhere.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 from b8760_assets.config.meters import Meter, read_meter_file
@@ -36,7 +38,16 @@ class Platform:
         }
 
     def meters_of(self, connector: str) -> tuple[Meter, ...]:
-        return tuple(meter for meter in self.meters if meter.connector == connector)
+        return self._meters_by_connector.get(connector, ())
+
+    @cached_property
+    def _meters_by_connector(self) -> dict[str, tuple[Meter, ...]]:
+        """Grouped once: a platform of 200 connectors and 20,000 meters would otherwise be
+        scanned in full for each connector when the definitions load."""
+        grouped: dict[str, list[Meter]] = defaultdict(list)
+        for meter in self.meters:
+            grouped[meter.connector].append(meter)
+        return {name: tuple(meters) for name, meters in grouped.items()}
 
 
 def _entries(folder: Path) -> list[Path]:
