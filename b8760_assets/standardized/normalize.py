@@ -211,56 +211,6 @@ class Normalizer:
 
 
 def normalize(
-        self, readings: pl.DataFrame, *, arrival_hour: datetime, source_file: str
-    ) -> Normalized:
-        """The standardized rows of readings (READINGS_SCHEMA) from one accepted file.
-
-        A reading of a meter no meter XML describes is kept as uploaded (its file's unit, no
-        multiplier, the connector's time zone) and marked meter_known False, so that it is
-        standardized in full once its meter is described and its hour replayed.
-        """
-        connector = self.connector
-        hour = pl.lit(arrival_hour, dtype=STANDARDIZED_SCHEMA["arrival_hour"])
-        joined = readings.join(
-            self.conversions, on=["meter_id", "unit"], how="left", maintain_order="left"
-        )
-        joined = joined.with_columns(
-            local_start=_local_starts(
-                joined["interval_start"], joined["timezone"].fill_null(connector.timezone)
-            )
-        )
-        meter_known = pl.col("meter_unit").is_not_null()
-        convertible = pl.col("times").is_not_null() | ~meter_known
-        unconvertible = joined.filter(~convertible).select(
-            "meter_id",
-            "unit",
-            "meter_unit",
-            source_file=pl.lit(source_file),
-            source_line="line",
-        )
-        rows = joined.filter(convertible).select(
-            connector=pl.lit(connector.name),
-            participant=pl.lit(connector.participant),
-            meter_id="meter_id",
-            interval_start="interval_start",
-            interval_end="interval_end",
-            value=pl.col("value")
-            * pl.col("times").fill_null(1.0)
-            / pl.col("over").fill_null(1.0)
-            * pl.col("multiplier").fill_null(1.0),
-            unit=pl.coalesce("meter_unit", "unit"),
-            quality="quality",
-            local_start="local_start",
-            meter_known=meter_known,
-            arrival_hour=hour,
-            source_file=pl.lit(source_file),
-            source_line="line",
-            version=file_version(arrival_hour, source_file, pl.col("line")),
-        )
-        return Normalized(rows=rows, unconvertible=unconvertible)
-
-
-def normalize(
     readings: pl.DataFrame,
     *,
     connector: ConnectorProperties,
