@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from b8760_assets.config import load_platform
-from b8760_assets.landing.intake import take_in_hour
+from b8760_assets.landing.intake import take_in_hour, take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, partition_of_hour
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+from b8760_assets.standardized import assets as standardized_assets
 from b8760_assets.standardized.assets import build_standardized_readings
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import upload
@@ -99,3 +100,78 @@ def reference_objects(storage: StorageResource) -> dict[str, bytes]:
 def meters(layout: ConnectorLayout) -> dict:
     platform = load_platform(SAMPLE_PLATFORM_DIR)
     return {meter.id: meter for meter in platform.meters_of(layout.connector.name)}
+
+
+def batch_names(storage: StorageResource, layout: ConnectorLayout) -> list[str]:
+    return [o.name for o in storage.list(layout.bucket, layout.batches_prefix)]
+
+
+def test_a_range_writes_batches_only_for_hours_with_readings(
+    storage: StorageResource, monkeypatch
+) -> None:
+    layout = arrived(storage)
+    take_in_hours(storage, layout, [H + offset * HOUR for offset in range(3, 6)])  # empty
+    asset = build_standardized_readings(layout, meters(layout))
+    monkeypatch.setattr(standardized_assets, "MERGE_ROWS", 1)  # merged a row at a time
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [asset],
+            instance=instance,
+            resources={"storage": storage},
+            tags={
+                "dagster/asset_partition_range_start": partition_of_hour(H),
+                "dagster/asset_partition_range_end": partition_of_hour(H + 5 * HOUR),
+            },
+        )
+    assert result.success
+    assert batch_names(storage, layout) == [
+        f"ext_conn1/batches/2022-03-01T{hour}:00:00.parquet" for hour in (14, 15, 16)
+    ]
+    objects = standardized_objects(storage, layout)
+    values = {
+        name: [i["value"] for i in json.loads(data)["intervals"]] for name, data in objects.items()
+    }
+    assert values == EXPECTED_VALUES  # merged in several parts, the same newest versions
+
+
+def test_an_hour_whose_files_give_no_readings_now_loses_its_batch(
+    storage: StorageResource,
+) -> None:
+    layout = arrived(storage)
+    partition = partition_of_hour(H)
+    assert dg.materialize(
+        [build_standardized_readings(layout, meters(layout))],
+        partition_key=partition,
+        resources={"storage": storage},
+    ).success
+    assert batch_names(storage, layout)[0].endswith("2022-03-01T14:00:00.parquet")
+    # The meters are described again in a unit of another dimension: no reading converts.
+    in_gallons = {
+        meter_id: replace(meter, unit="gal") for meter_id, meter in meters(layout).items()
+    }
+
+    result = dg.materialize(
+        [build_standardized_readings(layout, in_gallons)],
+        partition_key=partition,
+        resources={"storage": storage},
+    )
+
+    assert result.success
+    assert batch_names(storage, layout) == []
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed and check.metadata["readings_left_out"].value == 3
+
+
+def test_an_hour_never_taken_in_is_a_clear_error(storage: StorageResource) -> None:
+    layout = arrived(storage)
+    result = dg.materialize(
+        [build_standardized_readings(layout, meters(layout))],
+        partition_key=partition_of_hour(H + 10 * HOUR),
+        resources={"storage": storage},
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.is_step_failure]
+    message = failure.step_failure_data.error.to_string()  # with its cause
+    assert "2022-03-02T00:00:00/_manifest.json does not exist" in message
+    assert "materialize ext_conn1/raw_landing_files for them first" in message

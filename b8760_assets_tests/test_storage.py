@@ -157,3 +157,23 @@ def test_update_many_skips_changes_that_change_nothing(
     )
     assert created.written
     assert storage.get_client().bucket(bucket).get_blob("new").metadata == {"size": "4"}
+
+
+def test_update_many_merges_into_existing_objects_whatever_it_guesses(
+    storage: StorageResource, bucket: str
+) -> None:
+    """New objects are written create-only without a read; one that turns out to exist is
+    read and swapped, so its content is merged, never overwritten."""
+    storage.write_many(bucket, [(f"old/{i}", b"old\n") for i in range(40)])
+    updates = [
+        ObjectUpdate(name, lambda before: (before or b"") + b"new\n")
+        for i in range(40)
+        for name in (f"new/{i}", f"old/{i}")
+    ]
+
+    outcomes = storage.update_many(bucket, updates)
+
+    assert all(outcome.written and outcome.retries == 0 for outcome in outcomes)
+    for i in range(40):
+        assert storage.read(bucket, f"new/{i}").data == b"new\n"
+        assert storage.read(bucket, f"old/{i}").data == b"old\nnew\n"
