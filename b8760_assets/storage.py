@@ -258,9 +258,7 @@ class StorageResource(GCSResource):
         """
         return list(self.update_each(bucket, updates))
 
-    def update_each(
-        self, bucket: str, updates: Iterable[ObjectUpdate]
-    ) -> Iterator[UpdateOutcome]:
+    def update_each(self, bucket: str, updates: Iterable[ObjectUpdate]) -> Iterator[UpdateOutcome]:
         """update_many, lazily: updates are taken from the iterable as threads free up and
         their outcomes come back in order, so that a million updates take the memory of a few
         hundred. A failure is raised when its outcome's turn comes."""

@@ -44,7 +44,7 @@ def test_the_sample_platform_s_grants() -> None:
         ]
         + [
             f"gs://landing_zone: {role} to serviceAccount:b8760-ext-conn10@benchmark8760.iam"
-            ".gserviceaccount.com if resource.name.startsWith(\"projects/_/buckets/landing_zone"
+            '.gserviceaccount.com if resource.name.startsWith("projects/_/buckets/landing_zone'
             '/objects/ext_conn10/")'
             for role in (OBJECT_CREATOR, OBJECT_VIEWER)
         ]

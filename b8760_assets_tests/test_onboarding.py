@@ -140,9 +140,7 @@ def test_offboarding_restores_the_previous_policy(fake: FakeGcp, tmp_path: Path)
     assert grants_in("participant_2", fake.policies["participant_2"])
 
 
-def test_onboarding_again_enables_the_account_and_its_grants(
-    fake: FakeGcp, tmp_path: Path
-) -> None:
+def test_onboarding_again_enables_the_account_and_its_grants(fake: FakeGcp, tmp_path: Path) -> None:
     onboard(fake.iam(), EXT_CONN1, SCOPE, tmp_path / "key.json")
     onboarded = copy.deepcopy(bindings(fake))
     offboard(fake.iam(), "ext_conn1", SCOPE)

@@ -84,7 +84,8 @@ def test_onboarding_on_the_local_stack(
     assert f"gs://{landing}/ext_conn2/" in readme and "America/Denver" in readme
     assert "The local stack has no IAM: nothing is granted here." in result.output
     assert (
-        "gcloud storage buckets add-iam-policy-binding gs://" + landing
+        "gcloud storage buckets add-iam-policy-binding gs://"
+        + landing
         + " --member=serviceAccount:b8760-ext-conn2@b8760-local.iam.gserviceaccount.com"
         " --role=roles/storage.objectCreator '--condition=expression=resource.name.startsWith("
         f'"projects/_/buckets/{landing}/objects/ext_conn2/"),title=landing folder ext_conn2/\''
@@ -107,7 +108,7 @@ def test_a_dry_run_changes_nothing(
     assert storage.stat(landing, "ext_conn2/readme.txt") is None
     assert '<entry key="data.timezone">America/Denver</entry>' in result.output
     assert f"readme: would write gs://{landing}/ext_conn2/readme.txt:" in result.output
-    assert "+  \"version\": 3" in result.output
+    assert '+  "version": 3' in result.output
 
 
 def test_an_invalid_value_writes_nothing(platform_dir: Path, landing: str) -> None:

@@ -136,8 +136,9 @@ def run(size: str = "full") -> list[Result]:
         prefix = unique_name("bench-backfill")
         platform = write_platform(folder / "platform", 1, METERS, bucket_prefix=prefix)
         landing = f"{prefix}-landing"
-        with dagster_home(folder), environment(
-            B8760_PLATFORM_DIR=str(platform), B8760_LANDING_BUCKET=landing
+        with (
+            dagster_home(folder),
+            environment(B8760_PLATFORM_DIR=str(platform), B8760_LANDING_BUCKET=landing),
         ):
             storage.ensure_bucket(landing)
             rows = upload_spans(storage, landing, "c000", hours, files)

@@ -1,9 +1,9 @@
 """Run the benchmarks on a private local stack and print the table.
 
-    python -m bench                        all of them, full size (about half an hour)
-    python -m bench --quick                all of them at a small size (a couple of minutes)
-    python -m bench --only parse --only memory
-    python -m bench --json results.json    the table's figures and notes, for BENCHMARKS.md
+python -m bench                        all of them, full size (about half an hour)
+python -m bench --quick                all of them at a small size (a couple of minutes)
+python -m bench --only parse --only memory
+python -m bench --json results.json    the table's figures and notes, for BENCHMARKS.md
 """
 
 import argparse

@@ -52,18 +52,32 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     # so that a live policy can be evaluated as well.
     "roles/storage.legacyBucketReader": frozenset({"storage.buckets.get", "storage.objects.list"}),
     "roles/storage.legacyBucketWriter": frozenset(
-        {"storage.buckets.get", "storage.objects.list", "storage.objects.create",
-         "storage.objects.delete"}
+        {
+            "storage.buckets.get",
+            "storage.objects.list",
+            "storage.objects.create",
+            "storage.objects.delete",
+        }
     ),  # fmt: skip
     "roles/storage.legacyBucketOwner": frozenset(
-        {"storage.buckets.get", "storage.buckets.update", "storage.buckets.getIamPolicy",
-         "storage.buckets.setIamPolicy", "storage.objects.list", "storage.objects.create",
-         "storage.objects.delete"}
+        {
+            "storage.buckets.get",
+            "storage.buckets.update",
+            "storage.buckets.getIamPolicy",
+            "storage.buckets.setIamPolicy",
+            "storage.objects.list",
+            "storage.objects.create",
+            "storage.objects.delete",
+        }
     ),  # fmt: skip
     "roles/storage.legacyObjectReader": frozenset({"storage.objects.get"}),
     "roles/storage.legacyObjectOwner": frozenset(
-        {"storage.objects.get", "storage.objects.update", "storage.objects.getIamPolicy",
-         "storage.objects.setIamPolicy"}
+        {
+            "storage.objects.get",
+            "storage.objects.update",
+            "storage.objects.getIamPolicy",
+            "storage.objects.setIamPolicy",
+        }
     ),  # fmt: skip
 }
 

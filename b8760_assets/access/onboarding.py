@@ -187,13 +187,27 @@ def gcloud_onboarding(
     readme = f"gs://{scope.landing_bucket}/{landing_prefix(connector.name)}{README_NAME}"
     return [
         shlex.join(
-            ["gcloud", "iam", "service-accounts", "create", account_id(connector.name),
-             f"--project={scope.project}", f"--display-name=b8760 connector {connector.name}"]
+            [
+                "gcloud",
+                "iam",
+                "service-accounts",
+                "create",
+                account_id(connector.name),
+                f"--project={scope.project}",
+                f"--display-name=b8760 connector {connector.name}",
+            ]
         ),  # fmt: skip
         *(gcloud_binding("add", grant) for grant in onboarding_grants(connector, scope)),
         shlex.join(
-            ["gcloud", "iam", "service-accounts", "keys", "create", str(key_file),
-             f"--iam-account={email}"]
+            [
+                "gcloud",
+                "iam",
+                "service-accounts",
+                "keys",
+                "create",
+                str(key_file),
+                f"--iam-account={email}",
+            ]
         ),  # fmt: skip
         shlex.join(["gcloud", "storage", "cp", README_NAME, readme]),
     ]
