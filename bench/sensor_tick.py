@@ -74,10 +74,12 @@ def run(size: str = "full") -> list[Result]:
     with dg.instance_for_test() as instance:
         for _ in range(ticks + 1):  # the first round warms up
             for kind, sensor in sensors.items():
-                context = dg.build_sensor_context(instance=instance, resources={"storage": storage})
-                started = time.perf_counter()
-                result = sensor(context)
-                times[kind].append(time.perf_counter() - started)
+                with dg.build_sensor_context(
+                    instance=instance, resources={"storage": storage}
+                ) as context:
+                    started = time.perf_counter()
+                    result = sensor(context)
+                    times[kind].append(time.perf_counter() - started)
                 assert result.run_requests == [], result.run_requests
     history, empty = (statistics.median(times[kind][1:]) for kind in ("history", "empty"))
     return [
