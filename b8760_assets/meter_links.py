@@ -16,6 +16,7 @@ from google.cloud import bigquery
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
+from b8760_assets.standardized.normalize import VERSION
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
@@ -37,7 +38,6 @@ READINGS_SCHEMA = [
     bigquery.SchemaField("arrival_hour", "TIMESTAMP", mode="REQUIRED"),
     bigquery.SchemaField("source_file", "STRING", mode="REQUIRED"),
     bigquery.SchemaField("source_line", "INT64", mode="REQUIRED"),
-    bigquery.SchemaField("version", "STRING", mode="REQUIRED"),
 ]
 COLUMNS = [field.name for field in READINGS_SCHEMA]
 
@@ -56,14 +56,26 @@ def merge_readings_sql(staging: str) -> str:
             FROM {staging} s
             LEFT JOIN {METERS_TABLE} m ON m.connector = s.connector AND m.meter_id = s.meter_id
             QUALIFY ROW_NUMBER() OVER (
-                PARTITION BY {", ".join(f"s.{c}" for c in KEY_COLUMNS)} ORDER BY s.version DESC
+                PARTITION BY {", ".join(f"s.{c}" for c in KEY_COLUMNS)}
+                ORDER BY {", ".join(f"s.{c} DESC" for c in VERSION)}
             ) = 1
         ) n
         ON {on}
-        WHEN MATCHED AND n.version >= t.version THEN UPDATE SET {updates}
+        WHEN MATCHED AND {_not_older("n", "t")} THEN UPDATE SET {updates}
         WHEN NOT MATCHED THEN INSERT ({", ".join(COLUMNS)})
             VALUES ({", ".join(f"n.{c}" for c in COLUMNS)})
     """
+
+
+def _not_older(new: str, old: str) -> str:
+    """SQL for `new`'s VERSION >= `old`'s, column by column (BigQuery has no row comparison)."""
+    condition = f"{new}.{VERSION[-1]} >= {old}.{VERSION[-1]}"
+    for column in reversed(VERSION[:-1]):
+        condition = (
+            f"({new}.{column} > {old}.{column} "
+            f"OR ({new}.{column} = {old}.{column} AND {condition}))"
+        )
+    return condition
 
 
 def unknown_meters_sql(staging: str) -> str:

@@ -13,10 +13,8 @@ from polars.testing import assert_frame_equal
 from b8760_assets.standardized.normalize import (
     STANDARDIZED_SCHEMA,
     UNCONVERTIBLE_SCHEMA,
-    file_version,
     newest_per_interval,
     normalize,
-    version,
 )
 from b8760_assets_tests.standardized_rows import (
     CONED,
@@ -95,7 +93,6 @@ def test_rows_carry_their_origin_and_match_the_schema() -> None:
         "arrival_hour": ARRIVAL,
     }
     assert (row["source_file"], row["source_line"]) == ("a/b.csv", 7)
-    assert row["version"] == "2021-11-08T15:00:00Z\x1fa/b.csv\x1f0000000007"
 
 
 def test_an_empty_file_normalizes_to_empty_frames_of_the_schemas() -> None:
@@ -183,40 +180,15 @@ VERSIONS = st.tuples(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(VERSIONS, min_size=2, max_size=8, unique=True))
-def test_version_strings_sort_as_arrival_hour_then_file_then_line(
+def test_the_newest_is_the_greatest_arrival_hour_then_file_then_line(
     origins: list[tuple[datetime, str, int]],
 ) -> None:
-    table = pl.DataFrame(
-        origins,
-        schema={
-            "arrival_hour": STANDARDIZED_SCHEMA["arrival_hour"],
-            "source_file": pl.String,
-            "source_line": pl.Int64,
-        },
-        orient="row",
+    """Whatever order an interval's rows come in, the greatest (arrival hour, file, line)
+    wins, in Python's order of those tuples: a file whose name is a prefix of another's is
+    the older."""
+    rows = pl.concat(
+        standardized(reading("3", START, float(n), line=line), arrival_hour=hour, source_file=file)
+        for n, (hour, file, line) in enumerate(origins)
     )
-    versions = table.select(
-        version(pl.col("arrival_hour"), pl.col("source_file"), pl.col("source_line"))
-    ).to_series()
-    by_version = [origin for _, origin in sorted(zip(versions, origins, strict=True))]
-    assert by_version == sorted(origins)
-
-
-@settings(max_examples=200, deadline=None)
-@given(VERSIONS)
-def test_a_files_versions_are_the_general_ones(origin: tuple[datetime, str, int]) -> None:
-    """normalize writes the versions of one file's lines with its fixed part written once."""
-    hour, source_file, line = origin
-    row = pl.DataFrame(
-        [origin],
-        schema={
-            "arrival_hour": STANDARDIZED_SCHEMA["arrival_hour"],
-            "source_file": pl.String,
-            "line": pl.Int64,
-        },
-        orient="row",
-    ).select(
-        general=version(pl.col("arrival_hour"), pl.col("source_file"), pl.col("line")),
-        of_file=file_version(hour, source_file, pl.col("line")),
-    )
-    assert row["general"].to_list() == row["of_file"].to_list()
+    [row] = newest_per_interval(rows).rows(named=True)
+    assert (row["arrival_hour"], row["source_file"], row["source_line"]) == max(origins)

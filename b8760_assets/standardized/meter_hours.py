@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from b8760_assets.partitions import HOUR_SEGMENT_FORMAT, hour_segment
-from b8760_assets.standardized.normalize import UTC_FORMAT, version
+from b8760_assets.standardized.normalize import UTC_FORMAT
 
 CONTENT_TYPE = "application/json"
 METADATA_PREFIX = "b8760-"
@@ -131,7 +131,7 @@ def _identity(document: dict) -> tuple[str, ...]:
 
 
 def _version_key(interval: dict) -> tuple[str, str, int]:
-    """An interval's version in the order of normalize.version(): arrival hour (fixed-width
+    """An interval's version in the order of normalize.VERSION: arrival hour (fixed-width
     UTC text), then source file, then line."""
     origin = interval["version"]
     return origin["arrival_hour"], origin["source_file"], origin["line"]
@@ -158,8 +158,6 @@ def decode_meter_hour(data: bytes) -> MeterHour:
         ),
         source_file=origin.field("source_file"),
         source_line=origin.field("line"),
-    ).with_columns(
-        version=version(pl.col("arrival_hour"), pl.col("source_file"), pl.col("source_line"))
     )
     return MeterHour(
         connector=document["connector"],

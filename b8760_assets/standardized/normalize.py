@@ -1,6 +1,6 @@
 """A file's readings as standardized rows: in their meter's unit with its multiplier applied,
-with local time in the meter's time zone, and with the version that decides which reading of
-an interval is the newest.
+with local time in the meter's time zone, and with their origin (arrival hour, source file,
+line), the version that decides which reading of an interval is the newest.
 
 Columnar throughout: one join against a small table of (meter, unit) conversions, worked
 out once per connector (Normalizer), and each distinct interval start formatted once, so a
@@ -9,7 +9,7 @@ year of readings goes at a fair fraction of the speed polars reads the file.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import polars as pl
 
@@ -32,7 +32,6 @@ STANDARDIZED_SCHEMA = pl.Schema(
         "arrival_hour": pl.Datetime("us", "UTC"),
         "source_file": pl.String,  # the file's name in the hour's manifest
         "source_line": pl.Int64,
-        "version": pl.String,  # see version(): the greatest version of an interval wins
     }
 )
 
@@ -53,10 +52,9 @@ INTERVAL_KEY = ("connector", "meter_id", "interval_start")
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
-# Below every character a file name may hold (names are printable), so that a name that is a
-# prefix of another ("a.csv", "a.csv.1") still sorts first, as it does on its own.
-VERSION_SEPARATOR = "\x1f"
-LINE_DIGITS = 10
+# A reading's version: the greatest (arrival hour, source file, line) of an interval wins. A
+# later arrival hour wins whatever its files are called, and within a file a later line.
+VERSION = ("arrival_hour", "source_file", "source_line")
 
 
 @dataclass(frozen=True)
@@ -66,21 +64,6 @@ class Normalized:
 
     rows: pl.DataFrame
     unconvertible: pl.DataFrame
-
-
-def version(arrival_hour: pl.Expr, source_file: pl.Expr, line: pl.Expr) -> pl.Expr:
-    """A reading's version, whose string order is the order of (arrival hour, source file,
-    line): a later arrival hour wins whatever its files are called, and within a file a later
-    line wins. `2021-11-08T15:00:00Z<US>coned_2021-11-08.csv<US>0000000002`, where <US> is
-    VERSION_SEPARATOR; the hour and the line have fixed widths (lines below 10**10).
-    """
-    return pl.concat_str(
-        arrival_hour.dt.strftime(UTC_FORMAT),
-        pl.lit(VERSION_SEPARATOR),
-        source_file,
-        pl.lit(VERSION_SEPARATOR),
-        line.cast(pl.String).str.zfill(LINE_DIGITS),
-    )
 
 
 def _in_zone(starts: pl.Series, zone: str) -> pl.Series:
@@ -205,7 +188,6 @@ class Normalizer:
             arrival_hour=hour,
             source_file=pl.lit(source_file),
             source_line="line",
-            version=file_version(arrival_hour, source_file, pl.col("line")),
         )
         return Normalized(rows=rows, unconvertible=unconvertible)
 
@@ -225,21 +207,11 @@ def normalize(
     )
 
 
-def file_version(arrival_hour: datetime, source_file: str, line: pl.Expr) -> pl.Expr:
-    """version() for the lines of one file of one arrival hour: its fixed part is written
-    once, and the line zero-padded by arithmetic (lines below 10**10)."""
-    fixed = (
-        f"{arrival_hour.astimezone(UTC).strftime(UTC_FORMAT)}{VERSION_SEPARATOR}"
-        f"{source_file}{VERSION_SEPARATOR}"
-    )
-    return pl.lit(fixed) + (line + 10**LINE_DIGITS).cast(pl.String).str.slice(1)
-
-
 def newest_per_interval(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (connector, meter, interval start): the greatest version, ordered by that
+    """One row per (connector, meter, interval start): the greatest VERSION, ordered by that
     key. Of rows with equal versions (an hour replayed) the last one given wins, so a replay
     under a corrected meter XML replaces what the earlier run wrote."""
     key = list(INTERVAL_KEY)
-    return rows.sort([*key, "version"], maintain_order=True).unique(
+    return rows.sort([*key, *VERSION], maintain_order=True).unique(
         key, keep="last", maintain_order=True
     )

@@ -1,0 +1,53 @@
+"""The warehouse MERGE on the local BigQuery emulator: whatever order replays of an interval
+arrive in, `readings` ends with the greatest (arrival hour, source file, line), as
+newest_per_interval keeps it in the meter-hour objects."""
+
+import itertools
+
+import polars as pl
+import pytest
+
+from b8760_assets.meter_links import READINGS_SCHEMA, READINGS_TABLE, merge_readings_sql
+from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
+from b8760_assets.standardized.normalize import newest_per_interval
+from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.standardized_rows import reading, standardized, utc
+
+START = utc(2021, 11, 8, 14)
+# Each a replay of the same interval: a later hour beats any name, "a.csv" is older than
+# "a.csv.1" (a prefix), and line 10 beats line 9.
+ORIGINS = [
+    (utc(2021, 11, 8, 15), "z.csv", 9),
+    (utc(2021, 11, 8, 16), "a.csv", 9),
+    (utc(2021, 11, 8, 16), "a.csv.1", 9),
+    (utc(2021, 11, 8, 16), "a.csv.1", 10),
+]
+
+
+def replay(hour, file, line) -> pl.DataFrame:
+    return standardized(
+        reading("3", START, float(line), line=line), arrival_hour=hour, source_file=file
+    )
+
+
+def merge(warehouse: WarehouseResource, rows: pl.DataFrame) -> None:
+    warehouse.ensure_table("staging", READINGS_SCHEMA)
+    warehouse.load_rows("staging", rows.to_arrow(), write_disposition="WRITE_TRUNCATE")
+    warehouse.query(merge_readings_sql("staging"))
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4)))[::5])
+def test_the_newest_origin_wins_in_any_order(
+    warehouse: WarehouseResource, order: tuple[int, ...]
+) -> None:
+    warehouse.ensure_table(READINGS_TABLE, READINGS_SCHEMA)
+    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    first, *rest = [replay(*ORIGINS[i]) for i in order]
+    merge(warehouse, pl.concat([first, rest[0]]))  # two of one key in one batch
+    for rows in rest[1:]:
+        merge(warehouse, rows)
+
+    [row] = warehouse.query(f"SELECT arrival_hour, source_file, source_line FROM {READINGS_TABLE}")
+    newest = newest_per_interval(pl.concat(replay(*origin) for origin in ORIGINS))
+    assert (row["arrival_hour"], row["source_file"], row["source_line"]) == max(ORIGINS)
+    assert newest.select("arrival_hour", "source_file", "source_line").row(0) == max(ORIGINS)
