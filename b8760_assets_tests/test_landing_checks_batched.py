@@ -39,9 +39,19 @@ def verdict(checked: CheckedFile) -> tuple:
     return checked.format, checked.rejection, rows
 
 
+@contextmanager
+def values_as_text() -> Iterator[None]:
+    """Blocks read as text only, as a file with quotes is: no values read as numbers."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_format, "_typed_schema", lambda header: None)
+        yield
+
+
 def assert_same_verdicts(data: bytes, folder: Path, timezone: str = "America/New_York") -> None:
     connector = replace(EXT_CONN1, timezone=timezone)
     whole = check_file("readings.csv", data, connector)
+    with values_as_text():
+        assert verdict(check_file("readings.csv", data, connector)) == verdict(whole)
     path = folder / "readings.csv"
     path.write_bytes(data)
     for rows, chunk_bytes, keys_in_memory in [(1, 1, 1), (2, 3, 10**6), (3, 64, 3)]:
@@ -63,6 +73,25 @@ def test_any_upload_gets_the_verdict_of_a_whole_read(
     data: bytes, timezone: str, tmp_path: Path
 ) -> None:
     assert_same_verdicts(data, tmp_path, timezone)
+
+
+# Values polars may read as numbers, or not, or differently from text: whitespace, signs,
+# exponents, infinities, separators.
+VALUES = st.text(alphabet=" \t+-.0123456789eEinfINFaA_x,", max_size=8)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(VALUES, min_size=1, max_size=3))
+def test_values_read_as_numbers_get_the_verdict_of_values_read_as_text(
+    values: list[str], tmp_path: Path
+) -> None:
+    rows = [
+        f"3,2021-11-09T{10 + n}:00:00Z,2021-11-09T{11 + n}:00:00Z,{value},kWh,A"
+        for n, value in enumerate(values)
+    ]
+    assert_same_verdicts(csv_bytes(HEADER, ROW_A, *rows), tmp_path)
 
 
 LINE = ",".join(LINE_3.values())

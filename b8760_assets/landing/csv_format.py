@@ -223,12 +223,33 @@ class _Batch:
 
 
 def _check_batch(
-    read: Callable[[], pl.DataFrame],
+    read: Callable[..., pl.DataFrame],
     connector: ConnectorProperties,
     has_quotes: bool,
     transform: Callable[[pl.DataFrame], Any] | None,
 ) -> _Batch:
-    text = read()
+    frame, offense, line_break = _checked_batch(read, connector, has_quotes)
+    readings = None
+    if offense is None and line_break is None and frame.height:
+        readings = _readings(frame, connector)
+        if transform is not None:
+            readings = transform(readings)
+    return _Batch(line_break, offense, _reading_keys(frame), frame.height, readings)
+
+
+def _checked_batch(
+    read: Callable[..., pl.DataFrame], connector: ConnectorProperties, has_quotes: bool
+) -> tuple[pl.DataFrame, tuple[int, Rejection] | None, Rejection | None]:
+    """The batch's rows parsed, its first row that breaks a rule on its values, and its first
+    value with a line break."""
+    text = read(typed=True)
+    if text.schema["value"] == pl.Float64:
+        # Values read as numbers that pass every rule pass as text too, to the same numbers
+        # (trimmed if need be); otherwise the batch is read again as text, which words the
+        # problem from the values as written.
+        if (frame := _passes(text, connector)) is not None:
+            return frame, None, None
+        text = read()
     line_break = None
     if has_quotes:
         found = _first_offense(text, _line_break_rules(text))
@@ -242,12 +263,7 @@ def _check_batch(
         trimmed = _trimmed(text)
         if not trimmed.equals(text):
             frame, offense = _checked(trimmed, connector)
-    readings = None
-    if offense is None and line_break is None and frame.height:
-        readings = _readings(frame, connector)
-        if transform is not None:
-            readings = transform(readings)
-    return _Batch(line_break, offense, _reading_keys(frame), frame.height, readings)
+    return frame, offense, line_break
 
 
 class _FileCheck:
@@ -312,6 +328,14 @@ def _checked(
     if frame.height == 0:
         return frame, None
     return frame, _first_offense(frame, _row_rules(frame, connector))
+
+
+def _passes(text: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame | None:
+    """The batch's rows parsed if none breaks a rule on its values (nothing is worded)."""
+    frame = _parsed(_without_blank_lines(text), connector.timezone)
+    if frame.height and _first_offending(frame, _row_rules(frame, connector)):
+        return None
+    return frame
 
 
 def _readings(frame: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame:
@@ -406,10 +430,12 @@ def _listed(values: list[str]) -> str:
     return shown
 
 
-def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[[], pl.DataFrame]]:
+def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[..., pl.DataFrame]]:
     """Every column as text (an empty cell is null), with each row's line in the file, a batch
     of rows at a time; each batch comes as a function that reads it, so that a thread of its
-    own can. FormatRejected as soon as polars cannot read the file as CSV.
+    own can. FormatRejected as soon as polars cannot read the file as CSV. A block of a file
+    without quotes may be read with typed=True: its values as numbers where they all are
+    (polars parses them as it reads: the costliest text column of a clean file is not made).
 
     A file without a double quote has one row per line, so it is cut into blocks of whole
     lines, each read with the header in front of it: the memory is a block's, and the rows
@@ -428,42 +454,70 @@ def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[[], pl.D
                 batch = next(batches)
             except StopIteration:
                 return
-            yield partial(_named, batch)
+            yield partial(_read_batch, batch)
     except pl.exceptions.PolarsError as error:
         raise FormatRejected(_unreadable(file, error)) from None
 
 
-def _blocks(file: _Source) -> Iterator[Callable[[], pl.DataFrame]]:
+def _blocks(file: _Source) -> Iterator[Callable[..., pl.DataFrame]]:
     """The file's lines after its header, in blocks of about CHUNK_BYTES that end with a
     line, each read with the header in front of it (put there by the thread that reads it)."""
     header = file.first_line() + b"\n"
+    typed = _typed_schema(header)
     carry, line = b"", 2
     for chunk in file.chunks(start=len(header)):
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:  # a line longer than a chunk
             carry += chunk
             continue
-        yield partial(_read_block, file, (header, carry, memoryview(chunk)[:cut]), line)
+        yield partial(_read_block, file, (header, carry, memoryview(chunk)[:cut]), line, typed)
         line += _line_ends(carry) + _line_ends(memoryview(chunk)[:cut])
         carry = chunk[cut:]
     if carry:
-        yield partial(_read_block, file, (header, carry), line)
+        yield partial(_read_block, file, (header, carry), line, typed)
 
 
 def _line_ends(data: bytes | memoryview) -> int:
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
 
 
-def _read_block(file: _Source, parts: tuple[bytes | memoryview, ...], line: int) -> pl.DataFrame:
-    """A block of lines read as a CSV file with the header in front (`parts`, joined here);
-    `line` is the number of the block's first line in the file."""
+def _typed_schema(header: bytes) -> dict[str, pl.DataType] | None:
+    """The header's columns as polars names them, value a number and the others text."""
     try:
-        frame = pl.read_csv(
-            b"".join(parts), infer_schema=False, row_index_name="line", row_index_offset=line
-        )
+        names = pl.read_csv(header, infer_schema=False).columns
+    except pl.exceptions.PolarsError:
+        return None  # the text read words the problem
+    return {name: pl.Float64 if name.strip() == "value" else pl.String for name in names}
+
+
+def _read_block(
+    file: _Source,
+    parts: tuple[bytes | memoryview, ...],
+    line: int,
+    typed_schema: dict[str, pl.DataType] | None,
+    *,
+    typed: bool = False,
+) -> pl.DataFrame:
+    """A block of lines read as a CSV file with the header in front (`parts`, joined here);
+    `line` is the number of the block's first line in the file. typed: value as a number,
+    unless one of the block's values is not (then as text, like the rest)."""
+    block = b"".join(parts)
+    if typed and typed_schema is not None:
+        try:
+            frame = pl.read_csv(block, schema=typed_schema)
+            return _named(frame.with_row_index("line", offset=line))
+        except pl.exceptions.PolarsError:
+            pass
+    try:
+        frame = pl.read_csv(block, infer_schema=False, row_index_name="line", row_index_offset=line)
     except pl.exceptions.PolarsError as error:
         raise FormatRejected(_unreadable(file, error)) from None
     return _named(frame)
+
+
+def _read_batch(batch: pl.DataFrame, *, typed: bool = False) -> pl.DataFrame:
+    """A batch of the streaming reader, as text (typed reads are for blocks)."""
+    return _named(batch)
 
 
 def _named(batch: pl.DataFrame) -> pl.DataFrame:
@@ -596,7 +650,7 @@ def _parsed(text: pl.DataFrame, timezone: str) -> pl.DataFrame:
             .alias(target)
             for column, target in TIMESTAMP_COLUMNS.items()
         ),
-        value_number=pl.col("value").cast(pl.Float64, strict=False),
+        value_number=pl.col("value").cast(pl.Float64, strict=False),  # as is, if typed
     )
 
 
@@ -654,6 +708,16 @@ class _RowRule:
 def _first_offense(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, Rejection] | None:
     """The line of the earliest row that breaks any rule (the first rule, on a tie), and the
     rejection it earns."""
+    found = _first_offending(frame, rules)
+    if found is None:
+        return None
+    row, number = found
+    offending = frame.row(row, named=True)
+    return offending["line"], rules[number].rejection(offending)
+
+
+def _first_offending(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, int] | None:
+    """The earliest row that breaks any rule, and the first rule it breaks."""
     firsts = (
         frame.lazy()
         .select(rule.offending.arg_true().first().alias(str(n)) for n, rule in enumerate(rules))
@@ -661,11 +725,7 @@ def _first_offense(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, Rej
         .row(0)
     )
     offenders = [(row, number) for number, row in enumerate(firsts) if row is not None]
-    if not offenders:
-        return None
-    row, number = min(offenders)
-    offending = frame.row(row, named=True)
-    return offending["line"], rules[number].rejection(offending)
+    return min(offenders) if offenders else None
 
 
 def _at(row: dict[str, Any], rule: str, problem: str) -> Rejection:
