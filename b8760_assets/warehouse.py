@@ -42,6 +42,23 @@ QUERY_PARAMETER_TYPES: dict[type, str] = {
 }
 
 
+class WarehouseSchemaMismatch(Exception):
+    """A table made by an earlier version of the platform, with other columns."""
+
+    def __init__(
+        self, table: str, existing: list[str], schema: Sequence[bigquery.SchemaField]
+    ) -> None:
+        wanted = [field.name for field in schema]
+        extra = [name for name in existing if name not in wanted]
+        missing = [name for name in wanted if name not in existing]
+        super().__init__(
+            f"table {table} has columns {', '.join(existing)}; the platform writes "
+            f"{', '.join(wanted)} (extra: {', '.join(extra) or 'none'}; missing: "
+            f"{', '.join(missing) or 'none'}). Migrate the table to the platform's columns, "
+            "or drop it to have it made again (on the local stack: make clean)"
+        )
+
+
 class WarehouseResource(BigQueryResource):
     """The platform's BigQuery dataset (`dataset`) and the operations it needs on it.
 
@@ -86,7 +103,7 @@ class WarehouseResource(BigQueryResource):
         clustered_by: Sequence[str] = (),
     ) -> None:
         """Create the dataset and table if missing (through the API: the emulator ignores
-        partitioning written in DDL)."""
+        partitioning written in DDL); a table that exists must have the schema's columns."""
         with self.get_client() as client:
             client.create_dataset(self.dataset, exists_ok=True)
             definition = bigquery.Table(f"{client.project}.{self.table_id(table)}", schema=schema)
@@ -99,7 +116,9 @@ class WarehouseResource(BigQueryResource):
             try:
                 client.create_table(definition)
             except Conflict:
-                pass
+                existing = [field.name for field in client.get_table(definition).schema]
+                if existing != [field.name for field in schema]:
+                    raise WarehouseSchemaMismatch(self.table_id(table), existing, schema) from None
 
     def load_rows(
         self,

@@ -6,7 +6,12 @@ import pyarrow as pa
 import pytest
 from google.cloud import bigquery
 
-from b8760_assets.warehouse import WarehouseResource, arrow_schema, query_parameter
+from b8760_assets.warehouse import (
+    WarehouseResource,
+    WarehouseSchemaMismatch,
+    arrow_schema,
+    query_parameter,
+)
 
 SCHEMA = [
     bigquery.SchemaField("connector", "STRING", mode="REQUIRED"),
@@ -38,6 +43,21 @@ def test_table_is_hour_partitioned_and_clustered(warehouse: WarehouseResource) -
     assert table.time_partitioning.field == "interval_start"
     assert table.clustering_fields == ["connector"]
     assert [field.name for field in table.schema] == [field.name for field in SCHEMA]
+
+
+def test_a_table_of_other_columns_is_a_clear_error(warehouse: WarehouseResource) -> None:
+    """Such as `readings` made before its version column was dropped: a MERGE into it would
+    fail on a column the platform no longer writes."""
+    older = [*SCHEMA, bigquery.SchemaField("version", "STRING", mode="REQUIRED")]
+    warehouse.ensure_table("readings", older)
+
+    with pytest.raises(WarehouseSchemaMismatch) as raised:
+        warehouse.ensure_table("readings", SCHEMA)
+
+    message = str(raised.value)
+    assert f"table {warehouse.table_id('readings')} has columns" in message
+    assert "(extra: version; missing: none)" in message
+    assert "make clean" in message
 
 
 def test_load_appends_or_replaces(warehouse: WarehouseResource) -> None:
