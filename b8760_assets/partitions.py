@@ -41,6 +41,15 @@ def partition_of_hour(hour: datetime) -> str:
     return hour.astimezone(UTC).strftime(PARTITION_KEY_FORMAT)
 
 
+def range_run_tags(first: datetime, last: datetime) -> dict[str, str]:
+    """The tags of one run over the hours first..last, as a backfill with a single-run policy
+    launches it (what `dagster asset materialize --partition-range` does)."""
+    return {
+        "dagster/asset_partition_range_start": partition_of_hour(first),
+        "dagster/asset_partition_range_end": partition_of_hour(last),
+    }
+
+
 def hour_segment(hour: datetime) -> str:
     """The hour as object names carry it: `2021-11-08T14:00:00` (UTC)."""
     return hour.astimezone(UTC).strftime(HOUR_SEGMENT_FORMAT)

@@ -16,7 +16,13 @@ from b8760_assets.landing.assets import (
 from b8760_assets.landing.intake import take_in_hour
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.sensors import CONNECTOR_TAG, build_landing_zone_sensor
-from b8760_assets.partitions import HOUR, floor_hour, hour_segment, partition_of_hour
+from b8760_assets.partitions import (
+    HOUR,
+    floor_hour,
+    hour_segment,
+    partition_of_hour,
+    range_run_tags,
+)
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import BAD_VALUE_CSV, GOOD_CSV, upload
 
@@ -56,10 +62,7 @@ def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: Connector
             [asset],
             instance=instance,
             resources={"storage": storage},
-            tags={
-                "dagster/asset_partition_range_start": partition_of_hour(H),
-                "dagster/asset_partition_range_end": partition_of_hour(H + 3 * HOUR),
-            },
+            tags=range_run_tags(H, H + 3 * HOUR),
         )
         assert result.success
         assert len(instance.get_run_records()) == 1

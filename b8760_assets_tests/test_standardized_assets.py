@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import take_in_hour, take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
-from b8760_assets.partitions import HOUR, partition_of_hour
+from b8760_assets.partitions import HOUR, partition_of_hour, range_run_tags
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.standardized import assets as standardized_assets
 from b8760_assets.standardized.assets import build_standardized_readings
@@ -118,10 +118,7 @@ def test_a_range_writes_batches_only_for_hours_with_readings(
             [asset],
             instance=instance,
             resources={"storage": storage},
-            tags={
-                "dagster/asset_partition_range_start": partition_of_hour(H),
-                "dagster/asset_partition_range_end": partition_of_hour(H + 5 * HOUR),
-            },
+            tags=range_run_tags(H, H + 5 * HOUR),
         )
     assert result.success
     assert batch_names(storage, layout) == [

@@ -33,7 +33,7 @@ def run(size: str = "full") -> list[Result]:
     from b8760_assets.landing.file_checks import check_file
     from b8760_assets.landing.layout import ConnectorLayout
     from b8760_assets.meter_links import READINGS_SCHEMA, build_meter_links
-    from b8760_assets.partitions import partition_of_hour
+    from b8760_assets.partitions import range_run_tags
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
     from b8760_assets.standardized.assets import HourBatch
     from b8760_assets.standardized.normalize import normalize
@@ -86,12 +86,7 @@ def run(size: str = "full") -> list[Result]:
             [asset],
             instance=instance,
             resources={"storage": storage, "warehouse": warehouse},
-            tags={
-                "dagster/asset_partition_range_start": partition_of_hour(ARRIVAL),
-                "dagster/asset_partition_range_end": partition_of_hour(
-                    ARRIVAL + timedelta(hours=arrivals - 1)
-                ),
-            },
+            tags=range_run_tags(ARRIVAL, ARRIVAL + timedelta(hours=arrivals - 1)),
         )
         figure = time.perf_counter() - started
     assert result.success
