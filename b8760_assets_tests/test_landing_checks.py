@@ -15,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.properties import KNOWN_FORMATS
-from b8760_assets.landing import file_checks
+from b8760_assets.landing import csv_format, file_checks
 from b8760_assets.landing.csv_format import QUALITY_FLAGS, CsvFormat
 from b8760_assets.landing.file_checks import (
     FORMATS,
@@ -781,3 +781,33 @@ def test_whitespace_around_values_never_changes_the_verdict(
         return checked.rejection, checked.readings is not None and checked.readings.rows()
 
     assert verdict(pad=True) == verdict(pad=False)
+
+
+# Timestamps as files write them: offsets, wall times (some twice or never in New York),
+# out of range, not timestamps at all, empty.
+TIMESTAMP_TEXTS = st.sampled_from(
+    [
+        "2021-11-07T01:00:00-04:00",
+        "2021-11-07T01:00:00-05:00",
+        "2021-11-07T05:00:00Z",
+        "2021-11-07T01:00:00",  # twice
+        "2021-03-14T02:30:00",  # never
+        "2021-11-07T02:00:00",
+        "1800-01-01T00:00:00Z",
+        "yesterday",
+        None,
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(TIMESTAMP_TEXTS, TIMESTAMP_TEXTS), min_size=20, max_size=40))
+def test_ends_looked_up_among_starts_read_as_ends_parsed_alone(pairs: list[tuple]) -> None:
+    """The ends that are some row's start are looked up among the starts: the instants must
+    be those of parsing each column alone."""
+    start = pl.Series([s for s, _ in pairs], dtype=pl.String)
+    end = pl.Series([e for _, e in pairs], dtype=pl.String)
+    zone = "America/New_York"
+    starts, ends = csv_format._utc_starts_and_ends(start, end, zone)
+    assert starts.equals(csv_format._utc_times(start, zone))
+    assert ends.equals(csv_format._utc_times(end, zone))

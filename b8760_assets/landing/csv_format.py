@@ -643,15 +643,31 @@ def _without_blank_lines(frame: pl.DataFrame) -> pl.DataFrame:
 def _parsed(text: pl.DataFrame, timezone: str) -> pl.DataFrame:
     """The text columns, with start and end as UTC instants and value as a number beside them;
     null where a value is unusable, which a row rule then reports."""
+    start, end = _utc_starts_and_ends(text["start"], text["end"], timezone)
     return text.with_columns(
-        *(
-            pl.col(column)
-            .map_batches(partial(_utc_times, timezone=timezone), return_dtype=UTC_TIME)
-            .alias(target)
-            for column, target in TIMESTAMP_COLUMNS.items()
-        ),
+        interval_start=start,
+        interval_end=end,
         value_number=pl.col("value").cast(pl.Float64, strict=False),  # as is, if typed
     )
+
+
+def _utc_starts_and_ends(
+    start: pl.Series, end: pl.Series, timezone: str
+) -> tuple[pl.Series, pl.Series]:
+    """Both timestamp columns as UTC instants (_utc_times). An interval's end is most often
+    the next one's start: ends are looked up among the starts, and only the others parsed."""
+    distinct = start.unique().drop_nulls()
+    if distinct.len() > DISTINCT_SHARE * start.len():
+        return _utc_times(start, timezone), _utc_times(end, timezone)
+    utc = _distinct_utc_times(distinct, timezone)
+    # Each value's position among the distinct ones, as an enum's: a lookup, not a join.
+    starts = pl.Enum(distinct)
+    end_codes = end.cast(starts, strict=False).to_physical()
+    ends = utc.gather(end_codes)
+    others = (end_codes.is_null() & end.is_not_null()).arg_true()
+    if others.len():
+        ends = ends.scatter(others, _utc_times(end.gather(others), timezone))
+    return utc.gather(start.cast(starts).to_physical()), ends
 
 
 def _utc_times(text: pl.Series, timezone: str) -> pl.Series:
@@ -664,7 +680,6 @@ def _utc_times(text: pl.Series, timezone: str) -> pl.Series:
     if distinct.len() > DISTINCT_SHARE * text.len():
         return _distinct_utc_times(text, timezone)
     utc = _distinct_utc_times(distinct, timezone)
-    # Each value's position among the distinct ones, as an enum's: a lookup, not a join.
     return utc.gather(text.cast(pl.Enum(distinct)).to_physical())
 
 
