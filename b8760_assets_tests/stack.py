@@ -2,7 +2,6 @@
 a developer's running stack, and whatever they start is stopped on the way out."""
 
 import contextlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,29 +9,14 @@ import pytest
 
 from b8760_assets import local_stack
 
-PORT_VARS = (
-    "B8760_STORAGE_PORT",
-    "B8760_STORAGE_HTTPS_PORT",
-    "B8760_BIGQUERY_PORT",
-    "B8760_BIGQUERY_GRPC_PORT",
-)
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
+PORT_VARS = local_stack.PORT_VARIABLES
 
 
 @contextlib.contextmanager
 def isolated_stack(folder: Path) -> Iterator[dict[str, int]]:
     """Point the local stack (and the platform's settings) at `folder` and free ports, in the
     environment, so that CLI and Dagster subprocesses inherit them too."""
-    ports = dict(zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True))
+    ports = dict(zip(PORT_VARS, local_stack.free_ports(len(PORT_VARS)), strict=True))
     with pytest.MonkeyPatch.context() as env:
         env.setenv("B8760_STATE_DIR", str(folder))
         env.delenv("B8760_GCP_PROJECT", raising=False)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from b8760_assets import local_stack
 from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions
 from b8760_assets.meter_registry import METERS_TABLE, meter_registry
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
-from b8760_assets_tests.stack import free_ports
 
 CONNECTORS = ("coned", "ext_conn1", "ext_conn10")
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -106,7 +106,7 @@ def test_a_range_of_hours_is_one_run_from_the_cli(stack_env: dict, dagster_home:
 
 def test_webserver_shows_the_code_location(stack_env: dict, dagster_home: Path) -> None:
     """What `make dev` serves: workspace.yaml's code location, loaded, with its asset groups."""
-    port = free_ports(1)[0]
+    port = local_stack.free_ports(1)[0]
     webserver = subprocess.Popen(
         [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
          "-h", "127.0.0.1", "-p", str(port)],

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,12 +26,6 @@ import numpy as np
 import polars as pl
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-PORT_VARS = (
-    "B8760_STORAGE_PORT",
-    "B8760_STORAGE_HTTPS_PORT",
-    "B8760_BIGQUERY_PORT",
-    "B8760_BIGQUERY_GRPC_PORT",
-)
 MB = 1024 * 1024
 
 
@@ -160,16 +153,6 @@ def peak_rss_mb() -> float:
 # The private stack
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 @contextlib.contextmanager
 def environment(**values: str | None) -> Iterator[None]:
     """Set (or, with None, unset) environment variables for the block; subprocesses inherit."""
@@ -199,7 +182,8 @@ def private_stack(folder: Path) -> Iterator[Path]:
     """
     from b8760_assets import local_stack
 
-    ports = dict(zip(PORT_VARS, map(str, free_ports(len(PORT_VARS))), strict=True))
+    variables = local_stack.PORT_VARIABLES
+    ports = dict(zip(variables, map(str, local_stack.free_ports(len(variables))), strict=True))
     pythonpath = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
     with environment(
         B8760_STATE_DIR=str(folder),

@@ -6,6 +6,8 @@ State (pid files, logs, data, certificate, DuckDB extensions, boto config) lives
 B8760_BIGQUERY_PORT and B8760_BIGQUERY_GRPC_PORT. Both are read at call time.
 """
 
+import socket
+
 from b8760_assets.local_stack import services
 from b8760_assets.local_stack.bigquery_emulator import BIGQUERY, LOCAL_PROJECT
 from b8760_assets.local_stack.gsutil import write_boto_config
@@ -15,10 +17,12 @@ from b8760_assets.local_stack.storage_emulator import STORAGE
 __all__ = [
     "LOCAL_PROJECT",
     "SERVICES",
+    "PORT_VARIABLES",
     "LocalStackError",
     "ServiceStatus",
     "ensure_running",
     "env_exports",
+    "free_ports",
     "start_all",
     "status",
     "stop_all",
@@ -27,6 +31,21 @@ __all__ = [
 
 _SERVICES = {service.name: service for service in (STORAGE, BIGQUERY)}
 SERVICES: tuple[str, ...] = tuple(_SERVICES)
+# The variables that choose the stack's ports: storage's, then bigquery's.
+PORT_VARIABLES: tuple[str, ...] = tuple(
+    port.env_var for service in _SERVICES.values() for port in service.ports
+)
+
+
+def free_ports(count: int) -> list[int]:
+    """Ports nothing listens on now, for a stack of one's own (tests, benchmarks)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
 
 
 def ensure_running(name: str) -> str:
