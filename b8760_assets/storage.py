@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import quote
@@ -64,6 +65,8 @@ class StoredObject:
     size: int | None
     md5_hash: str | None
     crc32c: str | None
+    # When GCS created this generation (timeCreated): set by the service, never by a writer.
+    created: datetime | None = None
 
     @property
     def uri(self) -> str:
@@ -78,6 +81,7 @@ class StoredObject:
             size=blob.size,
             md5_hash=blob.md5_hash,
             crc32c=blob.crc32c,
+            created=blob.time_created,
         )
 
 

