@@ -22,8 +22,9 @@ from b8760_assets.warehouse import WarehouseResource
 
 def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg.AssetsDefinition]:
     """Raw landing files -> standardized readings -> warehouse meter links, one connector's."""
-    raw = build_raw_landing_files(layout)
-    standardized = build_standardized_readings(layout, {meter.id: meter for meter in meters})
+    by_id = {meter.id: meter for meter in meters}
+    raw = build_raw_landing_files(layout, by_id)
+    standardized = build_standardized_readings(layout, by_id)
     return [raw, standardized, build_meter_links(layout, standardized.key)]
 
 

@@ -35,6 +35,7 @@ READINGS_SCHEMA = [
     bigquery.SchemaField("quality", "STRING"),
     bigquery.SchemaField("local_start", "STRING", mode="REQUIRED"),
     bigquery.SchemaField("meter_known", "BOOL", mode="REQUIRED"),
+    bigquery.SchemaField("uploaded_at", "TIMESTAMP", mode="REQUIRED"),
     bigquery.SchemaField("arrival_hour", "TIMESTAMP", mode="REQUIRED"),
     bigquery.SchemaField("source_file", "STRING", mode="REQUIRED"),
     bigquery.SchemaField("source_line", "INT64", mode="REQUIRED"),

@@ -8,6 +8,7 @@ import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.landing.formats import READINGS_SCHEMA
+from b8760_assets.partitions import floor_hour
 from b8760_assets.standardized.normalize import normalize
 
 CONED = ConnectorProperties(
@@ -72,13 +73,18 @@ def readings(*rows: tuple) -> pl.DataFrame:
 
 
 def standardized(
-    *rows: tuple, arrival_hour: datetime, source_file: str = "readings.csv"
+    *rows: tuple,
+    uploaded_at: datetime,
+    arrival_hour: datetime | None = None,
+    source_file: str = "readings.csv",
 ) -> pl.DataFrame:
-    """The standardized rows of a file of these readings that arrived in arrival_hour."""
+    """The standardized rows of a file of these readings uploaded at uploaded_at, taken in
+    by arrival_hour's run (by default the hour it was uploaded in)."""
     return normalize(
         readings(*rows),
         connector=CONED,
         meters=METERS,
-        arrival_hour=arrival_hour,
+        arrival_hour=arrival_hour or floor_hour(uploaded_at),
         source_file=source_file,
+        uploaded_at=uploaded_at,
     ).rows

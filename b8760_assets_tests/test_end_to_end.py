@@ -3,20 +3,18 @@ through the GCS API as ext_conn1, a sensor tick, the run it asks for, an HTTP GE
 meter-hour object, and the same readings in the warehouse, linked to their meters."""
 
 import json
-import os
 import urllib.request
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 
-from b8760_assets.config import load_platform
-from b8760_assets.definitions import build_definitions
-from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+from b8760_assets.landing.intake import read_manifest
+from b8760_assets.partitions import HOUR, floor_hour
 from b8760_assets.standardized.meter_hours import meter_hour_name
 from b8760_assets.storage import StorageResource
-from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.landing_files import dated, upload
+from b8760_assets_tests.own_platform import own_platform
 
 # Naive times are America/Chicago (CST, UTC-6, in March before the DST change).
 UPLOAD = b"""meter_id,start,end,value,unit,quality
@@ -29,32 +27,18 @@ UNREGISTERED-7,2022-03-01T14:00:00Z,2022-03-01T15:00:00Z,3,Wh,A
 GALLONS_PER_M3 = 1 / 0.003785411784
 
 
-@pytest.fixture
-def platform_defs(storage: StorageResource, monkeypatch: pytest.MonkeyPatch):
-    """The sample platform's definitions, with buckets and a dataset of this test's own."""
-    suffix = os.urandom(4).hex()
-    monkeypatch.setenv("B8760_LANDING_BUCKET", f"landing-{suffix}")
-    platform = load_platform(SAMPLE_PLATFORM_DIR)
-    connectors = {
-        name: replace(connector, bucket=f"{connector.bucket.replace('_', '-')}-{suffix}")
-        for name, connector in platform.connectors.items()
-    }
-    return build_definitions(replace(platform, connectors=connectors)), connectors["ext_conn1"]
-
-
-def test_upload_tick_run_download_and_warehouse(
-    storage: StorageResource, platform_defs, tmp_path
-) -> None:
-    defs, ext_conn1 = platform_defs
-    warehouse = WarehouseResource(dataset=f"e2e_{os.urandom(4).hex()}")
-    resources = {"storage": storage, "warehouse": warehouse}
-    landing = os.environ["B8760_LANDING_BUCKET"]
-    storage.ensure_bucket(landing)
-    # The connector uploads create-only through the JSON API, with the real client.
-    storage.write(landing, "ext_conn1/meters-2022-03-01.csv", UPLOAD, content_type="text/csv")
-    assert dg.materialize(
-        [defs.get_assets_def(["warehouse", "meters"])], resources=resources
-    ).success
+def test_upload_tick_run_download_and_warehouse(storage: StorageResource) -> None:
+    platform = own_platform(storage)
+    defs, resources, warehouse = platform.defs, platform.resources, platform.warehouse
+    ext_conn1 = platform.layouts["ext_conn1"].connector
+    landing = platform.layouts["ext_conn1"].landing_bucket
+    # The connector uploads create-only through the JSON API, with the real client, during
+    # the last complete hour (the hour the sensor's tick asks for).
+    dated(
+        storage.write(landing, "ext_conn1/meters-2022-03-01.csv", UPLOAD, content_type="text/csv"),
+        at=floor_hour(datetime.now(UTC)) - HOUR / 2,
+    )
+    platform.register_meters()
 
     sensor = defs.resolve_sensor_def("landing_zone_sensor")
     with dg.instance_for_test() as instance:
@@ -105,3 +89,44 @@ def test_upload_tick_run_download_and_warehouse(
         "UNREGISTERED-7": 1
     }
     assert checks["no_rejected_files"].passed
+
+
+def test_a_value_that_overflows_in_its_meters_unit_is_refused_and_the_hour_goes_on(
+    storage: StorageResource,
+) -> None:
+    """1.7e308 gal is a number; times CHI-W.01's multiplier of 10 it is not. 1e306 kWh is a
+    number; in CHI-0001's Wh it is not. Neither may reach an object, a batch or the warehouse,
+    and the hour's good file goes through whole."""
+    platform = own_platform(storage)
+    platform.register_meters()
+    layout = platform.layouts["ext_conn1"]
+    hour = datetime(2022, 3, 1, 14, tzinfo=UTC)
+    header = b"meter_id,start,end,value,unit\n"
+    upload(
+        storage,
+        layout,
+        "good.csv",
+        header + b"CHI-0001,2022-03-01T14:00:00Z,2022-03-01T15:00:00Z,5,Wh\n",
+    )
+    upload(storage, layout, "gallons.csv", header
+           + b"CHI-W.01,2022-03-01T14:00:00Z,2022-03-01T14:15:00Z,1,gal\n"
+           + b"CHI-W.01,2022-03-01T14:15:00Z,2022-03-01T14:30:00Z,1.7e308,gal\n")  # fmt: skip
+    upload(storage, layout, "kwh.csv", header
+           + b"CHI-0001,2022-03-01T16:00:00Z,2022-03-01T17:00:00Z,1e306,kWh\n")  # fmt: skip
+
+    run = platform.run("ext_conn1", hour)
+
+    assert run.success
+    manifest, _ = read_manifest(storage, layout, hour)
+    refused = {e.name: e.rejection for e in manifest.files if e.rejection is not None}
+    assert {name: (r.rule, r.line) for name, r in refused.items()} == {
+        "gallons.csv": ("value.overflows", 3),
+        "kwh.csv": ("value.overflows", 2),
+    }
+    assert "CHI-W.01" in refused["gallons.csv"].message
+    assert "multiplier 10.0" in refused["gallons.csv"].message
+    assert "1e+306 kWh" in refused["kwh.csv"].message
+    objects = [o.name for o in storage.list(layout.bucket, "ext_conn1/standardized/")]
+    assert objects == ["ext_conn1/standardized/CHI-0001/2022-03-01T14:00:00"]
+    rows = platform.warehouse.query("SELECT meter_id, value FROM readings")
+    assert [(r["meter_id"], r["value"]) for r in rows] == [("CHI-0001", 5.0)]

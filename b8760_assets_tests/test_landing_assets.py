@@ -34,7 +34,7 @@ def test_materializing_an_hour_records_what_happened(
 ) -> None:
     upload(storage, layout, "good.csv", GOOD_CSV)
     upload(storage, layout, "bad.csv", BAD_VALUE_CSV)
-    asset = build_raw_landing_files(layout)
+    asset = build_raw_landing_files(layout, {})
 
     result = dg.materialize(
         [asset], partition_key=partition_of_hour(H), resources={"storage": storage}
@@ -56,7 +56,7 @@ def test_materializing_an_hour_records_what_happened(
 
 def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: ConnectorLayout) -> None:
     upload(storage, layout, "good.csv", GOOD_CSV)
-    asset = build_raw_landing_files(layout)
+    asset = build_raw_landing_files(layout, {})
     with dg.instance_for_test() as instance:
         result = dg.materialize(
             [asset],

@@ -603,7 +603,6 @@ def test_every_format_properties_xml_may_name_has_a_reader() -> None:
         ("é" * (MAX_NAME_BYTES // 2 + 1), "name.too_long"),  # bytes, not characters
         ("readme.txt", "name.reserved"),
         ("_manifest.json", "name.reserved"),
-        ("readings.csv.error.json", "name.reserved"),
     ],
 )
 def test_name_rules(name: str, rule: str) -> None:

@@ -41,11 +41,14 @@ def test_an_hour_archives_accepted_and_quarantines_rejected_files(
     assert (
         storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv").data == BAD_VALUE_CSV
     )
-    reason = json.loads(
-        storage.read(bucket, "ext_conn1/rejected/2022-03-01T14:00:00/bad.csv.error.json").data
-    )
+    reason = json.loads(storage.read(bucket, layout.rejection_reason(H, "bad.csv")).data)
     assert (reason["rule"], reason["line"]) == ("csv.bad_value", 3)
     assert "twelve" in reason["message"]
+    assert reason["rejected_as"] == f"gs://{bucket}/ext_conn1/rejected/2022-03-01T14:00:00/bad.csv"
+    # Only the accepted file's readings are kept for standardization, as the check read them.
+    assert names_under(storage, bucket, "ext_conn1/checked/") == [
+        layout.checked_readings(H, "2022/03/good.csv").removeprefix("ext_conn1/checked/")
+    ]
     # The landing zone keeps only the platform's readme; no claim is left behind.
     assert names_under(storage, layout.landing_bucket, "ext_conn1/") == ["readme.txt"]
     assert names_under(storage, bucket, layout.claims_prefix) == []
@@ -246,3 +249,40 @@ def test_two_runs_of_one_range_take_each_file_once(
     assert names_under(storage, layout.landing_bucket, "ext_conn1/") == []
     assert names_under(storage, layout.bucket, layout.claims_prefix) == []
     assert all(m.complete for m in take_in_hours(storage, layout, hours))
+
+
+def test_a_refused_file_with_a_long_name_keeps_its_reason(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    """The reason's name is fixed in length: the local emulator takes names of up to about
+    235 bytes a segment, and <name>.error.json once went past it and failed every retry."""
+    name = "a" * 226 + ".csv"
+    upload(storage, layout, name, BAD_VALUE_CSV)
+
+    [entry] = take_in_hour(storage, layout, H).files
+
+    assert (entry.outcome, entry.rejection.rule) == (REJECTED, "csv.bad_value")
+    reason = json.loads(storage.read(layout.bucket, layout.rejection_reason(H, name)).data)
+    assert (reason["rule"], reason["line"]) == ("csv.bad_value", 3)
+    assert reason["file"].endswith(name)
+
+
+def test_an_upload_cannot_stand_in_for_the_reason_of_another(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    forged = b'{"rule": "none", "message": "all good"}'
+    upload(storage, layout, "bad.csv", BAD_VALUE_CSV)
+    upload(storage, layout, "bad.csv.error.json", forged)
+
+    manifest = take_in_hour(storage, layout, H)
+
+    outcomes = {e.name: (e.outcome, e.rejection.rule) for e in manifest.files}
+    assert outcomes == {
+        "bad.csv": (REJECTED, "csv.bad_value"),
+        "bad.csv.error.json": (REJECTED, "format.unknown"),  # judged as an upload like any other
+    }
+    reason = json.loads(storage.read(layout.bucket, layout.rejection_reason(H, "bad.csv")).data)
+    assert reason["rule"] == "csv.bad_value"
+    rejected = "ext_conn1/rejected/2022-03-01T14:00:00/"
+    assert storage.read(layout.bucket, rejected + "bad.csv.error.json").data == forged
+    assert storage.read(layout.bucket, rejected + "bad.csv").data == BAD_VALUE_CSV

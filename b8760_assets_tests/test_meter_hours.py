@@ -34,14 +34,14 @@ def quarter(hour: datetime, quarter_number: int) -> datetime:
     return hour + timedelta(minutes=15 * quarter_number)
 
 
-def meter_3_hour(*values: float, arrival_hour: datetime = ARRIVAL) -> pl.DataFrame:
+def meter_3_hour(*values: float, uploaded_at: datetime = ARRIVAL) -> pl.DataFrame:
     """Meter 3's 15-minute readings from 14:00 UTC, one a line from line 2."""
     return standardized(
         *(
             reading("3", quarter(HOUR, number), value, line=number + 2)
             for number, value in enumerate(values)
         ),
-        arrival_hour=arrival_hour,
+        uploaded_at=uploaded_at,
     )
 
 
@@ -59,7 +59,7 @@ def test_batches_split_intervals_by_the_utc_hour_they_start_in() -> None:
         reading("3", utc(2021, 11, 8, 14, 45), 1.0, line=5),  # ends at 15:00, belongs to 14:00
         reading("3", utc(2021, 11, 8, 15), 1.0, line=6),
         reading("3", utc(2021, 11, 8, 14, 15), 1.0, line=7),
-        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
     )
     batches = meter_hour_batches(rows)
     assert {name: batch["source_line"].to_list() for name, batch in batches.items()} == {
@@ -85,12 +85,12 @@ def test_the_object_is_the_documented_json() -> None:
                 reading("3", quarter(HOUR, 0), 1.25, line=2),
                 reading("3", quarter(HOUR, 1), 1.5, line=3),
                 reading("3", quarter(HOUR, 2), 1750.0, "Wh", line=4),
-                arrival_hour=ARRIVAL,
+                uploaded_at=utc(2021, 11, 8, 14, 52, 7, 318000),
                 source_file="coned_2021-11-08.csv",
             ),
             standardized(
                 reading("3", quarter(HOUR, 1), 1.55, line=2, quality="E"),
-                arrival_hour=utc(2021, 11, 9, 3),
+                uploaded_at=utc(2021, 11, 9, 3, 10, 44, 21000),
                 source_file="corrections/2021-11-08.csv",
             ),
         ]
@@ -114,7 +114,7 @@ def test_merging_rows_again_changes_nothing() -> None:
 
 
 def test_an_older_version_does_not_replace_a_newer_one() -> None:
-    newer = merge_meter_hour(None, meter_3_hour(2.0, arrival_hour=utc(2021, 11, 9, 0)))
+    newer = merge_meter_hour(None, meter_3_hour(2.0, uploaded_at=utc(2021, 11, 9, 0)))
     merged = merge_meter_hour(newer, meter_3_hour(1.0, 5.0))
     assert [interval["value"] for interval in json.loads(merged)["intervals"]] == [80.0, 200.0]
 
@@ -128,7 +128,7 @@ def test_a_replay_after_a_meter_xml_correction_rewrites_its_readings() -> None:
 
 
 def test_decoding_gives_back_the_newest_rows() -> None:
-    rows = pl.concat([meter_3_hour(1.0, 2.0), meter_3_hour(3.0, arrival_hour=utc(2021, 11, 8, 16))])
+    rows = pl.concat([meter_3_hour(1.0, 2.0), meter_3_hour(3.0, uploaded_at=utc(2021, 11, 8, 16))])
     decoded = decode_meter_hour(merge_meter_hour(None, rows))
     assert (decoded.connector, decoded.participant, decoded.meter_id, decoded.hour) == (
         "coned",
@@ -144,7 +144,7 @@ def test_decoding_gives_back_the_newest_rows() -> None:
     "value", [0.1 + 0.2, 1e-300, 5e-324, -0.0, 123456789.12345679, 1.7976931348623157e308]
 )
 def test_values_round_trip_exactly(value: float) -> None:
-    rows = standardized(reading("99", HOUR, value, line=2), arrival_hour=ARRIVAL)
+    rows = standardized(reading("99", HOUR, value, line=2), uploaded_at=ARRIVAL)
     content = merge_meter_hour(None, rows)
     assert decode_meter_hour(content).rows["value"].to_list() == [value]
     assert str(json.loads(content)["intervals"][0]["value"]) == repr(value)
@@ -155,7 +155,7 @@ def test_an_object_of_an_unknown_meter_in_mixed_units_has_no_single_unit() -> No
     rows = standardized(
         reading("99", HOUR, 1.0, "kWh", line=2),
         reading("99", quarter(HOUR, 1), 1000.0, "Wh", line=3),
-        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
     )
     document = json.loads(merge_meter_hour(None, rows))
     assert (document["unit"], document["meter_known"]) == (None, False)
@@ -166,11 +166,11 @@ def test_rows_of_another_meter_hour_are_refused() -> None:
     two_hours = standardized(
         reading("3", HOUR, 1.0, line=2),
         reading("3", utc(2021, 11, 8, 15), 1.0, line=3),
-        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
     )
     with pytest.raises(ValueError, match="exactly one meter and hour"):
         merge_meter_hour(None, two_hours)
-    meter_1 = standardized(reading("1", HOUR, 1.0, line=2), arrival_hour=ARRIVAL)
+    meter_1 = standardized(reading("1", HOUR, 1.0, line=2), uploaded_at=ARRIVAL)
     with pytest.raises(ValueError, match="cannot merge into the object of"):
         merge_meter_hour(merge_meter_hour(None, meter_3_hour(1.0)), meter_1)
 
@@ -206,7 +206,7 @@ def hour_rows(index: int, files: list) -> pl.DataFrame:
                 reading(meter_id, quarter(HOUR, number), value, unit, line=line)
                 for line, (meter_id, number, value, unit) in enumerate(readings, start=2)
             ),
-            arrival_hour=ARRIVAL + timedelta(hours=index),
+            uploaded_at=ARRIVAL + timedelta(hours=index),
             source_file=name,
         )
         for name, readings in files
@@ -240,7 +240,7 @@ def test_replays_in_any_order_end_in_the_same_objects(arrivals: list, data: st.D
 @settings(max_examples=50, deadline=None)
 @given(arrivals=ARRIVAL_HOURS)
 def test_the_newest_reading_of_an_interval_is_the_greatest_origin(arrivals: list) -> None:
-    """Independent of version strings: the greatest (arrival hour, file, line) wins."""
+    """Independent of version strings: the greatest (upload time, file, line) wins."""
     greatest: dict[tuple[str, int], tuple] = {}
     for index, files in enumerate(arrivals):
         for name, readings in files:
@@ -255,7 +255,7 @@ def test_the_newest_reading_of_an_interval_is_the_greatest_origin(arrivals: list
     kept = {}
     for content in objects.values():
         rows = decode_meter_hour(content).rows.select(
-            "meter_id", "interval_start", "arrival_hour", "source_file", "source_line"
+            "meter_id", "interval_start", "uploaded_at", "source_file", "source_line"
         )
         for meter_id, start, hour, file, line in rows.iter_rows():
             kept[(meter_id, (start - HOUR) // timedelta(minutes=15))] = (hour, file, line)

@@ -1,5 +1,5 @@
 """The warehouse MERGE on the local BigQuery emulator: whatever order replays of an interval
-arrive in, `readings` ends with the greatest (arrival hour, source file, line), as
+arrive in, `readings` ends with the greatest (upload time, source file, line), as
 newest_per_interval keeps it in the meter-hour objects."""
 
 import itertools
@@ -14,7 +14,7 @@ from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
 
 START = utc(2021, 11, 8, 14)
-# Each a replay of the same interval: a later hour beats any name, "a.csv" is older than
+# Each a replay of the same interval: a later upload beats any name, "a.csv" is older than
 # "a.csv.1" (a prefix), and line 10 beats line 9.
 ORIGINS = [
     (utc(2021, 11, 8, 15), "z.csv", 9),
@@ -26,7 +26,7 @@ ORIGINS = [
 
 def replay(hour, file, line) -> pl.DataFrame:
     return standardized(
-        reading("3", START, float(line), line=line), arrival_hour=hour, source_file=file
+        reading("3", START, float(line), line=line), uploaded_at=hour, source_file=file
     )
 
 
@@ -47,7 +47,7 @@ def test_the_newest_origin_wins_in_any_order(
     for rows in rest[1:]:
         merge(warehouse, rows)
 
-    [row] = warehouse.query(f"SELECT arrival_hour, source_file, source_line FROM {READINGS_TABLE}")
+    [row] = warehouse.query(f"SELECT uploaded_at, source_file, source_line FROM {READINGS_TABLE}")
     newest = newest_per_interval(pl.concat(replay(*origin) for origin in ORIGINS))
-    assert (row["arrival_hour"], row["source_file"], row["source_line"]) == max(ORIGINS)
-    assert newest.select("arrival_hour", "source_file", "source_line").row(0) == max(ORIGINS)
+    assert (row["uploaded_at"], row["source_file"], row["source_line"]) == max(ORIGINS)
+    assert newest.select("uploaded_at", "source_file", "source_line").row(0) == max(ORIGINS)

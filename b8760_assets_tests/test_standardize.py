@@ -2,7 +2,7 @@
 unconvertible units, local time across a clock change, and the versions that decide which
 reading of an interval is the newest."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -40,7 +40,7 @@ def test_values_are_stated_in_the_meters_unit_with_its_multiplier() -> None:
         reading("3", START, 0.5, "MWh", line=4),
         reading("1", START, 9.0, "Wh", line=5),  # 9 * 0.001 would be 0.009000000000000001
         reading("4", START, 2.0, "MMBtu", line=6),  # therm meter, multiplier 1.02
-        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
     )
     assert values_of(rows) == [
         ("3", 50.0, "kWh", True),
@@ -52,9 +52,7 @@ def test_values_are_stated_in_the_meters_unit_with_its_multiplier() -> None:
 
 
 def test_a_meter_no_meter_xml_describes_is_kept_as_uploaded() -> None:
-    rows = standardized(
-        reading("99", START, 3.5, "gal", line=2, quality=None), arrival_hour=ARRIVAL
-    )
+    rows = standardized(reading("99", START, 3.5, "gal", line=2, quality=None), uploaded_at=ARRIVAL)
     assert values_of(rows) == [("99", 3.5, "gal", False)]
     assert rows.row(0, named=True)["local_start"] == "2021-11-08T09:00:00-05:00"  # coned's zone
     assert rows["quality"].to_list() == [None]
@@ -70,6 +68,7 @@ def test_units_of_another_dimension_are_reported_and_left_out() -> None:
         connector=CONED,
         meters=METERS,
         arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
         source_file="mixed.csv",
     )
     assert normalized.rows["source_line"].to_list() == [2, 4]
@@ -83,7 +82,7 @@ def test_units_of_another_dimension_are_reported_and_left_out() -> None:
 
 def test_rows_carry_their_origin_and_match_the_schema() -> None:
     rows = standardized(
-        reading("3", START, 1.25, line=7), arrival_hour=ARRIVAL, source_file="a/b.csv"
+        reading("3", START, 1.25, line=7), uploaded_at=ARRIVAL, source_file="a/b.csv"
     )
     assert rows.schema == STANDARDIZED_SCHEMA
     row = rows.row(0, named=True)
@@ -97,7 +96,12 @@ def test_rows_carry_their_origin_and_match_the_schema() -> None:
 
 def test_an_empty_file_normalizes_to_empty_frames_of_the_schemas() -> None:
     normalized = normalize(
-        readings(), connector=CONED, meters=METERS, arrival_hour=ARRIVAL, source_file="x.csv"
+        readings(),
+        connector=CONED,
+        meters=METERS,
+        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
+        source_file="x.csv",
     )
     assert normalized.rows.schema == STANDARDIZED_SCHEMA and normalized.rows.is_empty()
     assert normalized.unconvertible.schema == UNCONVERTIBLE_SCHEMA
@@ -110,7 +114,7 @@ def test_local_start_is_in_each_meters_zone_across_the_fall_back() -> None:
         *(reading("3", start, 1.0, line=line, minutes=60) for line, start in enumerate(hours)),
         reading("chicago", hours[1], 1.0, line=10, minutes=60),
         reading("99", hours[2], 1.0, line=11, minutes=60),
-        arrival_hour=utc(2021, 11, 8, 0),
+        uploaded_at=utc(2021, 11, 8, 0),
     )
     assert rows.select("meter_id", "local_start").rows() == [
         ("3", "2021-11-07T00:00:00-04:00"),
@@ -122,13 +126,11 @@ def test_local_start_is_in_each_meters_zone_across_the_fall_back() -> None:
     ]
 
 
-def test_a_later_arrival_hour_wins_whatever_its_file_is_called() -> None:
-    older = standardized(
-        reading("3", START, 1.0, line=9), arrival_hour=ARRIVAL, source_file="z.csv"
-    )
+def test_a_later_upload_wins_whatever_its_file_is_called() -> None:
+    older = standardized(reading("3", START, 1.0, line=9), uploaded_at=ARRIVAL, source_file="z.csv")
     newer = standardized(
         reading("3", START, 2.0, line=2),
-        arrival_hour=utc(2021, 11, 8, 16),
+        uploaded_at=utc(2021, 11, 8, 16),
         source_file="a.csv",
     )
     for rows in (pl.concat([older, newer]), pl.concat([newer, older])):
@@ -139,7 +141,7 @@ def test_within_a_file_a_later_line_wins() -> None:
     rows = standardized(
         reading("3", START, 2.0, line=10),
         reading("3", START, 1.0, line=9),
-        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
     )
     assert newest_per_interval(rows)["source_line"].to_list() == [10]
 
@@ -150,7 +152,7 @@ def test_newest_per_interval_keeps_one_row_per_interval_in_key_order() -> None:
         reading("1", START, 1.0, line=3),
         reading("3", START, 1.0, line=4),
         reading("3", utc(2021, 11, 8, 14, 15), 1.0, line=5),
-        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
     )
     newest = newest_per_interval(rows)
     assert newest.schema == STANDARDIZED_SCHEMA
@@ -163,7 +165,7 @@ def test_newest_per_interval_keeps_one_row_per_interval_in_key_order() -> None:
 
 def test_on_equal_versions_the_last_row_given_wins() -> None:
     """A replay under a corrected meter XML: same version, new value."""
-    first = standardized(reading("3", START, 1.0, line=2), arrival_hour=ARRIVAL)
+    first = standardized(reading("3", START, 1.0, line=2), uploaded_at=ARRIVAL)
     replayed = first.with_columns(value=pl.lit(7.0))
     assert newest_per_interval(pl.concat([first, replayed]))["value"].to_list() == [7.0]
     assert newest_per_interval(pl.concat([replayed, first]))["value"].to_list() == [40.0]
@@ -180,15 +182,33 @@ VERSIONS = st.tuples(
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(VERSIONS, min_size=2, max_size=8, unique=True))
-def test_the_newest_is_the_greatest_arrival_hour_then_file_then_line(
+def test_the_newest_is_the_greatest_upload_time_then_file_then_line(
     origins: list[tuple[datetime, str, int]],
 ) -> None:
-    """Whatever order an interval's rows come in, the greatest (arrival hour, file, line)
+    """Whatever order an interval's rows come in, the greatest (upload time, file, line)
     wins, in Python's order of those tuples: a file whose name is a prefix of another's is
     the older."""
     rows = pl.concat(
-        standardized(reading("3", START, float(n), line=line), arrival_hour=hour, source_file=file)
+        standardized(reading("3", START, float(n), line=line), uploaded_at=hour, source_file=file)
         for n, (hour, file, line) in enumerate(origins)
     )
     [row] = newest_per_interval(rows).rows(named=True)
-    assert (row["arrival_hour"], row["source_file"], row["source_line"]) == max(origins)
+    assert (row["uploaded_at"], row["source_file"], row["source_line"]) == max(origins)
+
+
+def test_a_value_that_would_overflow_in_its_meters_unit_is_left_out_and_reported() -> None:
+    """The landing check refuses such a file; a meter whose multiplier grew since its files
+    were taken in can still make one, which must never become inf in an object."""
+    normalized = normalize(
+        readings(
+            reading("3", START, 1e308, line=2),  # times meter 3's multiplier of 40
+            reading("3", START + timedelta(minutes=15), 1.0, line=3),
+        ),
+        connector=CONED,
+        meters=METERS,
+        arrival_hour=ARRIVAL,
+        uploaded_at=ARRIVAL,
+        source_file="big.csv",
+    )
+    assert normalized.rows.select("source_line", "value").rows() == [(3, 40.0)]
+    assert normalized.unconvertible["source_line"].to_list() == [2]

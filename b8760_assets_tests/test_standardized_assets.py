@@ -4,13 +4,15 @@ hours in any order, any number of times, leaves the same meter-hour objects."""
 import json
 import os
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from b8760_assets.config import load_platform
+from b8760_assets.landing.csv_format import CsvFormat
 from b8760_assets.landing.intake import take_in_hour, take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, partition_of_hour, range_run_tags
@@ -48,7 +50,8 @@ def arrived(storage: StorageResource) -> ConnectorLayout:
     storage.ensure_bucket(layout.bucket)
     storage.ensure_bucket(layout.landing_bucket)
     for offset, data in enumerate(ARRIVALS):
-        upload(storage, layout, f"readings-{offset}.csv", data)
+        uploaded_at = H + offset * HOUR + timedelta(minutes=10)
+        upload(storage, layout, f"readings-{offset}.csv", data, at=uploaded_at)
         take_in_hour(storage, layout, H + offset * HOUR)
     return layout
 
@@ -172,3 +175,25 @@ def test_an_hour_never_taken_in_is_a_clear_error(storage: StorageResource) -> No
     message = failure.step_failure_data.error.to_string()  # with its cause
     assert "2022-03-02T00:00:00/_manifest.json does not exist" in message
     assert "materialize ext_conn1/raw_landing_files for them first" in message
+
+
+def test_standardization_reads_the_checked_readings_never_the_file(
+    storage: StorageResource, monkeypatch
+) -> None:
+    """The landing check's verdict and readings are standardization's only input: a file is
+    parsed and checked once, so no second verdict can come after objects were written."""
+    layout = arrived(storage)
+    monkeypatch.setattr(
+        CsvFormat, "read_batches", lambda *args: pytest.fail("a file was parsed again")
+    )
+    asset = build_standardized_readings(layout, meters(layout))
+    for offset in range(3):
+        partition = partition_of_hour(H + offset * HOUR)
+        assert dg.materialize(
+            [asset], partition_key=partition, resources={"storage": storage}
+        ).success
+    values = {
+        name: [i["value"] for i in json.loads(data)["intervals"]]
+        for name, data in standardized_objects(storage, layout).items()
+    }
+    assert values == EXPECTED_VALUES

@@ -64,17 +64,17 @@ def materialize(connector: str, *partition_args: str) -> float:
 
 def upload_spans(storage, landing_bucket: str, connector: str, hours: int, files: int) -> int:
     """The range's readings as `files` CSV uploads of consecutive spans; returns the rows."""
+    from b8760_assets import local_stack
+
     frame = pl.concat(hourly_readings(meter_ids(METERS), START, hours)).sort("start", "meter_id")
     span = -(-hours // files) * METERS
     for number in range(files):
         part = frame.slice(number * span, span)
         if part.height:
-            storage.write(
-                landing_bucket,
-                f"{connector}/readings-{number + 1:02d}.csv",
-                part.write_csv().encode(),
-                content_type="text/csv",
-            )
+            name = f"{connector}/readings-{number + 1:02d}.csv"
+            storage.write(landing_bucket, name, part.write_csv().encode(), content_type="text/csv")
+            # Uploaded, as far as the range's hours can tell, during its first hour.
+            local_stack.backdate_upload(landing_bucket, name, START + timedelta(seconds=number))
     return frame.height
 
 
@@ -122,6 +122,7 @@ def dagster_alone(connector, first: datetime, last: datetime) -> float:
 def run(size: str = "full") -> list[Result]:
     import dagster as dg
 
+    from b8760_assets import local_stack
     from b8760_assets.config import load_platform
     from b8760_assets.storage import StorageResource
     from b8760_assets.warehouse import WarehouseResource
@@ -146,6 +147,7 @@ def run(size: str = "full") -> list[Result]:
             next_hour = last + timedelta(hours=1)
             one_hour = pl.concat(hourly_readings(meter_ids(METERS), next_hour, 1))
             storage.write(landing, "c000/next-hour.csv", one_hour.write_csv().encode())
+            local_stack.backdate_upload(landing, "c000/next-hour.csv", next_hour)
             single_seconds = materialize("c000", "--partition", partition(next_hour))
 
             with dg.DagsterInstance.get() as instance:

@@ -74,6 +74,7 @@ print(json.dumps({"peak_rss_mb": peak_rss_mb(), "seconds": time.perf_counter() -
 
 def measure(folder, label: str, size: int) -> dict[str, dict]:
     """Upload a file of about `size` bytes, then run each step on it in a process of its own."""
+    from b8760_assets import local_stack
     from b8760_assets.config import load_platform
     from b8760_assets.storage import StorageResource
 
@@ -90,6 +91,7 @@ def measure(folder, label: str, size: int) -> dict[str, dict]:
     rows = csv_of_size(csv, size)
     file_bytes = csv.stat().st_size
     storage.upload_file(landing, f"{connector.name}/readings.csv", csv)
+    local_stack.backdate_upload(landing, f"{connector.name}/readings.csv", HOUR)  # its hour
     csv.unlink()
     steps = {}
     saved = {name: os.environ.get(name) for name in ("B8760_PLATFORM_DIR", "B8760_LANDING_BUCKET")}

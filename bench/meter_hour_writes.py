@@ -44,7 +44,12 @@ def standardized_rows(meters: int, hours: int) -> pl.DataFrame:
     readings = check_file("bench.csv", text.write_csv().encode(), connector).readings
     arrival = datetime(2022, 1, 1, tzinfo=UTC)
     return normalize(
-        readings, connector=connector, meters={}, arrival_hour=arrival, source_file="bench.csv"
+        readings,
+        connector=connector,
+        meters={},
+        arrival_hour=arrival,
+        source_file="bench.csv",
+        uploaded_at=arrival,
     ).rows
 
 

@@ -61,6 +61,7 @@ def run(size: str = "full") -> list[Result]:
             meters={},
             arrival_hour=hour,
             source_file="bench.csv",
+            uploaded_at=hour,
         ).rows
         batch = HourBatch(folder / f"{number}.parquet")  # as standardized_readings writes it
         batch.write(rows)

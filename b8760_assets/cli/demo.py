@@ -1,7 +1,8 @@
 """`b8760 demo`: the platform's main job on the local stack, end to end, for a new user.
 
-Connectors upload the sample files through the GCS API, then the landing-zone connector's
-hour runs through Dagster (real runs, recorded in $DAGSTER_HOME's instance, visible in the
+Connectors upload the sample files through the GCS API (dated by the local stack into the
+last complete hour, as if uploaded then), then the landing-zone connector's hour runs through
+Dagster (real runs, recorded in $DAGSTER_HOME's instance, visible in the
 UI), and the outcome of every file is printed.
 """
 
@@ -9,7 +10,7 @@ import json
 import subprocess
 import sys
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -32,6 +33,8 @@ SEED_EXAMPLE = (
     "participant_1",
     meter_hour_name("coned", "3", datetime(2021, 11, 8, 14, tzinfo=UTC)),
 )
+# Between the dated uploads, so that they keep the order they were made in.
+UPLOAD_SPACING = timedelta(seconds=1)
 READINGS_SUMMARY_SQL = f"""
     SELECT connector, COUNT(*) AS readings,
            SUM(CASE WHEN meter_known THEN 1 ELSE 0 END) AS linked,
@@ -88,15 +91,22 @@ def demo() -> None:
     storage = StorageResource()
     landing_bucket = settings.landing_bucket()
     storage.ensure_bucket(landing_bucket)
-    layouts = []
-    for folder in sorted(SAMPLE_UPLOADS.iterdir()):
-        layouts.append(ConnectorLayout(platform.connectors[folder.name], landing_bucket))
-        for path in sorted(folder.iterdir()):
-            try:
-                uploaded = storage.upload_file(landing_bucket, f"{folder.name}/{path.name}", path)
-                click.echo(f"{uploaded.uri} ({uploaded.size} bytes)")
-            except GenerationConflict:
-                click.echo(f"gs://{landing_bucket}/{folder.name}/{path.name} is already waiting")
+    layouts = [
+        ConnectorLayout(platform.connectors[folder.name], landing_bucket)
+        for folder in sorted(SAMPLE_UPLOADS.iterdir())
+    ]
+    hour = free_hour(storage, layouts)
+    for number, path in enumerate(sorted(SAMPLE_UPLOADS.glob("*/*"))):
+        name = f"{path.parent.name}/{path.name}"
+        try:
+            uploaded = storage.upload_file(landing_bucket, name, path)
+            click.echo(f"{uploaded.uri} ({uploaded.size} bytes)")
+        except GenerationConflict:
+            click.echo(f"gs://{landing_bucket}/{name} is already waiting")
+        # An hour takes in only what was uploaded before it ended: the local stack dates the
+        # uploads into the hour the demo runs, as if the connectors had uploaded them then.
+        local_stack.backdate_upload(landing_bucket, name, hour + number * UPLOAD_SPACING)
+    click.echo(f"(dated as uploaded from {hour_segment(hour)} UTC on: the local stack's clock)")
 
     heading("definitions and the meter registry")
     dagster("validate", "definitions", "validate", "-m", DEFINITIONS_MODULE)
@@ -105,7 +115,6 @@ def demo() -> None:
         "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", "warehouse/meters",
     )  # fmt: skip
 
-    hour = free_hour(storage, layouts)
     heading(f"each connector's chain runs for arrival hour {hour_segment(hour)}")
     for layout in layouts:
         dagster(

@@ -5,12 +5,16 @@ or a backfilled range, in one run), the intake moves the files, and the hour's o
 comes back as metadata and as the rejected-files check, so the UI shows what happened.
 """
 
+from collections.abc import Mapping
+
 import dagster as dg
 
+from b8760_assets.config import Meter
 from b8760_assets.landing.intake import take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
 from b8760_assets.partitions import chain_asset, hour_of_partition
+from b8760_assets.standardized.normalize import Normalizer
 from b8760_assets.storage import StorageResource
 
 RAW_LANDING_FILES = "raw_landing_files"
@@ -21,8 +25,13 @@ def raw_landing_files_key(layout: ConnectorLayout) -> dg.AssetKey:
     return dg.AssetKey([layout.connector.name, RAW_LANDING_FILES])
 
 
-def build_raw_landing_files(layout: ConnectorLayout) -> dg.AssetsDefinition:
+def build_raw_landing_files(
+    layout: ConnectorLayout, meters: Mapping[str, Meter]
+) -> dg.AssetsDefinition:
+    """The intake of a connector's files; `meters` (by id) say which values would overflow
+    once stated in their meters' units, so that such a file is refused at the landing check."""
     connector = layout.connector
+    normalizer = Normalizer(connector, meters)
 
     @chain_asset(
         connector,
@@ -45,6 +54,7 @@ def build_raw_landing_files(layout: ConnectorLayout) -> dg.AssetsDefinition:
             storage,
             layout,
             [hour_of_partition(partition) for partition in context.partition_keys],
+            normalizer=normalizer,
             log=context.log.info,
         )
         return dg.MaterializeResult(

@@ -9,33 +9,32 @@ Rejection. A file in memory (check_file) comes back with its readings; a downloa
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 import polars as pl
 
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.landing.csv_format import CsvFormat
 from b8760_assets.landing.formats import FormatRejected, ReadingsFormat, Rejection, quoted
+from b8760_assets.standardized.normalize import Normalizer
 
 # Every format a connector's properties.xml may name in file.formats.
 FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat()}
 
 # Files the platform itself keeps at the root of a connector's landing prefix; never taken in.
 RESERVED_NAMES = frozenset({"readme.txt"})
-# A refused file is quarantined beside <name>.error.json, and each arrival hour's archive
-# folder holds the hour's manifest: an upload under either name could overwrite them.
-ERROR_SUFFIX = ".error.json"
+# Each arrival hour's archive folder holds the hour's manifest beside the accepted files: an
+# upload of that name could overwrite it.
 MANIFEST_NAME = "_manifest.json"
 PLATFORM_NAMES = RESERVED_NAMES | {MANIFEST_NAME}
 # GCS caps object names at 1024 bytes. A landing file is kept as
-# <connector>/rejected/<arrival hour>/<name>.error.json, up to 104 bytes more.
+# <connector>/rejected/<arrival hour>/<name>, up to 93 bytes more.
 MAX_NAME_BYTES = 896
 # Enough of a file to recognize its format by.
 HEAD_BYTES = 4096
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,12 +92,12 @@ def check_name(name: str) -> Rejection | None:
             name,
             "has a '.' or '..' path segment; name the file without relative folders",
         )
-    if name in PLATFORM_NAMES or name.endswith(ERROR_SUFFIX):
+    if name in PLATFORM_NAMES:
         return _name_rejection(
             "name.reserved",
             name,
-            f"is the platform's ({', '.join(sorted(PLATFORM_NAMES))} at the root, or a name "
-            f"ending in {ERROR_SUFFIX}); choose another name",
+            f"is the platform's ({', '.join(sorted(PLATFORM_NAMES))} at the root); "
+            "choose another name",
         )
     return None
 
@@ -120,8 +119,11 @@ def check_size(size: int, connector: ConnectorProperties) -> Rejection | None:
     return None
 
 
-def check_file(name: str, data: bytes, connector: ConnectorProperties) -> CheckedFile:
-    """The verdict on one uploaded file: name, size, format, then every reading in it.
+def check_file(
+    name: str, data: bytes, connector: ConnectorProperties, normalizer: Normalizer | None = None
+) -> CheckedFile:
+    """The verdict on one uploaded file: name, size, format, then every reading in it, and
+    with the connector's `normalizer`, that every value stays a number in its meter's unit.
 
     Always a verdict, never an exception: a file that made the check raise would fail the
     intake of its whole arrival hour, on every retry.
@@ -129,6 +131,9 @@ def check_file(name: str, data: bytes, connector: ConnectorProperties) -> Checke
 
     def read(file_format: ReadingsFormat) -> tuple[pl.DataFrame, int]:
         readings = file_format.read(data, connector)
+        overflow = _overflow(readings, normalizer)
+        if overflow is not None:
+            raise FormatRejected(overflow)
         return readings, readings.height
 
     return _verdict(name, len(data), data[:HEAD_BYTES], read, connector)
@@ -139,27 +144,30 @@ def check_local_file(
     path: Path,
     connector: ConnectorProperties,
     *,
-    transform: Callable[[pl.DataFrame], T] | None = None,
-    on_readings: Callable[[pl.DataFrame | T], None] | None = None,
+    normalizer: Normalizer | None = None,
+    on_readings: Callable[[pl.DataFrame], None] | None = None,
 ) -> CheckedFile:
     """check_file on a file downloaded to `path`, read a batch at a time: the memory it takes
     does not grow with the file. The verdict holds the count of readings, not the readings:
     each batch goes to `on_readings` as it is read (in file order), before the verdict, which
-    a later batch may still make a rejection (use them only once the verdict says accepted,
-    or when the file was accepted before). `transform` (such as normalizing) runs on each
-    batch in the threads that read and check them, and must be safe there; on_readings gets
-    its result. An exception in either is raised as it is."""
+    a later batch may still make a rejection, so whatever it keeps must wait for the verdict.
+    An exception in on_readings is raised as it is."""
 
     def read(file_format: ReadingsFormat) -> tuple[None, int]:
-        count = 0
-        batches = file_format.read_batches(path, connector, _carried(transform))
-        for batch in batches:
-            count += batch.rows
-            if on_readings is not None:
+        count, first_overflow = 0, None
+        batches = file_format.read_batches(path, connector, partial(_with_overflow, normalizer))
+        for readings, overflow in batches:
+            # The format's own rules come first, as check_file has them: an overflow is the
+            # verdict only once the whole file has been read without another problem.
+            first_overflow = first_overflow or overflow
+            count += readings.height
+            if on_readings is not None and first_overflow is None:
                 try:
-                    on_readings(batch.value)
+                    on_readings(readings)
                 except BaseException as error:
                     raise _ConsumerFailed(error) from None
+        if first_overflow is not None:
+            raise FormatRejected(first_overflow)
         return None, count
 
     with open(path, "rb") as file:
@@ -167,25 +175,27 @@ def check_local_file(
     return _verdict(name, path.stat().st_size, head, read, connector)
 
 
-@dataclass(frozen=True)
-class _Counted:
-    rows: int
-    value: object
+def _with_overflow(
+    normalizer: Normalizer | None, readings: pl.DataFrame
+) -> tuple[pl.DataFrame, Rejection | None]:
+    """A batch with its overflow rejection, if any: worked out in the reader's threads."""
+    return readings, _overflow(readings, normalizer)
 
 
-def _carried(transform: Callable[[pl.DataFrame], T] | None) -> Callable[[pl.DataFrame], _Counted]:
-    """The transform, keeping the batch's count of readings beside its result; an exception
-    in it is carried through the reader untouched."""
-
-    def counted(readings: pl.DataFrame) -> _Counted:
-        if transform is None:
-            return _Counted(readings.height, readings)
-        try:
-            return _Counted(readings.height, transform(readings))
-        except BaseException as error:
-            raise _ConsumerFailed(error) from None
-
-    return counted
+def _overflow(readings: pl.DataFrame, normalizer: Normalizer | None) -> Rejection | None:
+    """Why a reading's value stops being a number in its meter's unit (1.7e308 gal with a
+    multiplier of 10), or None: such a value could be stored nowhere downstream."""
+    row = None if normalizer is None else normalizer.first_overflow(readings)
+    if row is None:
+        return None
+    return Rejection(
+        "value.overflows",
+        row["line"],
+        f"line {row['line']}: the value {row['value']!r} {row['unit']} of meter "
+        f"{quoted(row['meter_id'])} is beyond the largest number (about 1.8e308) once stated "
+        f"in the meter's unit {row['meter_unit']} with its multiplier {row['multiplier']!r}; "
+        "check the value and its unit",
+    )
 
 
 class _ConsumerFailed(Exception):

@@ -44,7 +44,7 @@ class Rejection:
     message: str
 
     def to_json(self) -> dict[str, object]:
-        """The reason kept next to a rejected file (<file>.error.json)."""
+        """The reason kept for a rejected file (reasons/<hour>/<digest>.json)."""
         return {"rule": self.rule, "line": self.line, "message": self.message}
 
 
@@ -89,7 +89,7 @@ def quoted(value: str | None) -> str:
     """A value found in an upload as a message shows it: quoted, escaped, cut to SHOWN_CHARS.
 
     Escaping keeps line breaks, control characters and undecodable names visible, and keeps
-    the message itself valid UTF-8 for <file>.error.json.
+    the message itself valid UTF-8 for the reason's JSON.
     """
     text = value or ""
     if len(text) > SHOWN_CHARS:

@@ -1,19 +1,24 @@
 """Taking an arrival hour's files in: freeze the set, check each file, move it, record it.
 
 Nothing is lost and nothing is taken twice:
+- an hour takes in only files uploaded before it ended (their timeCreated, which GCS sets
+  and no uploader can), so a file waits for the first hour that ends after its upload,
+  whichever run gets there first, and a backfill of past hours never takes a later upload;
 - a file is claimed by one hour (a create-only claim object) before the hour's manifest
-  freezes it, so two hours never take the same upload, and a file uploaded after the freeze
-  waits for the next hour;
+  freezes it, so two hours never take the same upload;
 - the manifest is written create-only, so two runs of one hour agree on one set of files;
 - a landing file is deleted only after its copy's checksum is verified, and only at the
   generation that was frozen; every step is safe to repeat, so a rerun of a crashed hour
-  finishes the move instead of starting over.
+  finishes the move instead of starting over;
+- an accepted file's readings are kept as the check read them (checked/), so that the
+  steps after the intake never parse or check the file again.
 
 A range of hours (a backfill) lists the landing zone, the claims and the range's manifests
 once, not once an hour, and writes the manifests of the hours with nothing to take in all
 at once: a year of hours is a few listings and one parallel write, not 35,000 requests.
 """
 
+import bisect
 import json
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -21,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, CheckedReadings
 from b8760_assets.landing.file_checks import (
     MANIFEST_NAME,
     RESERVED_NAMES,
@@ -31,16 +37,18 @@ from b8760_assets.landing.file_checks import (
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
 from b8760_assets.partitions import HOUR, HOUR_SEGMENT_FORMAT, hour_segment
+from b8760_assets.standardized.normalize import Normalizer
 from b8760_assets.storage import (
     GenerationConflict,
     ObjectMissing,
+    StorageError,
     StorageResource,
     StoredObject,
     verify_same_content,
 )
 
 Log = Callable[[str], None]
-# What a run saw waiting when it began: the connector's uploads and the names of the claims.
+# What a run found waiting for an hour when it began: uploads, and the names of the claims.
 Waiting = tuple[list[StoredObject], set[str]]
 
 
@@ -49,29 +57,58 @@ def take_in_hours(
     layout: ConnectorLayout,
     hours: Sequence[datetime],
     *,
+    normalizer: Normalizer | None = None,
     log: Log = lambda message: None,
 ) -> list[Manifest]:
     """take_in_hour for each of `hours` (in order), listing once for all of them.
 
     Hours that ran before are read back (a crashed one is finished). Of the hours that never
-    ran, the first takes in what was waiting when the run began; the others find nothing
-    (files uploaded during the run wait for the next hour's run), so their empty manifests
-    are written together. Whatever another run froze meanwhile is taken as it froze it.
+    ran, each takes in the waiting files uploaded before it ended and after the hour before
+    it in the range ended (a file goes to the first of them that ends after its upload);
+    the hours that find nothing have their empty manifests written together. Whatever
+    another run froze meanwhile is taken as it froze it.
     """
+    normalizer = normalizer or Normalizer(layout.connector, {})
     frozen = frozen_hours(storage, layout, hours)
     manifests: dict[datetime, Manifest] = {}
-    new = [hour for hour in hours if hour not in frozen]
+    new = sorted(hour for hour in hours if hour not in frozen)
     if new:
-        first, *rest = new
         claims = {claim.name for claim in storage.list(layout.bucket, layout.claims_prefix)}
-        waiting = (list(landing_files(storage, layout)), claims)
-        manifests[first] = take_in_hour(storage, layout, first, log=log, waiting=waiting)
-        manifests.update(freeze_empty_hours(storage, layout, rest))
+        by_hour = first_hours(list(landing_files(storage, layout)), new)
+        for hour, uploads in by_hour.items():
+            manifests[hour] = take_in_hour(
+                storage, layout, hour, normalizer=normalizer, log=log, waiting=(uploads, claims)
+            )
+        manifests.update(
+            freeze_empty_hours(storage, layout, [hour for hour in new if hour not in by_hour])
+        )
     ran = [hour for hour in hours if hour not in manifests]
     read = storage.in_parallel(lambda hour: read_manifest(storage, layout, hour), ran)
     for hour, (manifest, generation) in zip(ran, read, strict=True):
-        manifests[hour] = finish_hour(storage, layout, hour, manifest, generation, log=log)
+        manifests[hour] = finish_hour(
+            storage, layout, hour, manifest, generation, normalizer=normalizer, log=log
+        )
     return [manifests[hour] for hour in hours]
+
+
+def first_hours(
+    uploads: Iterable[StoredObject], hours: Sequence[datetime]
+) -> dict[datetime, list[StoredObject]]:
+    """The uploads each of `hours` (sorted) may take in: each upload goes to the first of
+    them that ends after it was uploaded; uploads after the last one ended wait."""
+    ends = [hour + HOUR for hour in hours]
+    taken: dict[datetime, list[StoredObject]] = {}
+    for upload in uploads:
+        index = bisect.bisect_right(ends, uploaded_at(upload))
+        if index < len(hours):
+            taken.setdefault(hours[index], []).append(upload)
+    return taken
+
+
+def uploaded_at(upload: StoredObject) -> datetime:
+    if upload.created is None:
+        raise StorageError(f"{upload.uri} has no timeCreated; GCS sets it on every object")
+    return upload.created
 
 
 def frozen_hours(
@@ -136,14 +173,18 @@ def take_in_hour(
     layout: ConnectorLayout,
     hour: datetime,
     *,
+    normalizer: Normalizer | None = None,
     log: Log = lambda message: None,
     waiting: Waiting | None = None,
 ) -> Manifest:
     """The hour's manifest with every file moved to raw/ or rejected/; safe to repeat.
 
-    `waiting` is what take_in_hours listed for an hour that had no manifest then."""
+    `normalizer` states values in their meters' units, so that a value that would overflow
+    there is refused (without one, values are checked as uploaded). `waiting` is what
+    take_in_hours found for an hour that had no manifest then."""
+    normalizer = normalizer or Normalizer(layout.connector, {})
     manifest, generation = freeze_hour(storage, layout, hour, waiting=waiting)
-    return finish_hour(storage, layout, hour, manifest, generation, log=log)
+    return finish_hour(storage, layout, hour, manifest, generation, normalizer=normalizer, log=log)
 
 
 def finish_hour(
@@ -153,6 +194,7 @@ def finish_hour(
     manifest: Manifest,
     generation: int,
     *,
+    normalizer: Normalizer,
     log: Log = lambda message: None,
 ) -> Manifest:
     """Move the frozen hour's files not moved yet, then record their outcomes."""
@@ -161,7 +203,7 @@ def finish_hour(
         return manifest
     log(f"{layout.connector.name} {hour_segment(hour)}: {len(pending)} file(s) to take in")
     for number, entry in enumerate(pending, start=1):
-        done = move_file(storage, layout, hour, entry)
+        done = move_file(storage, layout, hour, entry, normalizer)
         log(f"[{number}/{len(pending)}] {entry.name}: {describe(done)}")
         manifest = manifest.with_entry(done)
     try:
@@ -199,14 +241,17 @@ def freeze_hour(
     waiting: Waiting | None = None,
 ) -> tuple[Manifest, int]:
     """The hour's manifest and its generation: the existing one, or a new one holding every
-    landing file not claimed by another hour (from `waiting`, when the caller listed them)."""
+    landing file uploaded before the hour ended and not claimed by another hour (from
+    `waiting`, when the caller listed them)."""
     if waiting is None:
         try:
             return read_manifest(storage, layout, hour)
         except ObjectMissing:
             pass
         claims = {claim.name for claim in storage.list(layout.bucket, layout.claims_prefix)}
-        uploads: Iterable[StoredObject] = landing_files(storage, layout)
+        uploads: Iterable[StoredObject] = first_hours(landing_files(storage, layout), [hour]).get(
+            hour, []
+        )
     else:
         uploads, claims = waiting
     entries = tuple(
@@ -271,22 +316,43 @@ def release_claims(
 
 
 def move_file(
-    storage: StorageResource, layout: ConnectorLayout, hour: datetime, entry: ManifestEntry
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    hour: datetime,
+    entry: ManifestEntry,
+    normalizer: Normalizer,
 ) -> ManifestEntry:
-    """Check one frozen file, copy it to raw/ or rejected/ (with its reason), verify the copy,
-    then delete the landing object and its claim. Each step is safe to repeat."""
+    """Check one frozen file and keep its verdict (the checked readings of an accepted file,
+    the reason of a refused one), copy it to raw/ or rejected/, verify the copy, then delete
+    the landing object and its claim. Each step is safe to repeat."""
     source = entry.landing_object
-    checked = check_frozen_file(storage, layout, hour, entry)
-    if checked.accepted:
-        destination = layout.accepted(hour, entry.name)
-    else:
-        destination = layout.rejected(hour, entry.name)
-        write_if_missing(
-            storage,
-            layout.bucket,
-            layout.rejection_reason(hour, entry.name),
-            json.dumps({"file": source.uri, **checked.rejection.to_json()}, indent=2).encode(),
-        )
+    with tempfile.TemporaryDirectory(prefix="b8760-intake-") as folder:
+        readings = Path(folder) / "checked.parquet"
+        checked = check_frozen_file(storage, layout, hour, entry, normalizer, readings)
+        if checked.accepted:
+            destination = layout.accepted(hour, entry.name)
+            kept = storage.upload_file(
+                layout.bucket,
+                layout.checked_readings(hour, entry.name),
+                readings,
+                if_generation_match=None,
+                content_type=PARQUET_CONTENT_TYPE,
+            )
+        else:
+            destination = layout.rejected(hour, entry.name)
+            kept = write_if_missing(
+                storage,
+                layout.bucket,
+                layout.rejection_reason(hour, entry.name),
+                json.dumps(
+                    {
+                        "file": source.uri,
+                        "rejected_as": f"gs://{layout.bucket}/{destination}",
+                        **checked.rejection.to_json(),
+                    },
+                    indent=2,
+                ).encode(),
+            )
     try:
         archived = storage.copy(source, layout.bucket, destination)
     except ObjectMissing:
@@ -300,33 +366,42 @@ def move_file(
         archived_as=archived.uri,
         readings=checked.count,
         rejection=checked.rejection,
+        checked_readings=kept.name if checked.accepted else None,
     )
 
 
 def check_frozen_file(
-    storage: StorageResource, layout: ConnectorLayout, hour: datetime, entry: ManifestEntry
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    hour: datetime,
+    entry: ManifestEntry,
+    normalizer: Normalizer,
+    readings: Path,
 ) -> CheckedFile:
     """The landing check on exactly the frozen version: from the landing zone, or from its
     archive when an earlier attempt got as far as deleting it. Oversized files are refused
     by their listed size, without downloading them; others are downloaded to a temporary
-    file and checked a batch at a time, so that memory does not grow with the file."""
+    file and checked a batch at a time, so that memory does not grow with the file. The
+    readings of an accepted file are written to `readings` (Parquet) as they are read."""
     source = entry.landing_object
     too_large = check_size(source.size or 0, layout.connector)
     if too_large is not None:
         return CheckedFile(entry.name, None, None, too_large)
-    with tempfile.TemporaryDirectory(prefix="b8760-intake-") as folder:
-        path = Path(folder) / "upload"
-        try:
-            storage.download(source.bucket, source.name, path, generation=source.generation)
-        except ObjectMissing:
-            for archive in (layout.accepted(hour, entry.name), layout.rejected(hour, entry.name)):
-                copy = storage.stat(layout.bucket, archive)
-                if copy is not None:
-                    storage.download(layout.bucket, archive, path, generation=copy.generation)
-                    break
-            else:
-                raise
-        return check_local_file(entry.name, path, layout.connector)
+    path = readings.with_name("upload")
+    try:
+        storage.download(source.bucket, source.name, path, generation=source.generation)
+    except ObjectMissing:
+        for archive in (layout.accepted(hour, entry.name), layout.rejected(hour, entry.name)):
+            copy = storage.stat(layout.bucket, archive)
+            if copy is not None:
+                storage.download(layout.bucket, archive, path, generation=copy.generation)
+                break
+        else:
+            raise
+    with CheckedReadings(readings) as kept:
+        return check_local_file(
+            entry.name, path, layout.connector, normalizer=normalizer, on_readings=kept.write
+        )
 
 
 def archived_copy(
@@ -339,8 +414,12 @@ def archived_copy(
     return copy
 
 
-def write_if_missing(storage: StorageResource, bucket: str, name: str, data: bytes) -> None:
+def write_if_missing(storage: StorageResource, bucket: str, name: str, data: bytes) -> StoredObject:
+    """The object written create-only, or the one an earlier attempt wrote."""
     try:
-        storage.write(bucket, name, data, content_type="application/json")
+        return storage.write(bucket, name, data, content_type="application/json")
     except GenerationConflict:
-        pass
+        existing = storage.stat(bucket, name)
+        if existing is None:
+            raise
+        return existing

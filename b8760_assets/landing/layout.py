@@ -4,16 +4,28 @@ gs://<landing bucket>/<connector>/<file>                       uploaded by the c
 gs://<participant>/<connector>/claims/<generation>/<file>       a file taken by an hour, until moved
 gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's files and outcomes
 gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
+gs://<participant>/<connector>/checked/<arrival hour>/<digest>.parquet   and their readings
 gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
-gs://<participant>/<connector>/rejected/<arrival hour>/<file>.error.json   and why
+gs://<participant>/<connector>/reasons/<arrival hour>/<digest>.json      and why
+
+An upload's name is the only part of these that an uploader chooses, so what the platform
+derives from a file (its checked readings, the reason it was refused) lives in folders of its
+own, named by a digest of the file's name: fixed in length whatever the name's, and out of
+reach of any upload (the manifest and the digests map them back to the file).
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from b8760_assets.config import ConnectorProperties
-from b8760_assets.landing.file_checks import ERROR_SUFFIX, MANIFEST_NAME
+from b8760_assets.landing.file_checks import MANIFEST_NAME
 from b8760_assets.partitions import hour_segment
+
+
+def name_digest(file_name: str) -> str:
+    """A fixed-length stand-in for an upload's name in the objects derived from it."""
+    return hashlib.sha256(file_name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,15 @@ class ConnectorLayout:
     def rejected(self, hour: datetime, file_name: str) -> str:
         return self._hour_folder("rejected", hour) + file_name
 
+    def checked_readings(self, hour: datetime, file_name: str) -> str:
+        """An accepted file's readings as the landing check read them (Parquet): the only
+        input of standardization, so that a file is parsed and checked once."""
+        return self._hour_folder("checked", hour) + name_digest(file_name) + ".parquet"
+
+    def rejection_reason(self, hour: datetime, file_name: str) -> str:
+        """Why a file was refused (JSON naming the file, its rule, line and message)."""
+        return self._hour_folder("reasons", hour) + name_digest(file_name) + ".json"
+
     @property
     def batches_prefix(self) -> str:
         return f"{self.connector.name}/batches/"
@@ -69,6 +90,3 @@ class ConnectorLayout:
     def batch(self, hour: datetime) -> str:
         """The hour's standardized rows as one Parquet object, for the warehouse to load."""
         return f"{self.batches_prefix}{hour_segment(hour)}.parquet"
-
-    def rejection_reason(self, hour: datetime, file_name: str) -> str:
-        return self.rejected(hour, file_name) + ERROR_SUFFIX

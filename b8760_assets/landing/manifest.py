@@ -27,10 +27,20 @@ class ManifestEntry:
     archived_as: str | None = None  # gs:// URI of the verified copy
     readings: int | None = None
     rejection: Rejection | None = None
+    # The object, in the participant's bucket, of the accepted file's readings as the landing
+    # check read them (Parquet): what standardization reads.
+    checked_readings: str | None = None
 
     @property
     def done(self) -> bool:
         return self.outcome is not None
+
+    @property
+    def uploaded_at(self) -> datetime:
+        """When the connector uploaded the file (its timeCreated): the reading's version."""
+        if self.landing_object.created is None:
+            raise ValueError(f"{self.landing_object.uri} has no creation time in the manifest")
+        return self.landing_object.created
 
 
 @dataclass(frozen=True)
@@ -51,10 +61,8 @@ class Manifest:
 
     def to_json(self) -> bytes:
         document = asdict(self)
-        document["arrival_hour"] = self.arrival_hour.isoformat()
-        document["frozen_at"] = self.frozen_at.isoformat()
         document["complete"] = self.complete
-        return json.dumps(document, indent=2).encode()
+        return json.dumps(document, indent=2, default=datetime.isoformat).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> Manifest:
@@ -67,10 +75,15 @@ class Manifest:
                 ManifestEntry(
                     **{
                         **entry,
-                        "landing_object": StoredObject(**entry["landing_object"]),
+                        "landing_object": _stored_object(entry["landing_object"]),
                         "rejection": entry["rejection"] and Rejection(**entry["rejection"]),
                     }
                 )
                 for entry in document["files"]
             ),
         )
+
+
+def _stored_object(document: dict) -> StoredObject:
+    created = document.get("created")
+    return StoredObject(**{**document, "created": created and datetime.fromisoformat(created)})

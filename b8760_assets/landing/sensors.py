@@ -1,5 +1,8 @@
 """The hourly landing-zone sensor: a run per connector with new files, for the last complete hour.
 
+A file uploaded during the current hour waits for the next tick after the hour ends: an hour
+takes in only what was uploaded before it ended.
+
 The landing zone holds only files not yet moved, and claims exist only while a move is in
 flight, so a tick lists what is waiting, never the history. The cursor remembers the last
 hour checked per connector, so each connector is listed at most once an hour; run keys
@@ -12,7 +15,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from b8760_assets.landing.intake import landing_files
+from b8760_assets.landing.intake import landing_files, uploaded_at
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, floor_hour, hour_segment, partition_of_hour
 from b8760_assets.storage import StorageResource
@@ -20,14 +23,22 @@ from b8760_assets.storage import StorageResource
 CONNECTOR_TAG = "b8760/connector"
 
 
-def waiting_uploads(storage: StorageResource, layout: ConnectorLayout) -> list[str]:
-    """Names of the connector's uploads that no arrival hour has claimed yet.
+def waiting_uploads(
+    storage: StorageResource, layout: ConnectorLayout, before: datetime
+) -> list[str]:
+    """Names of the connector's uploads made before `before` (the end of the hour a run
+    would take them in) that no arrival hour has claimed yet: a later upload waits for the
+    hour it was uploaded in to end.
 
     The claims are listed only when something is waiting: a tick with nothing new lists the
     landing prefix alone, never the participant's bucket, whose listing costs the size of
     the bucket on the local storage emulator (real GCS lists by prefix).
     """
-    names = [layout.file_name(upload.name) for upload in landing_files(storage, layout)]
+    names = [
+        layout.file_name(upload.name)
+        for upload in landing_files(storage, layout)
+        if uploaded_at(upload) < before
+    ]
     if not names:
         return []
     claimed = {
@@ -65,7 +76,7 @@ def build_landing_zone_sensor(
                 continue
             storage.ensure_bucket(layout.landing_bucket)
             storage.ensure_bucket(layout.bucket)
-            waiting = waiting_uploads(storage, layout)
+            waiting = waiting_uploads(storage, layout, before=last_complete_hour + HOUR)
             checked[name] = hour
             if not waiting:
                 continue

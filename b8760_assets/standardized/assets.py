@@ -1,14 +1,15 @@
 """Standardized readings: the second asset of each connector's chain.
 
-Reads the hours' accepted files back from raw/, checks and normalizes them (UTC, the meter's
-unit and multiplier, a version per row), writes each hour's rows as one Parquet batch for
-the warehouse, and merges the readings into the meter-hour objects participants download.
+Reads the readings the landing check kept of each hour's accepted files (checked/, never the
+files themselves: a file is parsed and checked once), normalizes them (UTC, the meter's unit
+and multiplier, a version per row), writes each hour's rows as one Parquet batch for the
+warehouse, and merges the readings into the meter-hour objects participants download.
 The merge is compare-and-swap per object, newest version per interval, so concurrent runs
 and replays in any order end in the same objects.
 
-Memory does not grow with a file or a range of hours: a file is downloaded to a temporary
-file and read a batch at a time, an hour's batch is written as its rows come, and rows wait
-for the meter-hour merge only up to MERGE_ROWS (one merge, for a run of ordinary size). A
+Memory does not grow with a file or a range of hours: a file's readings are downloaded to a
+temporary file and read a batch at a time, an hour's batch is written as its rows come, and
+rows wait for the meter-hour merge only up to MERGE_ROWS (one merge, for a run of ordinary size). A
 range of hours lists its archive folders and batches once: only the hours that accepted a
 file are read, and an hour without readings writes no batch.
 """
@@ -27,11 +28,11 @@ import pyarrow.parquet as pq
 
 from b8760_assets.config import Meter
 from b8760_assets.landing.assets import raw_landing_files_key
-from b8760_assets.landing.file_checks import check_local_file
+from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, read_checked_readings
 from b8760_assets.landing.intake import archived_hours, read_manifest
 from b8760_assets.landing.layout import ConnectorLayout
-from b8760_assets.landing.manifest import ACCEPTED
-from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition, hour_segment
+from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
+from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     merge_meter_hour_document,
@@ -48,16 +49,11 @@ from b8760_assets.storage import (
 
 STANDARDIZED_READINGS = "standardized_readings"
 UNIT_CHECK = "units_convert_to_meter_units"
-PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 ARROW_SCHEMA = STANDARDIZED_SCHEMA.to_frame().to_arrow().schema
 # Standardized rows held for the meter-hour merge before they are merged and written.
 MERGE_ROWS = 100_000
 # Readings of unconvertible units kept as examples for the check (all are counted).
 EXAMPLES = 20
-
-
-class AcceptedFileRefused(Exception):
-    """A file the intake accepted that the landing check now refuses: the check changed."""
 
 
 @dataclass
@@ -172,7 +168,7 @@ class HourBatch:
 
 def accepted_files(
     storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
-) -> dict[datetime, list[str]]:
+) -> dict[datetime, list[ManifestEntry]]:
     """The files each hour accepted: from one listing of the hours' archive folders, then the
     manifests of the hours that archived any file (an hour whose folder holds only its
     manifest accepted none). ObjectMissing for an hour that was never taken in."""
@@ -190,7 +186,7 @@ def accepted_files(
     )
     found = {hour: [] for hour in hours}
     for hour, manifest in zip(with_files, manifests, strict=True):
-        found[hour] = [entry.name for entry in manifest.files if entry.outcome == ACCEPTED]
+        found[hour] = [entry for entry in manifest.files if entry.outcome == ACCEPTED]
     return found
 
 
@@ -232,7 +228,7 @@ def standardize_hour(
     layout: ConnectorLayout,
     normalizer: Normalizer,
     hour: datetime,
-    files: Sequence[str],
+    files: Sequence[ManifestEntry],
     merge: MeterHourMerge,
     totals: StandardizedTotals,
 ) -> int:
@@ -247,8 +243,8 @@ def standardize_hour(
             totals.add_rows(normalized)
 
         try:
-            for name in files:
-                standardize_file(storage, layout, normalizer, hour, name, Path(folder), take)
+            for entry in files:
+                standardize_file(storage, layout, normalizer, hour, entry, Path(folder), take)
         finally:
             batch.close()
         if batch.rows:
@@ -268,28 +264,28 @@ def standardize_file(
     layout: ConnectorLayout,
     normalizer: Normalizer,
     hour: datetime,
-    name: str,
+    entry: ManifestEntry,
     folder: Path,
     take: Callable[[Normalized], None],
 ) -> None:
-    """Download one accepted file, check it again and normalize it a batch at a time."""
-    path = folder / "accepted"
-    storage.download(layout.bucket, layout.accepted(hour, name), path)
-    checked = check_local_file(
-        name,
-        path,
-        layout.connector,
-        transform=partial(normalizer.normalize, arrival_hour=hour, source_file=name),
-        on_readings=take,
-    )
-    path.unlink()
-    if not checked.accepted:
-        raise AcceptedFileRefused(
-            f"gs://{layout.bucket}/{layout.accepted(hour, name)} was accepted when hour "
-            f"{hour_segment(hour)} took it in, but the landing check now refuses it "
-            f"({checked.rejection.rule}: {checked.rejection.message}); the check has changed "
-            "since: restore the check, or replay the hour's intake"
+    """Download one accepted file's checked readings and normalize them a batch at a time."""
+    if entry.checked_readings is None:
+        raise ObjectMissing(
+            f"the manifest gs://{layout.bucket}/{layout.manifest(hour)} names no checked "
+            f"readings for {entry.name} (taken in by an older version of the platform); "
+            "on the local stack, `make clean` starts afresh"
         )
+    path = folder / "checked.parquet"
+    storage.download(
+        layout.bucket, entry.checked_readings.removeprefix(f"gs://{layout.bucket}/"), path
+    )
+    for readings in read_checked_readings(path):
+        take(
+            normalizer.normalize(
+                readings, arrival_hour=hour, source_file=entry.name, uploaded_at=entry.uploaded_at
+            )
+        )
+    path.unlink()
 
 
 def build_standardized_readings(

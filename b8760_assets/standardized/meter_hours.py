@@ -4,8 +4,9 @@
 
 one per meter and UTC hour in which readings' intervals start, holding the newest reading of
 each interval. A write merges the hour's rows into what the object holds, keeping the
-greatest version per interval, so replaying any set of arrival hours, in any order, any
-number of times, leaves the same bytes; equal bytes let the caller skip the write.
+greatest version (the latest upload) per interval, so replaying any set of arrival hours, in
+any order, any number of times, leaves the same bytes; equal bytes let the caller skip the
+write.
 """
 
 import json
@@ -17,6 +18,10 @@ import polars as pl
 
 from b8760_assets.partitions import HOUR_SEGMENT_FORMAT, hour_segment
 from b8760_assets.standardized.normalize import UTC_FORMAT
+
+# An upload time as the JSON holds it: fixed width to the microsecond, so that text order is
+# time order.
+UPLOADED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%6fZ"
 
 CONTENT_TYPE = "application/json"
 METADATA_PREFIX = "b8760-"
@@ -39,8 +44,9 @@ _INTERVALS_SCHEMA = pl.Schema(
         "unit": pl.String,
         "quality": pl.String,
         "meter_known": pl.Boolean,
+        "arrival_hour": pl.String,
         "version": pl.Struct(
-            {"arrival_hour": pl.String, "source_file": pl.String, "line": pl.Int64}
+            {"uploaded_at": pl.String, "source_file": pl.String, "line": pl.Int64}
         ),
     }
 )
@@ -99,8 +105,9 @@ def _records(rows: pl.DataFrame) -> pl.DataFrame:
             unit="unit",
             quality="quality",
             meter_known="meter_known",
+            arrival_hour=_utc_text("arrival_hour"),
             version=pl.struct(
-                arrival_hour=_utc_text("arrival_hour"),
+                uploaded_at=pl.col("uploaded_at").dt.strftime(UPLOADED_AT_FORMAT),
                 source_file="source_file",
                 line="source_line",
             ),
@@ -131,10 +138,10 @@ def _identity(document: dict) -> tuple[str, ...]:
 
 
 def _version_key(interval: dict) -> tuple[str, str, int]:
-    """An interval's version in the order of normalize.VERSION: arrival hour (fixed-width
-    UTC text), then source file, then line."""
+    """An interval's version in the order of normalize.VERSION: upload time (fixed-width
+    UTC text, to the microsecond), then source file, then line."""
     origin = interval["version"]
-    return origin["arrival_hour"], origin["source_file"], origin["line"]
+    return origin["uploaded_at"], origin["source_file"], origin["line"]
 
 
 def decode_meter_hour(data: bytes) -> MeterHour:
@@ -153,7 +160,10 @@ def decode_meter_hour(data: bytes) -> MeterHour:
         quality="quality",
         local_start="local_start",
         meter_known="meter_known",
-        arrival_hour=origin.field("arrival_hour").str.to_datetime(
+        uploaded_at=origin.field("uploaded_at").str.to_datetime(
+            UPLOADED_AT_FORMAT, time_zone="UTC", time_unit="us"
+        ),
+        arrival_hour=pl.col("arrival_hour").str.to_datetime(
             UTC_FORMAT, time_zone="UTC", time_unit="us"
         ),
         source_file=origin.field("source_file"),

@@ -1,5 +1,5 @@
 """A file's readings as standardized rows: in their meter's unit with its multiplier applied,
-with local time in the meter's time zone, and with their origin (arrival hour, source file,
+with local time in the meter's time zone, and with their origin (upload time, source file,
 line), the version that decides which reading of an interval is the newest.
 
 Columnar throughout: one join against a small table of (meter, unit) conversions, worked
@@ -10,6 +10,7 @@ year of readings goes at a fair fraction of the speed polars reads the file.
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -29,6 +30,7 @@ STANDARDIZED_SCHEMA = pl.Schema(
         "quality": pl.String,  # null where the file gave no quality flag
         "local_start": pl.String,  # 2021-11-08T09:00:00-05:00, in the meter's time zone
         "meter_known": pl.Boolean,  # False: no meter XML describes the meter (value as uploaded)
+        "uploaded_at": pl.Datetime("us", "UTC"),  # the file's timeCreated in the landing zone
         "arrival_hour": pl.Datetime("us", "UTC"),
         "source_file": pl.String,  # the file's name in the hour's manifest
         "source_line": pl.Int64,
@@ -52,9 +54,10 @@ INTERVAL_KEY = ("connector", "meter_id", "interval_start")
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
-# A reading's version: the greatest (arrival hour, source file, line) of an interval wins. A
-# later arrival hour wins whatever its files are called, and within a file a later line.
-VERSION = ("arrival_hour", "source_file", "source_line")
+# A reading's version: the greatest (upload time, source file, line) of an interval wins. A
+# later upload wins whatever its file is called and whichever hour's run took it in (GCS sets
+# timeCreated; no uploader can), and within a file a later line.
+VERSION = ("uploaded_at", "source_file", "source_line")
 
 
 @dataclass(frozen=True)
@@ -134,26 +137,59 @@ class Normalizer:
         zones = {meter.timezone for meter in described} | {connector.timezone}
         self.only_zone = zones.pop() if len(zones) == 1 else None
 
-    def normalize(
-        self, readings: pl.DataFrame, *, arrival_hour: datetime, source_file: str
-    ) -> Normalized:
-        """The standardized rows of readings (READINGS_SCHEMA) from one accepted file.
-
-        A reading of a meter no meter XML describes is kept as uploaded (its file's unit, no
-        multiplier, the connector's time zone) and marked meter_known False, so that it is
-        standardized in full once its meter is described and its hour replayed.
-        """
-        connector = self.connector
-        hour = pl.lit(arrival_hour, dtype=STANDARDIZED_SCHEMA["arrival_hour"])
+    def _found(self, readings: pl.DataFrame) -> pl.DataFrame:
+        """readings with each one's meter (_meter), (meter, unit) pair (_pair), meter unit and
+        conversion factor: null where no meter XML describes the meter, or the units differ."""
         meter = pl.col("meter_id").cast(self.meter_enum, strict=False).to_physical()
         unit = pl.col("unit").cast(self.unit_enum, strict=False).to_physical()
-        found = readings.with_columns(
+        return readings.with_columns(
             _meter=meter.cast(pl.Int64),
             _pair=meter.cast(pl.Int64) * self.units + unit.cast(pl.Int64),
         ).with_columns(
             meter_unit=pl.lit(self.meter_unit).gather(pl.col("_meter")),
             times=pl.lit(self.times).gather(pl.col("_pair")),
         )
+
+    def _meter_value(self) -> pl.Expr:
+        """A found reading's value in its meter's unit with its multiplier applied (the
+        file's value where no meter XML describes the meter)."""
+        return (
+            pl.col("value")
+            * pl.col("times").fill_null(1.0)
+            / pl.lit(self.over).gather(pl.col("_pair")).fill_null(1.0)
+            * pl.lit(self.multiplier).gather(pl.col("_meter")).fill_null(1.0)
+        )
+
+    def first_overflow(self, readings: pl.DataFrame) -> dict[str, Any] | None:
+        """The first reading (READINGS_SCHEMA) whose value stops being a number once stated
+        in its meter's unit (1e306 kWh for a Wh meter), with that value and the meter's unit
+        and multiplier; None if every value stays finite."""
+        found = self._found(readings).with_columns(
+            meter_value=self._meter_value(),
+            multiplier=pl.lit(self.multiplier).gather(pl.col("_meter")),
+        )
+        overflowing = found.filter(pl.col("meter_value").is_infinite())
+        return overflowing.row(0, named=True) if overflowing.height else None
+
+    def normalize(
+        self,
+        readings: pl.DataFrame,
+        *,
+        arrival_hour: datetime,
+        source_file: str,
+        uploaded_at: datetime,
+    ) -> Normalized:
+        """The standardized rows of readings (READINGS_SCHEMA) from one accepted file,
+        uploaded at `uploaded_at` (its timeCreated) and taken in by `arrival_hour`'s run.
+
+        A reading of a meter no meter XML describes is kept as uploaded (its file's unit, no
+        multiplier, the connector's time zone) and marked meter_known False, so that it is
+        standardized in full once its meter is described and its hour replayed. A reading
+        whose unit cannot be stated in its meter's, or whose value would overflow in it (a
+        meter's multiplier changed since the landing check), is left out and reported.
+        """
+        connector = self.connector
+        found = self._found(readings)
         if self.only_zone is not None:
             local_start = _in_zone(found["interval_start"], self.only_zone)
         else:
@@ -161,9 +197,11 @@ class Normalizer:
                 pl.lit(self.zone).gather(pl.col("_meter")).fill_null(connector.timezone)
             ).to_series()
             local_start = _local_starts(found["interval_start"], zones)
-        found = found.with_columns(local_start=local_start)
+        found = found.with_columns(local_start=local_start, meter_value=self._meter_value())
         meter_known = pl.col("meter_unit").is_not_null()
-        convertible = pl.col("times").is_not_null() | ~meter_known
+        convertible = (pl.col("times").is_not_null() | ~meter_known) & pl.col(
+            "meter_value"
+        ).is_finite()
         unconvertible = found.filter(~convertible).select(
             "meter_id",
             "unit",
@@ -177,15 +215,13 @@ class Normalizer:
             meter_id="meter_id",
             interval_start="interval_start",
             interval_end="interval_end",
-            value=pl.col("value")
-            * pl.col("times").fill_null(1.0)
-            / pl.lit(self.over).gather(pl.col("_pair")).fill_null(1.0)
-            * pl.lit(self.multiplier).gather(pl.col("_meter")).fill_null(1.0),
+            value="meter_value",
             unit=pl.coalesce("meter_unit", "unit"),
             quality="quality",
             local_start="local_start",
             meter_known=meter_known,
-            arrival_hour=hour,
+            uploaded_at=pl.lit(uploaded_at, dtype=STANDARDIZED_SCHEMA["uploaded_at"]),
+            arrival_hour=pl.lit(arrival_hour, dtype=STANDARDIZED_SCHEMA["arrival_hour"]),
             source_file=pl.lit(source_file),
             source_line="line",
         )
@@ -199,11 +235,12 @@ def normalize(
     meters: Mapping[str, Meter],
     arrival_hour: datetime,
     source_file: str,
+    uploaded_at: datetime,
 ) -> Normalized:
     """The standardized rows of one accepted file (readings as READINGS_SCHEMA); meters are
     the connector's meters by id. See Normalizer.normalize."""
     return Normalizer(connector, meters).normalize(
-        readings, arrival_hour=arrival_hour, source_file=source_file
+        readings, arrival_hour=arrival_hour, source_file=source_file, uploaded_at=uploaded_at
     )
 
 
