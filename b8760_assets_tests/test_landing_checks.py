@@ -23,6 +23,7 @@ from b8760_assets.landing.file_checks import (
     RESERVED_NAMES,
     CheckedFile,
     check_file,
+    check_local_file,
     check_name,
     check_size,
 )
@@ -585,13 +586,23 @@ def test_every_format_properties_xml_may_name_has_a_reader() -> None:
 # Names
 
 
-@pytest.mark.parametrize(
-    "name, rule",
-    [
-        ("../ext_conn10/readings.csv", "name.unsafe"),
+# Names fake-gcs-server rewrites on upload (a/../b to b, ./b to b, a//b to a/b): the intake
+# tests on the local stack cannot carry them, so the check and its verdict are held to them here.
+REWRITTEN_BY_THE_EMULATOR = [
+    pytest.param(name, rule, id=f"{rule}: {name}")
+    for name, rule in [
         ("2021/../readings.csv", "name.unsafe"),
         ("./readings.csv", "name.unsafe"),
         ("2021//readings.csv", "name.empty_segment"),
+    ]
+]
+
+
+@pytest.mark.parametrize(
+    "name, rule",
+    [
+        *REWRITTEN_BY_THE_EMULATOR,
+        ("../ext_conn10/readings.csv", "name.unsafe"),
         ("/readings.csv", "name.empty_segment"),
         ("2021/", "name.empty_segment"),
         ("", "name.empty_segment"),
@@ -637,11 +648,20 @@ def test_readme_is_reserved_for_the_sensor_to_skip() -> None:
     assert "readme.txt" in RESERVED_NAMES
 
 
-def test_a_bad_name_refuses_the_file_without_reading_it() -> None:
-    checked = check_file("../readings.csv", csv_bytes(HEADER, ROW_A), EXT_CONN1)
+@pytest.mark.parametrize(
+    "name, rule", [*REWRITTEN_BY_THE_EMULATOR, ("../readings.csv", "name.unsafe")]
+)
+def test_a_bad_name_refuses_the_file_without_reading_it(
+    name: str, rule: str, tmp_path: Path
+) -> None:
+    """In memory and downloaded (as the intake checks a file) alike."""
+    data = csv_bytes(HEADER, ROW_A)
+    downloaded = tmp_path / "upload"
+    downloaded.write_bytes(data)
 
-    assert checked == CheckedFile("../readings.csv", None, None, checked.rejection)
-    assert checked.rejection.rule == "name.unsafe"
+    for checked in check_file(name, data, EXT_CONN1), check_local_file(name, downloaded, EXT_CONN1):
+        assert checked == CheckedFile(name, None, None, checked.rejection)
+        assert checked.rejection.rule == rule
 
 
 # The verdict's shape
