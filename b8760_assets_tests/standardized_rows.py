@@ -72,13 +72,17 @@ def readings(*rows: tuple) -> pl.DataFrame:
 
 
 def standardized(
-    *rows: tuple, arrival_hour: datetime, source_file: str = "readings.csv"
+    *rows: tuple,
+    arrival_hour: datetime,
+    source_file: str = "readings.csv",
+    meters: dict[str, Meter] = METERS,
 ) -> pl.DataFrame:
-    """The standardized rows of a file of these readings that arrived in arrival_hour."""
+    """The standardized rows of a file of these readings that arrived in arrival_hour, with
+    these meters described by meter XML."""
     return normalize(
         readings(*rows),
         connector=CONED,
-        meters=METERS,
+        meters=meters,
         arrival_hour=arrival_hour,
         source_file=source_file,
     ).rows
