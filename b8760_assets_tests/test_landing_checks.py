@@ -346,6 +346,12 @@ def test_readings_have_the_normalized_schema() -> None:
             "csv.unaligned_interval",
             "starts at 21:05:00 UTC",
         ),
+        # Half a second past the hour: the message shows the fraction that is wrong.
+        (
+            {"start": "2021-11-08T21:00:00.5Z", "end": "2021-11-08T22:00:00.5Z"},
+            "csv.unaligned_interval",
+            "starts at 21:00:00.500000 UTC; a 60-minute interval starts on the hour",
+        ),
         # Local hours of a +05:30 zone are not UTC hours.
         (
             {"start": "2021-11-08T15:00:00+05:30", "end": "2021-11-08T16:00:00+05:30"},

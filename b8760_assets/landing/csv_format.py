@@ -876,8 +876,8 @@ def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
         row,
         "csv.unaligned_interval",
         f"the {minutes}-minute interval from start {quoted(row['start'])} starts at "
-        f"{row['interval_start']:%H:%M:%S} UTC; a {minutes}-minute interval starts {boundary} "
-        "in UTC",
+        f"{row['interval_start'].time().isoformat()} UTC; a {minutes}-minute interval starts "
+        f"{boundary} in UTC",
     )
 
 
