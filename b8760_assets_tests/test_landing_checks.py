@@ -385,13 +385,28 @@ def test_each_rule_names_its_line_and_value(changes: dict[str, str], rule: str, 
 
 @pytest.mark.parametrize(
     "text",
-    ["0000-11-08T21:00:00", "0000-11-08T21:00:00Z", "0001-01-01T00:00:00+05:00"],
+    [
+        "0000-11-08T21:00:00",
+        "0000-11-08T21:00:00Z",
+        "0001-01-01T00:00:00+05:00",
+        "0001-01-01T23:00:00Z",
+        "9999-12-31T23:00:00Z",  # on the last day, past its first instant
+    ],
 )
 def test_timestamps_out_of_range_say_so(text: str) -> None:
     message = rejection(line_3_with(start=text)).message
 
     assert f'start "{text}" is out of range' in message
-    assert "between 0001-01-02 and 9999-12-31 (UTC)" in message
+    assert "between 0001-01-02T00:00:00+00:00 and 9999-12-31T00:00:00+00:00, both included" in (
+        message
+    )
+
+
+def test_the_range_the_message_names_is_the_range_taken() -> None:
+    first = "0001-01-02T00:00:00Z,0001-01-02T01:00:00Z"
+    last = "9999-12-30T23:00:00Z,9999-12-31T00:00:00Z"
+
+    assert accepted(csv_bytes(HEADER, f"3,{first},1,kWh,A", f"3,{last},1,kWh,A")).height == 2
 
 
 def test_long_line_is_refused_for_its_value() -> None:

@@ -67,7 +67,8 @@ INTERVAL_MINUTES = (5, 15, 30, 60)
 WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%.f%#z"
 WALL_TIME = "%Y-%m-%dT%H:%M:%S%.f"
 TIMESTAMP_EXAMPLE = "2021-11-08T14:00:00-05:00"
-# The years Python's datetime has, which the steps after this one use.
+# The first and last instants a reading may start or end at, both included: a day inside the
+# years Python's datetime has (which the steps after this one use), for its local time.
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -844,8 +845,8 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
         return _at(
             row,
             "csv.bad_timestamp",
-            f"{shown} is out of range: a reading falls between {EARLIEST.date().isoformat()} "
-            f"and {LATEST.date().isoformat()} (UTC); check its year",
+            f"{shown} is out of range: a reading's start and end lie between "
+            f"{EARLIEST.isoformat()} and {LATEST.isoformat()}, both included; check its year",
         )
     return _at(
         row,
