@@ -409,6 +409,34 @@ def test_the_range_the_message_names_is_the_range_taken() -> None:
     assert accepted(csv_bytes(HEADER, f"3,{first},1,kWh,A", f"3,{last},1,kWh,A")).height == 2
 
 
+SHORT_LINE = "3,2021-11-08T21:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "data, line",
+    [
+        (csv_bytes(HEADER, ROW_A, SHORT_LINE), 3),
+        (csv_bytes(HEADER, ROW_A, "", SHORT_LINE, line_end="\r\n"), 4),
+        (csv_bytes(HEADER, ROW_A, SHORT_LINE, '"4",' + ROW_B[2:]), 3),  # quotes: another reader
+    ],
+)
+def test_a_line_of_too_few_fields_says_so(data: bytes, line: int) -> None:
+    refused = rejection(data)
+
+    assert (refused.rule, refused.line) == ("csv.too_few_fields", line)
+    assert refused.message == (
+        f'line {line}: "{SHORT_LINE}" has 2 field(s) but the header names 6 columns, so it has '
+        "no end, value; write a field for every column, separated by commas"
+    )
+
+
+def test_a_line_short_of_the_columns_that_may_be_empty_is_a_reading() -> None:
+    """Its missing unit and quality are empty ones: the connector's unit, no flag."""
+    frame = accepted(csv_bytes(HEADER, ROW_A, ",".join(list(LINE_3.values())[:4])))
+
+    assert frame.row(1)[4:] == ("kWh", None, 3)
+
+
 def test_long_line_is_refused_for_its_value() -> None:
     refused = rejection(line_3_with(meter_id="m" * 1_000_000))
 
