@@ -84,6 +84,17 @@ def line_of(path: Path, text: str, occurrence: int = 1) -> int:
     return [number for number, line in enumerate(lines, 1) if text in line][occurrence - 1]
 
 
+def declared_entity_problem(path: Path, name: str) -> str:
+    """The problem of a file whose DOCTYPE declares entity `name` (%name for a parameter
+    entity), at the declaration's line."""
+    declaration = "<!ENTITY " + name.replace("%", "% ", 1)
+    return (
+        f"{path}:{line_of(path, declaration)}: the DOCTYPE declares entity {name}; "
+        "entities are refused (they could pull in other files or expand without end): remove "
+        "the declarations and write each value itself"
+    )
+
+
 def copy_sample_platform(tmp_path: Path) -> Path:
     """A copy of the sample platform that a test may break."""
     return Path(shutil.copytree(SAMPLE_PLATFORM_DIR, tmp_path / "platform"))

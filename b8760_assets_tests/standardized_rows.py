@@ -77,13 +77,15 @@ def standardized(
     uploaded_at: datetime,
     arrival_hour: datetime | None = None,
     source_file: str = "readings.csv",
+    meters: dict[str, Meter] = METERS,
 ) -> pl.DataFrame:
     """The standardized rows of a file of these readings uploaded at uploaded_at, taken in
-    by arrival_hour's run (by default the hour it was uploaded in)."""
+    by arrival_hour's run (by default the hour it was uploaded in), with these meters
+    described by meter XML."""
     return normalize(
         readings(*rows),
         connector=CONED,
-        meters=METERS,
+        meters=meters,
         arrival_hour=arrival_hour or floor_hour(uploaded_at),
         source_file=source_file,
         uploaded_at=uploaded_at,

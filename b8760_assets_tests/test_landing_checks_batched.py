@@ -115,6 +115,8 @@ def hour(h: int) -> str:
          "csv.line_break_in_value", 5),
         # So do too many fields, wherever they are.
         ([ROW_A, LINE.replace(",1,", ",x,"), ROW_B, ROW_B + ",extra"], "csv.too_many_fields", 5),
+        # A line short of a column is found in its chunk, however the file is cut.
+        ([ROW_A, ROW_B, hour(10), "3,2021-11-09T12:00:00Z"], "csv.too_few_fields", 5),
         # A file whose only readings are blank once trimmed has none.
         (["   ,  ,", " , , , , , "], "csv.no_readings", None),
     ],

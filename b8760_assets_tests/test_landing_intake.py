@@ -12,7 +12,7 @@ from b8760_assets.landing.intake import take_in_hour, take_in_hours
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
 from b8760_assets.partitions import HOUR
-from b8760_assets.storage import StorageResource
+from b8760_assets.storage import ChecksumMismatch, StorageResource
 from b8760_assets_tests.landing_files import BAD_VALUE_CSV, GOOD_CSV, upload
 
 H = datetime(2022, 3, 1, 14, tzinfo=UTC)
@@ -94,9 +94,10 @@ def test_a_crash_between_copy_and_delete_is_finished_by_the_rerun(
     assert names_under(storage, layout.bucket, layout.claims_prefix) == []
 
 
-def test_a_crash_after_the_delete_is_finished_from_the_archive(
+def crash_after_the_delete(
     storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Upload a.csv and take hour H in up to the upload's delete, then crash."""
     upload(storage, layout, "a.csv", GOOD_CSV)
     monkeypatch.setattr(
         "b8760_assets.landing.intake.release_claims",
@@ -106,10 +107,31 @@ def test_a_crash_after_the_delete_is_finished_from_the_archive(
         take_in_hour(storage, layout, H)
     monkeypatch.undo()
 
+
+def test_a_crash_after_the_delete_is_finished_from_the_archive(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_after_the_delete(storage, layout, monkeypatch)
+
     rerun = take_in_hour(storage, layout, H)
 
     assert [(e.name, e.outcome, e.readings) for e in rerun.files] == [("a.csv", ACCEPTED, 3)]
     assert names_under(storage, layout.bucket, layout.claims_prefix) == []
+
+
+def test_a_rerun_refuses_an_archive_that_is_not_the_frozen_upload(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the upload gone, only the checksum tells the archive is the file that was frozen:
+    a rerun must not record another file as its verified copy."""
+    crash_after_the_delete(storage, layout, monkeypatch)
+    archive = layout.accepted(H, "a.csv")
+    storage.write(
+        layout.bucket, archive, GOOD_CSV.replace(b"1200.5", b"9999.9"), if_generation_match=None
+    )
+
+    with pytest.raises(ChecksumMismatch, match="does not match"):
+        take_in_hour(storage, layout, H)
 
 
 def test_two_runs_of_one_hour_take_each_file_once(

@@ -162,6 +162,20 @@ def test_an_object_of_an_unknown_meter_in_mixed_units_has_no_single_unit() -> No
     assert [interval["unit"] for interval in document["intervals"]] == ["kWh", "Wh"]
 
 
+def test_an_object_with_an_interval_of_an_unknown_meter_is_not_known() -> None:
+    """Its first quarter was standardized before meter 3's XML existed, its second after:
+    the object's meter_known holds only when every interval's does."""
+    rows = pl.concat(
+        [
+            standardized(reading("3", HOUR, 1.0, line=2), uploaded_at=ARRIVAL, meters={}),
+            standardized(reading("3", quarter(HOUR, 1), 1.0, line=3), uploaded_at=ARRIVAL),
+        ]
+    )
+    document = json.loads(merge_meter_hour(None, rows))
+    assert [interval["meter_known"] for interval in document["intervals"]] == [False, True]
+    assert document["meter_known"] is False
+
+
 def test_rows_of_another_meter_hour_are_refused() -> None:
     two_hours = standardized(
         reading("3", HOUR, 1.0, line=2),

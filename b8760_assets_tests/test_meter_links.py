@@ -36,12 +36,19 @@ def merge(warehouse: WarehouseResource, rows: pl.DataFrame) -> None:
     warehouse.query(merge_readings_sql("staging"))
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(range(4)))[::5])
-def test_the_newest_origin_wins_in_any_order(
-    warehouse: WarehouseResource, order: tuple[int, ...]
-) -> None:
+@pytest.fixture
+def tables(warehouse: WarehouseResource) -> WarehouseResource:
+    """The warehouse with empty `readings` and `meters`."""
     warehouse.ensure_table(READINGS_TABLE, READINGS_SCHEMA)
     warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    return warehouse
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4)))[::5])
+def test_the_newest_origin_wins_in_any_order(
+    tables: WarehouseResource, order: tuple[int, ...]
+) -> None:
+    warehouse = tables
     first, *rest = [replay(*ORIGINS[i]) for i in order]
     merge(warehouse, pl.concat([first, rest[0]]))  # two of one key in one batch
     for rows in rest[1:]:
@@ -51,3 +58,18 @@ def test_the_newest_origin_wins_in_any_order(
     newest = newest_per_interval(pl.concat(replay(*origin) for origin in ORIGINS))
     assert (row["uploaded_at"], row["source_file"], row["source_line"]) == max(ORIGINS)
     assert newest.select("uploaded_at", "source_file", "source_line").row(0) == max(ORIGINS)
+
+
+def test_a_replay_after_a_meter_xml_correction_rewrites_its_readings(
+    tables: WarehouseResource,
+) -> None:
+    """Same versions, new values (the multiplier was corrected): the replayed rows win, as
+    docs/downloading.md promises and merge_meter_hour does."""
+    rows = replay(*ORIGINS[0])  # 9 kWh on line 9, times meter 3's multiplier of 40
+    values = f"SELECT value FROM {READINGS_TABLE}"
+    merge(tables, rows)
+    assert tables.query(values) == [{"value": 360.0}]
+
+    merge(tables, rows.with_columns(value=pl.col("value") / 40))
+
+    assert tables.query(values) == [{"value": 9.0}]

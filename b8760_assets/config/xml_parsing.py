@@ -2,11 +2,13 @@
 
 Configuration files come from participants and operators, so the parser never resolves
 entities, never loads a DTD (the java.util.Properties DOCTYPE is accepted, not fetched) and
-never opens the network: no XXE, no billion laughs.
+never opens the network: no XXE, no billion laughs. A file that declares an entity is
+refused for it, before libxml2 could word it as a parse error or a limit it ran into.
 """
 
 from importlib.resources import files
 from pathlib import Path
+from xml.parsers import expat
 
 from lxml import etree
 
@@ -26,6 +28,33 @@ def _safe_parser() -> etree.XMLParser:
     )
 
 
+class _Declared(Exception):
+    """Stops expat at the first entity declaration, or at the root element."""
+
+
+def _declared_entity(data: bytes) -> tuple[str, int] | None:
+    """The first entity the document's DOCTYPE declares, and its line. Expat stops there or
+    at the root element, so nothing is ever expanded, and it never reads an external DTD."""
+    scanner = expat.ParserCreate()
+    scanner.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    found = []
+
+    def declared(name: str, is_parameter: bool, *_: object) -> None:
+        found.append(("%" * is_parameter + name, scanner.CurrentLineNumber))
+        raise _Declared
+
+    def root_element(*_: object) -> None:
+        raise _Declared
+
+    scanner.EntityDeclHandler = declared
+    scanner.StartElementHandler = root_element
+    try:
+        scanner.Parse(data, True)
+    except (_Declared, expat.ExpatError):  # a file expat cannot read, libxml2 words
+        pass
+    return found[0] if found else None
+
+
 def _problem(path: Path, entry: etree._LogEntry) -> ConfigProblem:
     """A libxml2 message (syntax or XSD) as a problem at its line."""
     return ConfigProblem(path, entry.line or None, None, entry.message)
@@ -43,6 +72,19 @@ def read_valid_xml(
         data = path.read_bytes()
     except OSError as error:
         return None, [ConfigProblem(path, None, None, f"cannot read the file: {error.strerror}")]
+    entity = _declared_entity(data)
+    if entity is not None:
+        name, line = entity
+        return None, [
+            ConfigProblem(
+                path,
+                line,
+                None,
+                f"the DOCTYPE declares entity {name}; entities are refused (they could pull in "
+                "other files or expand without end): remove the declarations and write each "
+                "value itself",
+            )
+        ]
     parser = _safe_parser()
     try:
         root = etree.fromstring(data, parser)

@@ -7,7 +7,9 @@
 Lines end with LF or CRLF; a lone CR (the line end of classic Mac OS) refuses the file
 (csv.line_ends), as it would otherwise run every reading into one line. Whitespace around a
 value or a column name is ignored, and an empty value, quoted ("") or not, is no value: the
-connector's unit, no quality flag. A line whose values are all empty holds no reading.
+connector's unit, no quality flag. A line whose values are all empty holds no reading; a
+line with fewer fields than the header leaves the columns it stops before empty, which only
+unit and quality may be (csv.too_few_fields).
 
 A file is checked a column at a time (polars), never a row at a time: a year of 15-minute
 readings for a few hundred meters is millions of lines. Every value is read as text first,
@@ -53,6 +55,9 @@ from b8760_assets.landing.formats import READINGS_SCHEMA, FormatRejected, Reject
 
 REQUIRED_COLUMNS = ("meter_id", "start", "end", "value", "unit")
 OPTIONAL_COLUMNS = ("quality",)
+# The columns a reading cannot leave empty (an empty unit is the connector's, an empty
+# quality none), so a line whose fields stop before one of them is short, not a bad value.
+NEVER_EMPTY = ("meter_id", "start", "end", "value")
 
 QUALITY_FLAGS = {
     "A": "actual, measured by the meter",
@@ -67,7 +72,8 @@ INTERVAL_MINUTES = (5, 15, 30, 60)
 WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%.f%#z"
 WALL_TIME = "%Y-%m-%dT%H:%M:%S%.f"
 TIMESTAMP_EXAMPLE = "2021-11-08T14:00:00-05:00"
-# The years Python's datetime has, which the steps after this one use.
+# The first and last instants a reading may start or end at, both included: a day inside the
+# years Python's datetime has (which the steps after this one use), for its local time.
 EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 
@@ -189,6 +195,18 @@ class _Source:
                 break
         return line, self._line_from(start)
 
+    def line(self, number: int) -> bytes:
+        """The bytes of line `number` (a reading's: 2 or later), without its line end."""
+        ends_before, offset = number - 1, 0
+        for chunk in self.chunks():
+            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+            if ends_before <= len(ends):
+                start = offset + int(ends[ends_before - 1]) + 1
+                return self._line_from(start).removesuffix(b"\r")
+            ends_before -= len(ends)
+            offset += len(chunk)
+        return b""
+
     def _line_from(self, start: int) -> bytes:
         found = b""
         for chunk in self.chunks(start):
@@ -309,7 +327,8 @@ class _FileCheck:
         found = [each for each in found if each is not None]
         if found:
             # On one line, a rule on its values comes before the repeated-reading rule.
-            raise FormatRejected(min(found, key=lambda each: each[0])[1])
+            line, refused = min(found, key=lambda each: each[0])
+            raise FormatRejected(_too_few_fields(file, line) or refused)
         if self.readings == 0:
             raise FormatRejected(
                 Rejection(
@@ -394,8 +413,7 @@ def _check_header(first_line: bytes) -> None:
     """The header is line 1 and names each known column once, all required ones included."""
     header = _utf8(first_line).removesuffix("\r")
     try:
-        # strict: a quote left open would run into the next lines, where polars reads the header
-        columns = [column.strip() for column in next(csv.reader([header], strict=True), [])]
+        columns = _columns(header)
     except csv.Error as bad:  # bad quoting, or a name beyond csv's field size limit
         raise FormatRejected(
             Rejection(
@@ -420,6 +438,34 @@ def _check_header(first_line: bytes) -> None:
     else:
         return
     raise FormatRejected(Rejection(rule, 1, f"line 1: {problem}"))
+
+
+def _columns(header: str) -> list[str]:
+    """The column names of the header line; csv.Error if it is not a line of CSV."""
+    # strict: a quote left open would run into the next lines, where polars reads the header
+    return [column.strip() for column in next(csv.reader([header], strict=True), [])]
+
+
+def _too_few_fields(file: _Source, line: int) -> Rejection | None:
+    """csv.too_few_fields when the offending line's fields stop before a column a reading
+    cannot leave empty: the row then breaks that column's rule, which would name the value
+    it lacks as if it were an empty one. Only read for a file already refused."""
+    columns = _columns(_utf8(file.first_line()).removesuffix("\r"))
+    text = file.line(line).decode("utf-8", "replace")
+    try:
+        fields = next(csv.reader([text]), [])
+    except csv.Error:  # a value beyond csv's field size limit: the line's own rule words it
+        return None
+    lacking = [column for column in columns[len(fields) :] if column in NEVER_EMPTY]
+    if not lacking:
+        return None
+    return Rejection(
+        "csv.too_few_fields",
+        line,
+        f"line {line}: {quoted(text)} has {len(fields)} field(s) but the header names "
+        f"{len(columns)} columns, so it has no {', '.join(lacking)}; write a field for every "
+        "column, separated by commas",
+    )
 
 
 def _listed(values: list[str]) -> str:
@@ -844,8 +890,8 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
         return _at(
             row,
             "csv.bad_timestamp",
-            f"{shown} is out of range: a reading falls between {EARLIEST.date().isoformat()} "
-            f"and {LATEST.date().isoformat()} (UTC); check its year",
+            f"{shown} is out of range: a reading's start and end lie between "
+            f"{EARLIEST.isoformat()} and {LATEST.isoformat()}, both included; check its year",
         )
     return _at(
         row,
@@ -876,8 +922,8 @@ def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
         row,
         "csv.unaligned_interval",
         f"the {minutes}-minute interval from start {quoted(row['start'])} starts at "
-        f"{row['interval_start']:%H:%M:%S} UTC; a {minutes}-minute interval starts {boundary} "
-        "in UTC",
+        f"{row['interval_start'].time().isoformat()} UTC; a {minutes}-minute interval starts "
+        f"{boundary} in UTC",
     )
 
 
