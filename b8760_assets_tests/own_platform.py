@@ -50,9 +50,10 @@ class OwnPlatform:
         return dg.materialize(assets, tags=range_run_tags(first, last), resources=self.resources)
 
 
-def own_platform(storage: StorageResource) -> OwnPlatform:
-    """The sample platform with every bucket and the dataset renamed for this caller alone."""
-    suffix = os.urandom(4).hex()
+def own_platform(storage: StorageResource, suffix: str | None = None) -> OwnPlatform:
+    """The sample platform with every bucket and the dataset renamed for this caller alone
+    (by `suffix`, a new one by default: another process can name the same platform)."""
+    suffix = suffix or os.urandom(4).hex()
     landing = f"landing-{suffix}"
     platform = load_platform(SAMPLE_PLATFORM_DIR)
     connectors = {
