@@ -3,7 +3,7 @@ the sensor with `build_sensor_context` on a real instance, both on the real fake
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
@@ -121,3 +121,17 @@ def test_sensor_skips_files_an_hour_has_claimed(
         take_in_hour(storage, layout, H)
     with dg.instance_for_test() as instance:
         assert evaluate(sensor, instance, None, storage).run_requests == []
+
+
+def test_sensor_leaves_an_upload_of_the_current_hour_for_the_next_tick(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    """The last complete hour may take in only what was uploaded before it ended."""
+    sensor = build_landing_zone_sensor([layout], {"ext_conn1": [raw_landing_files_key(layout)]})
+    this_hour = floor_hour(datetime.now(UTC))
+    upload(storage, layout, "now.csv", GOOD_CSV, at=this_hour + timedelta(seconds=1))
+    with dg.instance_for_test() as instance:
+        assert evaluate(sensor, instance, None, storage).run_requests == []
+        upload(storage, layout, "earlier.csv", GOOD_CSV, at=this_hour - timedelta(seconds=1))
+        [request] = evaluate(sensor, instance, None, storage).run_requests
+    assert request.partition_key == partition_of_hour(this_hour - HOUR)

@@ -4,13 +4,16 @@ Each file (hourly readings of whole meters, as in benchmark 1) is uploaded to th
 zone; a fresh Python process then runs one step of the platform on it and reports its own
 peak RSS (VmHWM), so nothing else in the benchmark counts:
 - intake: `take_in_hour` for the hour that takes the file in (download, landing check,
-  copy to raw/ with checksum verification, delete from the landing zone);
+  checked readings kept as Parquet, copy to raw/ with checksum verification, delete from
+  the landing zone);
 - standardize: the `standardized_readings` asset for that hour, materialized in the process
-  (download the accepted file, check and normalize it, write the hour's Parquet batch and
-  build every meter-hour object's document), with the meter-hour objects built but not
+  (download the checked readings, normalize them, write the hour's Parquet batch and build
+  every meter-hour object's document), with the meter-hour objects built but not
   sent: a 1 GB file of hourly readings is about 14 M objects, hours of writes on the
   emulator (benchmark 2 measures their rate; update_each keeps a few hundred in flight).
 The target: under 1 GB for the 1 GB file, and flat: at most 1.25 times the 250 MB file's.
+Each step's CPU seconds (user + system, all threads) are kept in the notes: the two steps
+together are the full hour (parse, check, normalize, objects, batch) of that file.
 """
 
 import os
@@ -29,7 +32,7 @@ SIZES = {  # bytes of the small and the large file
 }
 
 PROBE = """
-import json, sys, time
+import json, resource, sys, time
 from datetime import datetime
 from b8760_assets.config import load_platform
 from b8760_assets.landing.layout import ConnectorLayout
@@ -67,8 +70,9 @@ else:
     [event] = result.asset_materializations_for_node(asset.op.name)
     outcome = {"success": result.success, "readings": event.metadata["readings"].value,
                "meter_hour_objects": objects}
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"peak_rss_mb": peak_rss_mb(), "seconds": time.perf_counter() - started,
-                  **outcome}))
+                  "cpu_seconds": usage.ru_utime + usage.ru_stime, **outcome}))
 """
 
 
