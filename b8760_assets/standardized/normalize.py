@@ -7,6 +7,7 @@ out once per connector (Normalizer), and each distinct interval start formatted 
 year of readings goes at a fair fraction of the speed polars reads the file.
 """
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,6 +134,17 @@ class Normalizer:
         self.meter_unit = pl.Series([meter.unit for meter in described], dtype=pl.String)
         self.multiplier = pl.Series([meter.multiplier for meter in described], dtype=pl.Float64)
         self.zone = pl.Series([meter.timezone for meter in described], dtype=pl.String)
+        # No value grows by more than this once stated in its meter's unit (a meter no meter
+        # XML describes keeps the file's value: 1).
+        each_pair_meter = (meter for meter in described for _ in units)
+        self.largest_factor = max(
+            [1.0]
+            + [
+                abs(times / over * meter.multiplier)
+                for meter, (times, over) in zip(each_pair_meter, factors, strict=True)
+                if times is not None and over is not None
+            ]
+        )
         # One zone for every reading (the usual case) formats local times without a zone column.
         zones = {meter.timezone for meter in described} | {connector.timezone}
         self.only_zone = zones.pop() if len(zones) == 1 else None
@@ -164,6 +176,9 @@ class Normalizer:
         """The first reading (READINGS_SCHEMA) whose value stops being a number once stated
         in its meter's unit (1e306 kWh for a Wh meter), with that value and the meter's unit
         and multiplier; None if every value stays finite."""
+        largest = readings["value"].abs().max()
+        if largest is None or math.isfinite(largest * self.largest_factor):
+            return None  # the usual case, from one pass over the values
         found = self._found(readings).with_columns(
             meter_value=self._meter_value(),
             multiplier=pl.lit(self.multiplier).gather(pl.col("_meter")),
