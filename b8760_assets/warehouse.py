@@ -194,6 +194,11 @@ class WarehouseResource(BigQueryResource):
             self._wait(job)
             return job.output_rows or 0
 
+    def list_tables(self) -> list[str]:
+        """The names of the dataset's tables."""
+        with self.get_client() as client, self._answering(f"listing the tables of {self.dataset}"):
+            return [item.table_id for item in client.list_tables(self.dataset, **self._limits())]
+
     def drop_table(self, table: str) -> None:
         with self.get_client() as client, self._answering(f"dropping {self.table_id(table)}"):
             table_id = f"{client.project}.{self.table_id(table)}"

@@ -7,25 +7,23 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 
 from b8760_assets import local_stack
 from b8760_assets.meter_links import READINGS_SCHEMA, READINGS_TABLE, merge_readings_sql
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.storage import StorageResource, StorageUnavailable
-from b8760_assets.warehouse import WarehouseResource, WarehouseUnavailable, arrow_schema
-from b8760_assets_tests.stack import isolated_stack
+from b8760_assets.warehouse import WarehouseResource, WarehouseUnavailable
+from b8760_assets_tests.stack import isolated_stack, service_pid
+from b8760_assets_tests.warehouse_rows import readings_rows
 
 TIMEOUT_S = 2.0
 # The longest a call may take past its timeout: a retry's last sleep, then giving up.
 GRACE_S = 10.0
 # Enough rows that the MERGE is still running when the emulator is killed under it.
 STAGED_ROWS = 300_000
-START = datetime(2022, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +31,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with isolated_stack(tmp_path_factory.mktemp("unanswered")):
         local_stack.start_all()
         yield
-
-
-def service_pid(name: str) -> int:
-    return next(status.pid for status in local_stack.status() if status.name == name)
 
 
 def stop(pid: int) -> None:
@@ -61,21 +55,6 @@ def finishes_within(seconds: float, call: Callable[[], object]) -> BaseException
         pool.shutdown(wait=False)
 
 
-def staged_rows(count: int) -> pa.Table:
-    """`count` readings of distinct keys, whatever columns READINGS_SCHEMA has."""
-    values = {
-        "STRING": lambda i: f"m{i % 100}",
-        "INT64": lambda i: i,
-        "FLOAT64": lambda i: float(i),
-        "BOOL": lambda i: True,
-        "TIMESTAMP": lambda i: START + timedelta(minutes=15 * (i // 100)),
-    }
-    columns = {
-        field.name: [values[field.field_type](i) for i in range(count)] for field in READINGS_SCHEMA
-    }
-    return pa.table(columns, schema=arrow_schema(READINGS_SCHEMA))
-
-
 def test_a_merge_whose_warehouse_is_killed_ends_in_a_clear_error(stack: None) -> None:
     warehouse = WarehouseResource(
         dataset="killed", request_timeout_s=TIMEOUT_S, job_timeout_s=3 * TIMEOUT_S
@@ -83,7 +62,7 @@ def test_a_merge_whose_warehouse_is_killed_ends_in_a_clear_error(stack: None) ->
     warehouse.ensure_table(READINGS_TABLE, READINGS_SCHEMA)
     warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
     warehouse.ensure_table("staging", READINGS_SCHEMA)
-    warehouse.load_rows("staging", staged_rows(STAGED_ROWS))
+    warehouse.load_rows("staging", readings_rows(STAGED_ROWS))
     emulator = service_pid("bigquery")
 
     def merge_then_kill() -> None:
