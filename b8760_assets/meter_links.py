@@ -16,6 +16,7 @@ from google.cloud import bigquery
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
+from b8760_assets.staging_tables import drop_left_staging_tables, staging_table
 from b8760_assets.standardized.normalize import VERSION
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
@@ -135,7 +136,8 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
             clustered_by=["connector", "meter_id"],
         )
         warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
-        staging = f"staging_{connector.name}_{context.run.run_id.replace('-', '')[:16]}"
+        drop_left_staging_tables(warehouse, context.instance, log=context.log.info)
+        staging = staging_table(connector.name, context.run.run_id)
         warehouse.ensure_table(staging, READINGS_SCHEMA)
         try:
             loaded = warehouse.load_parquet_objects(staging, batches) if batches else 0

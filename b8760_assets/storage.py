@@ -14,15 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import google.auth
+import requests
 from dagster_gcp import GCSResource
-from google.api_core.exceptions import NotFound, PreconditionFailed
+from google.api_core.exceptions import NotFound, PreconditionFailed, RetryError
 from google.auth.credentials import AnonymousCredentials
 from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
 from google.oauth2 import service_account
 from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
@@ -30,6 +32,9 @@ from requests.adapters import HTTPAdapter
 from b8760_assets import local_stack
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# Each request, its retries included (the client's own default is 60 s a request, retried
+# for 120 s, and then an error that names no object).
+STORAGE_REQUEST_TIMEOUT_S = 60.0
 MAX_SWAP_ATTEMPTS = 20
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,6 +50,10 @@ class GenerationConflict(StorageError):
 
     With `if_generation_match=0` this means the object already exists.
     """
+
+
+class StorageUnavailable(StorageError):
+    """A request that got no answer in time, or no connection; the message names the object."""
 
 
 class ObjectMissing(StorageError):
@@ -70,7 +79,7 @@ class StoredObject:
 
     @property
     def uri(self) -> str:
-        return f"gs://{self.bucket}/{self.name}"
+        return uri(self.bucket, self.name)
 
     @classmethod
     def of(cls, blob: storage.Blob) -> StoredObject:
@@ -128,6 +137,10 @@ class StorageResource(GCSResource):
     max_parallel_writes: int = Field(
         default=16, description="Threads (and HTTP connections) for write_many."
     )
+    request_timeout_s: float = Field(
+        default=STORAGE_REQUEST_TIMEOUT_S,
+        description="Seconds one request may take, its retries included.",
+    )
 
     _client: storage.Client | None = PrivateAttr(default=None)
 
@@ -178,11 +191,12 @@ class StorageResource(GCSResource):
         """Make sure the bucket exists: created on the local stack, an error in production,
         where buckets are provisioned with their IAM policies and a typo must not make one."""
         client = self.get_client()
-        if client.lookup_bucket(bucket) is not None:
-            return
-        if self.project is not None:
-            raise StorageError(f"bucket gs://{bucket} does not exist in project {self.project}")
-        client.create_bucket(bucket)
+        with self._answering(f"looking up bucket gs://{bucket}"):
+            if client.lookup_bucket(bucket, **self._limits()) is not None:
+                return
+            if self.project is not None:
+                raise StorageError(f"bucket gs://{bucket} does not exist in project {self.project}")
+            client.create_bucket(bucket, **self._limits())
 
     def write(
         self,
@@ -201,10 +215,14 @@ class StorageResource(GCSResource):
         """
         blob = self._blob(bucket, name)
         blob.metadata = metadata
-        with _refused_as_conflict(blob, if_generation_match):
-            blob.upload_from_string(
-                data, content_type=content_type, if_generation_match=if_generation_match
-            )
+        with self._answering(f"writing {uri(bucket, name)}"):
+            with _refused_as_conflict(blob, if_generation_match):
+                blob.upload_from_string(
+                    data,
+                    content_type=content_type,
+                    if_generation_match=if_generation_match,
+                    **self._limits(),
+                )
         return StoredObject.of(blob)
 
     def upload_file(
@@ -223,12 +241,16 @@ class StorageResource(GCSResource):
         preconditions). None replaces whatever is there, as `write` does.
         """
         blob = self._blob(bucket, name)
-        with _refused_as_conflict(blob, if_generation_match):
-            if if_generation_match == 0 and blob.exists():
-                raise PreconditionFailed("exists")
-            blob.upload_from_filename(
-                str(path), content_type=content_type, if_generation_match=if_generation_match
-            )
+        with self._answering(f"uploading {path} to {uri(bucket, name)}"):
+            with _refused_as_conflict(blob, if_generation_match):
+                if if_generation_match == 0 and blob.exists(**self._limits()):
+                    raise PreconditionFailed("exists")
+                blob.upload_from_filename(
+                    str(path),
+                    content_type=content_type,
+                    if_generation_match=if_generation_match,
+                    **self._limits(),
+                )
         return StoredObject.of(blob)
 
     def write_many(
@@ -335,7 +357,8 @@ class StorageResource(GCSResource):
         """The object's bytes: its live version, or exactly `generation` if given."""
         blob = self.get_client().bucket(bucket).blob(name, generation=generation)
         try:
-            data = blob.download_as_bytes()
+            with self._answering(f"reading {uri(bucket, name)}"):
+                data = blob.download_as_bytes(**self._limits())
         except NotFound as error:
             version = "" if generation is None else f" (generation {generation})"
             raise ObjectMissing(f"gs://{bucket}/{name}{version} does not exist") from error
@@ -348,7 +371,8 @@ class StorageResource(GCSResource):
         file, checksum verified by the client: a large file never has to fit in memory."""
         blob = self.get_client().bucket(bucket).blob(name, generation=generation)
         try:
-            blob.download_to_filename(str(path))
+            with self._answering(f"downloading {uri(bucket, name)}"):
+                blob.download_to_filename(str(path), **self._limits())
         except NotFound as error:
             path.unlink(missing_ok=True)
             version = "" if generation is None else f" (generation {generation})"
@@ -357,7 +381,8 @@ class StorageResource(GCSResource):
 
     def stat(self, bucket: str, name: str) -> StoredObject | None:
         """The object's current version, or None if it does not exist."""
-        blob = self.get_client().bucket(bucket).get_blob(name)
+        with self._answering(f"looking up {uri(bucket, name)}"):
+            blob = self.get_client().bucket(bucket).get_blob(name, **self._limits())
         return None if blob is None else StoredObject.of(blob)
 
     def list(
@@ -381,9 +406,11 @@ class StorageResource(GCSResource):
             start_offset=start_offset,
             end_offset=end_offset,
             page_size=page_size,
+            **self._limits(),
         )
-        for blob in blobs:
-            yield StoredObject.of(blob)
+        with self._answering(f"listing {uri(bucket, prefix)}"):
+            for blob in blobs:
+                yield StoredObject.of(blob)
 
     def copy(
         self, source: StoredObject, bucket: str, name: str, *, if_generation_match: int = 0
@@ -396,13 +423,15 @@ class StorageResource(GCSResource):
         client = self.get_client()
         source_blob = client.bucket(source.bucket).blob(source.name, generation=source.generation)
         try:
-            copied = client.bucket(source.bucket).copy_blob(
-                source_blob,
-                client.bucket(bucket),
-                name,
-                source_generation=source.generation,
-                if_generation_match=if_generation_match,
-            )
+            with self._answering(f"copying {source.uri} to {uri(bucket, name)}"):
+                copied = client.bucket(source.bucket).copy_blob(
+                    source_blob,
+                    client.bucket(bucket),
+                    name,
+                    source_generation=source.generation,
+                    if_generation_match=if_generation_match,
+                    **self._limits(),
+                )
             result = StoredObject.of(copied)
         except PreconditionFailed:
             existing = self.stat(bucket, name)
@@ -421,13 +450,44 @@ class StorageResource(GCSResource):
     def delete(self, obj: StoredObject) -> None:
         """Delete exactly this generation; a newer upload under the same name is kept."""
         try:
-            self._blob(obj.bucket, obj.name).delete(if_generation_match=obj.generation)
+            with self._answering(f"deleting {obj.uri}"):
+                blob = self._blob(obj.bucket, obj.name)
+                blob.delete(if_generation_match=obj.generation, **self._limits())
         except NotFound:
             pass
         except PreconditionFailed as error:
             raise GenerationConflict(
                 f"{obj.uri} was replaced after generation {obj.generation}; not deleted"
             ) from error
+
+    def _limits(self) -> dict[str, Any]:
+        """The timeout and bounded retry of one request, as the client's calls take them."""
+        return {
+            "timeout": self.request_timeout_s,
+            "retry": DEFAULT_RETRY.with_timeout(self.request_timeout_s),
+        }
+
+    @contextmanager
+    def _answering(self, what: str) -> Iterator[None]:
+        """A request with no answer in time, or no connection, as a StorageUnavailable that
+        says which object, after how long, and what to do; answers (404, 412) pass unchanged."""
+        try:
+            yield
+        except (RetryError, requests.RequestException) as error:
+            where = (
+                f"GCS in project {self.project}"
+                if self.project is not None
+                else "the local stack (`b8760 local status` says whether fake-gcs-server runs"
+                " and where its log is; the run's retry starts it again)"
+            )
+            raise StorageUnavailable(
+                f"storage: {what} got no answer within {self.request_timeout_s:.0f} s "
+                f"({type(error).__name__}: {error}). Is the storage up? Look at {where}."
+            ) from error
+
+
+def uri(bucket: str, name: str) -> str:
+    return f"gs://{bucket}/{name}"
 
 
 class _NewObjects:

@@ -9,6 +9,7 @@ rows arrive by Parquet load jobs on the resumable path, results come back over R
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -16,13 +17,23 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import requests
 from dagster_gcp import BigQueryResource
-from google.api_core.exceptions import Conflict
+from google.api_core.exceptions import Conflict, RetryError
+from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
+from google.cloud.bigquery.retry import DEFAULT_RETRY
 from pydantic import Field
 
 from b8760_assets import local_stack
+
+# Each API call, its retries included: the client's own defaults wait for an answer for ever
+# and retry an unreachable warehouse for ten minutes (a run once sat 900 s with no output).
+WAREHOUSE_REQUEST_TIMEOUT_S = 120.0
+# A load or query job from its start to its end; a year's MERGE takes about 76 s on the
+# local stack (BENCHMARKS.md).
+WAREHOUSE_JOB_TIMEOUT_S = 30 * 60.0
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "STRING": pa.string(),
@@ -59,6 +70,10 @@ class WarehouseSchemaMismatch(Exception):
         )
 
 
+class WarehouseUnavailable(Exception):
+    """A warehouse call that got no answer in time, or no connection; the message names it."""
+
+
 class WarehouseResource(BigQueryResource):
     """The platform's BigQuery dataset (`dataset`) and the operations it needs on it.
 
@@ -70,6 +85,14 @@ class WarehouseResource(BigQueryResource):
     emulator_url: str | None = Field(
         default=None,
         description="BigQuery emulator endpoint; unset uses the local stack's bqemulator.",
+    )
+    request_timeout_s: float = Field(
+        default=WAREHOUSE_REQUEST_TIMEOUT_S,
+        description="Seconds one API call may take, its retries included.",
+    )
+    job_timeout_s: float = Field(
+        default=WAREHOUSE_JOB_TIMEOUT_S,
+        description="Seconds a load or query job may take, from its start to its end.",
     )
 
     @contextmanager
@@ -104,8 +127,8 @@ class WarehouseResource(BigQueryResource):
     ) -> None:
         """Create the dataset and table if missing (through the API: the emulator ignores
         partitioning written in DDL); a table that exists must have the schema's columns."""
-        with self.get_client() as client:
-            client.create_dataset(self.dataset, exists_ok=True)
+        with self.get_client() as client, self._answering(f"creating {self.table_id(table)}"):
+            client.create_dataset(self.dataset, exists_ok=True, **self._limits())
             definition = bigquery.Table(f"{client.project}.{self.table_id(table)}", schema=schema)
             if hour_partitioned_on:
                 definition.time_partitioning = bigquery.TimePartitioning(
@@ -114,9 +137,11 @@ class WarehouseResource(BigQueryResource):
             if clustered_by:
                 definition.clustering_fields = list(clustered_by)
             try:
-                client.create_table(definition)
+                client.create_table(definition, **self._limits())
             except Conflict:
-                existing = [field.name for field in client.get_table(definition).schema]
+                existing = [
+                    field.name for field in client.get_table(definition, **self._limits()).schema
+                ]
                 if existing != [field.name for field in schema]:
                     raise WarehouseSchemaMismatch(self.table_id(table), existing, schema) from None
 
@@ -135,11 +160,15 @@ class WarehouseResource(BigQueryResource):
         buffer = io.BytesIO()
         pq.write_table(rows, buffer)
         buffer.seek(0)
-        with self.get_client() as client:
+        what = f"loading {rows.num_rows} rows into {self.table_id(table)}"
+        with self.get_client() as client, self._answering(what):
             job = client.load_table_from_file(
-                buffer, self.table_id(table), job_config=parquet_load(write_disposition)
+                buffer,
+                self.table_id(table),
+                job_config=parquet_load(write_disposition),
+                timeout=self.request_timeout_s,
             )
-            job.result()
+            self._wait(job)
         return rows.num_rows
 
     def load_parquet_objects(
@@ -154,26 +183,77 @@ class WarehouseResource(BigQueryResource):
         The data never passes through this process: BigQuery reads the objects (the local
         emulator reads them from the storage emulator's folder).
         """
-        with self.get_client() as client:
+        what = f"loading {len(uris)} object(s) into {self.table_id(table)}"
+        with self.get_client() as client, self._answering(what):
             job = client.load_table_from_uri(
-                list(uris), self.table_id(table), job_config=parquet_load(write_disposition)
+                list(uris),
+                self.table_id(table),
+                job_config=parquet_load(write_disposition),
+                **self._limits(),
             )
-            job.result()
+            self._wait(job)
             return job.output_rows or 0
 
+    def list_tables(self) -> list[str]:
+        """The names of the dataset's tables."""
+        with self.get_client() as client, self._answering(f"listing the tables of {self.dataset}"):
+            return [item.table_id for item in client.list_tables(self.dataset, **self._limits())]
+
     def drop_table(self, table: str) -> None:
-        with self.get_client() as client:
-            client.delete_table(f"{client.project}.{self.table_id(table)}", not_found_ok=True)
+        with self.get_client() as client, self._answering(f"dropping {self.table_id(table)}"):
+            table_id = f"{client.project}.{self.table_id(table)}"
+            client.delete_table(table_id, not_found_ok=True, **self._limits())
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run SQL with named parameters (`@name`); rows come back as dicts over REST."""
         parameters = [query_parameter(name, value) for name, value in (params or {}).items()]
-        with self.get_client() as client:
+        with self.get_client() as client, self._answering(f"the query `{sql_head(sql)}`"):
             config = bigquery.QueryJobConfig(
                 default_dataset=f"{client.project}.{self.dataset}", query_parameters=parameters
             )
-            result = client.query(sql, job_config=config).result()
-            return [dict(row.items()) for row in result]
+            # No job retry: the client's re-inserts a failed query for ten minutes whatever
+            # the timeouts; a failed MERGE fails the run, and its rerun repeats it.
+            job = client.query(sql, job_config=config, job_retry=None, **self._limits())
+            return [dict(row.items()) for row in self._wait(job)]
+
+    def _retry(self) -> Retry:
+        return DEFAULT_RETRY.with_timeout(self.request_timeout_s)
+
+    def _limits(self) -> dict[str, Any]:
+        """The timeout and bounded retry of one API call, as the client's calls take them."""
+        return {"timeout": self.request_timeout_s, "retry": self._retry()}
+
+    def _wait(self, job: bigquery.LoadJob | bigquery.QueryJob) -> Any:
+        """The job's result, waited for at most job_timeout_s; each poll is retried within
+        request_timeout_s."""
+        return job.result(retry=self._retry(), timeout=self.job_timeout_s)
+
+    @contextmanager
+    def _answering(self, what: str) -> Iterator[None]:
+        """An unanswered or unconnected call as a WarehouseUnavailable that says which call,
+        after how long, and what to do; errors the warehouse answered with pass unchanged."""
+        try:
+            yield
+        except (RetryError, TimeoutError, requests.RequestException) as error:
+            raise WarehouseUnavailable(
+                f"warehouse: {what} got no answer within {self.request_timeout_s:.0f} s per "
+                f"call and {self.job_timeout_s:.0f} s per job ({type(error).__name__}: {error}). "
+                f"Is the warehouse up? {self._where_to_look()}"
+            ) from error
+
+    def _where_to_look(self) -> str:
+        if self.project is not None:
+            return f"Look at project {self.project}'s BigQuery jobs; a rerun repeats the call."
+        return (
+            "On the local stack, `b8760 local status` says whether bqemulator runs and where "
+            "its log is; the run's retry starts it again."
+        )
+
+
+def sql_head(sql: str) -> str:
+    """The statement's first words, enough to tell a MERGE from the check's SELECT."""
+    words = re.sub(r"\s+", " ", sql).strip()
+    return words if len(words) <= 40 else words[:40] + "..."
 
 
 def parquet_load(write_disposition: str) -> bigquery.LoadJobConfig:

@@ -27,3 +27,8 @@ def isolated_stack(folder: Path) -> Iterator[dict[str, int]]:
             yield ports
         finally:
             local_stack.stop_all()
+
+
+def service_pid(name: str) -> int:
+    """The pid of the stack's running `name` emulator (to kill or stop it in a test)."""
+    return next(status.pid for status in local_stack.status() if status.name == name)

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,26 @@ def test_an_emulator_that_fails_to_start_points_at_its_log(tmp_path):
         assert f"Last lines of {tmp_path / 'storage' / 'service.log'}" in message
         assert "certificate" in message.split("Last lines of")[1]
         assert not service_status("storage").running
+
+
+def test_an_emulator_that_stops_while_found_running_says_so(tmp_path):
+    with isolated_stack(tmp_path):
+        local_stack.ensure_running("storage")
+        pid = service_status("storage").pid
+        os.kill(pid, signal.SIGSTOP)  # running, and no longer answering: as while it stops
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            waiting = pool.submit(local_stack.ensure_running, "storage")
+            time.sleep(0.5)
+            os.kill(pid, signal.SIGKILL)
+            with pytest.raises(LocalStackError) as error:
+                waiting.result(timeout=30)
+
+        message = str(error.value)
+        assert f"emulator that was running (pid {pid}) stopped before it answered" in message
+        assert "while starting" not in message
+        assert f"Last lines of {tmp_path / 'storage' / 'service.log'}" in message
+        assert local_stack.ensure_running("storage")  # the next call starts a new one
+        assert service_status("storage").pid != pid
 
 
 def test_cli_start_status_env_stop(stack):

@@ -105,12 +105,21 @@ def ensure_running(service: Service) -> str:
         if record is None:
             process = _start(service, ports)
             try:
-                _wait_until_ready(service, ports, lambda: process.poll() is None)
+                _wait_until_ready(
+                    service, ports, lambda: process.poll() is None, gone="stopped while starting"
+                )
             except LocalStackError:
                 _stop_locked(service)
                 raise
         else:
-            _wait_until_ready(service, ports, lambda: _is_ours(record))
+            _wait_until_ready(
+                service,
+                ports,
+                lambda: _is_ours(record),
+                gone=f"that was running (pid {record['pid']}) stopped before it answered: "
+                "something stopped it (`b8760 local stop`, a kill, a shutdown) or it crashed; "
+                "the next call starts a new one",
+            )
         return service.url(ports)
 
 
@@ -208,16 +217,14 @@ def _check_free(service: Service, port: Port, number: int) -> None:
 
 
 def _wait_until_ready(
-    service: Service, ports: Mapping[str, int], is_alive: Callable[[], bool]
+    service: Service, ports: Mapping[str, int], is_alive: Callable[[], bool], *, gone: str
 ) -> None:
-    """Poll until the service answers; fail at once if its process has gone."""
+    """Poll until the service answers; fail at once if its process has gone, saying `gone`."""
     probe_url = service.url(ports) + service.ready_path
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not _answers(probe_url):
         if not is_alive():
-            raise LocalStackError(
-                f"The local {service.name} emulator stopped while starting. {_log_tail(service)}"
-            )
+            raise LocalStackError(f"The local {service.name} emulator {gone}. {_log_tail(service)}")
         if time.monotonic() > deadline:
             raise LocalStackError(
                 f"The local {service.name} emulator did not answer at {probe_url} within "

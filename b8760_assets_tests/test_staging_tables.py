@@ -1,0 +1,122 @@
+"""Staging tables that a run killed in the warehouse step leaves are dropped by a later run,
+once the run is no longer in progress, and never while it is."""
+
+import io
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+
+from b8760_assets.config import load_platform
+from b8760_assets.definitions import build_definitions
+from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.partitions import partition_of_hour
+from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
+from b8760_assets.staging_tables import STAGING_PREFIX, left_behind, staging_table
+from b8760_assets.storage import StorageResource
+from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.stack import isolated_stack
+from b8760_assets_tests.warehouse_rows import readings_rows
+
+CHECKOUT = Path(__file__).parents[1]
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+KEY = dg.AssetKey(["ext_conn1", "warehouse_meter_links"])
+HOUR = datetime(2022, 3, 1, 14, tzinfo=UTC)
+# Enough readings that loading and merging them outlasts noticing the staging table.
+ROWS = 300_000
+
+
+def test_left_behind_are_the_staging_tables_of_runs_not_in_progress() -> None:
+    going = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+    done = "fedcba98-7654-3210-0123-456789abcdef"
+    tables = [
+        "readings",
+        "meters",
+        "staging_notes",  # not a run's: no run id
+        staging_table("ext", going),  # a prefix of ext_conn1: still a run's table of its own
+        staging_table("ext_conn1", done),
+        staging_table("ext_conn10", done),
+    ]
+
+    assert left_behind(tables, [going]) == [
+        staging_table("ext_conn1", done),
+        staging_table("ext_conn10", done),
+    ]
+    assert left_behind(tables, [going, done]) == []
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """dagster.yaml's instance, on a local stack of its own (the default dataset and buckets)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((CHECKOUT / "dagster.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with isolated_stack(tmp_path / "state"), dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def staging_tables(warehouse: WarehouseResource) -> list[str]:
+    return [table for table in warehouse.list_tables() if table.startswith(STAGING_PREFIX)]
+
+
+def test_a_table_left_by_a_killed_run_is_dropped_once_the_run_is_failed(
+    instance: dg.DagsterInstance,
+) -> None:
+    defs = build_definitions()
+    asset = defs.get_assets_def(KEY)
+    storage, warehouse = StorageResource(), WarehouseResource()
+    resources = {"storage": storage, "warehouse": warehouse}
+    assert dg.materialize(
+        [defs.get_assets_def(["warehouse", "meters"])], resources=resources
+    ).success
+    layout = ConnectorLayout(
+        load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"], landing_bucket()
+    )
+    batch = io.BytesIO()
+    pq.write_table(readings_rows(ROWS), batch)
+    storage.ensure_bucket(layout.bucket)
+    storage.write(layout.bucket, layout.batch(HOUR), batch.getvalue())
+    partition = partition_of_hour(HOUR)
+
+    materializing = subprocess.Popen(
+        [DAGSTER, "asset", "materialize", "-m", "b8760_assets.definitions",
+         "--select", "ext_conn1/warehouse_meter_links", "--partition", partition],
+        cwd=CHECKOUT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not staging_tables(warehouse):
+        assert materializing.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(materializing.pid, signal.SIGKILL)
+    materializing.wait()
+    [killed] = instance.get_runs()
+    [left] = staging_tables(warehouse)
+    assert left == staging_table("ext_conn1", killed.run_id)
+
+    # Until run monitoring says so, the killed run is in progress: its table stays.
+    assert dg.materialize(
+        [asset], instance=instance, partition_key=partition, resources=resources
+    ).success
+    assert staging_tables(warehouse) == [left]
+
+    monitor_started_run(
+        instance, None, instance.get_run_record_by_id(killed.run_id), logging.getLogger()
+    )
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    later = dg.materialize([asset], instance=instance, partition_key=partition, resources=resources)
+    assert later.success
+    assert staging_tables(warehouse) == []
+    assert any(
+        f"dropped b8760.{left}" in event.message for event in instance.all_logs(later.run_id)
+    )
