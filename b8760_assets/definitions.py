@@ -28,13 +28,15 @@ def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg
     return [raw, standardized, build_meter_links(layout, standardized.key)]
 
 
-def build_definitions(platform: Platform | None = None) -> dg.Definitions:
-    """Definitions for a platform (the configured one by default), on the configured GCP
-    project or, when none is set, on the local stack."""
+def build_definitions(
+    platform: Platform | None = None, landing_bucket: str | None = None
+) -> dg.Definitions:
+    """Definitions for a platform and landing bucket (the configured ones by default), on the
+    configured GCP project or, when none is set, on the local stack."""
     platform = platform or load_platform(settings.platform_dir())
+    landing_bucket = landing_bucket or settings.landing_bucket()
     layouts = [
-        ConnectorLayout(connector, settings.landing_bucket())
-        for connector in platform.connectors.values()
+        ConnectorLayout(connector, landing_bucket) for connector in platform.connectors.values()
     ]
     chains = {
         layout.connector.name: connector_chain(layout, platform.meters_of(layout.connector.name))

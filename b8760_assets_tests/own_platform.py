@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import dagster as dg
-import pytest
 
 from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions
@@ -60,9 +59,7 @@ def own_platform(storage: StorageResource, suffix: str | None = None) -> OwnPlat
         name: replace(connector, bucket=f"{connector.bucket.replace('_', '-')}-{suffix}")
         for name, connector in platform.connectors.items()
     }
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("B8760_LANDING_BUCKET", landing)
-        defs = build_definitions(replace(platform, connectors=connectors))
+    defs = build_definitions(replace(platform, connectors=connectors), landing)
     storage.ensure_bucket(landing)
     for connector in connectors.values():
         storage.ensure_bucket(connector.bucket)
