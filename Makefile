@@ -23,7 +23,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install
 	$(BIN)/b8760 demo
 
+# Lint, format and types first (seconds), then the suite (minutes); CI runs the same.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 # Benchmarks on a private local stack (about half an hour; `BENCH_ARGS=--quick` for a smoke).

@@ -333,11 +333,11 @@ class StorageResource(GCSResource):
                     content_type=update.content_type,
                     metadata=update.metadata(after) if update.metadata else None,
                 )
-                if attempt == 0 and created is not None:
+                if attempt == 0 and guess is not None and created is not None:
                     guess.record(new=True)
                 return UpdateOutcome(update.name, written=True, retries=retries)
             except GenerationConflict:
-                if attempt == 0 and created is not None:
+                if attempt == 0 and guess is not None and created is not None:
                     guess.record(new=False)  # it existed: a guess missed, not a race lost
                 else:
                     retries += 1
@@ -412,7 +412,7 @@ class StorageResource(GCSResource):
             for blob in blobs:
                 yield StoredObject.of(blob)
 
-    def copy(
+    def copy(  # type: ignore[override]  # pydantic's BaseModel.copy (deprecated), not GCS's
         self, source: StoredObject, bucket: str, name: str, *, if_generation_match: int = 0
     ) -> StoredObject:
         """Copy exactly `source`'s generation, create-only by default, and verify the checksums.
@@ -507,7 +507,7 @@ class _NewObjects:
 
 
 @contextmanager
-def _refused_as_conflict(blob: storage.Blob, if_generation_match: int) -> Iterator[None]:
+def _refused_as_conflict(blob: storage.Blob, if_generation_match: int | None) -> Iterator[None]:
     """412 Precondition Failed as a GenerationConflict that says which object and why."""
     try:
         yield

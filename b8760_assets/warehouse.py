@@ -43,7 +43,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "TIMESTAMP": pa.timestamp("us", tz="UTC"),
     "DATE": pa.date32(),
 }
-QUERY_PARAMETER_TYPES: dict[type, str] = {
+QUERY_PARAMETER_TYPES: dict[type[bool | int | float | str | datetime | date], str] = {
     bool: "BOOL",
     int: "INT64",
     float: "FLOAT64",

@@ -41,7 +41,9 @@ def standardized_rows(meters: int, hours: int) -> pl.DataFrame:
     connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["coned"]
     connector = replace(connector, max_file_bytes=10**10)
     text = pl.concat(hourly_readings(meter_ids(meters), START, hours))
-    readings = check_file("bench.csv", text.write_csv().encode(), connector).readings
+    checked = check_file("bench.csv", text.write_csv().encode(), connector)
+    readings = checked.readings
+    assert readings is not None, checked.rejection  # the generated file is accepted
     arrival = datetime(2022, 1, 1, tzinfo=UTC)
     return normalize(
         readings,
@@ -125,7 +127,7 @@ def run(size: str = "full") -> list[Result]:
         threads: sweep_size / raw_writes(endpoint, fresh_bucket(), contents[:sweep_size], threads)
         for threads in thread_counts
     }
-    best = max(sweep, key=sweep.get)
+    best = max(sweep, key=sweep.__getitem__)
     raw_times, platform_times = [], []
     for _ in range(2):
         raw_times.append(raw_writes(endpoint, fresh_bucket(), contents, best))

@@ -80,6 +80,7 @@ def run(size: str = "full") -> list[Result]:
                     started = time.perf_counter()
                     result = sensor(context)
                     times[kind].append(time.perf_counter() - started)
+                assert isinstance(result, dg.SensorResult), result
                 assert result.run_requests == [], result.run_requests
     history, empty = (statistics.median(times[kind][1:]) for kind in ("history", "empty"))
     return [

@@ -50,7 +50,9 @@ def run(size: str = "full") -> list[Result]:
 
     folder = Path(tempfile.mkdtemp(prefix="b8760-bench-load-"))
     text = pl.concat(hourly_readings(meter_ids(meters), START, hours))
-    readings = check_file("bench.csv", text.write_csv().encode(), connector).readings
+    checked = check_file("bench.csv", text.write_csv().encode(), connector)
+    readings = checked.readings
+    assert readings is not None, checked.rejection  # the generated file is accepted
     per_arrival = -(-readings.height // arrivals)
     uris = []
     for number in range(arrivals):

@@ -10,6 +10,7 @@ import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from b8760_assets import settings
 from b8760_assets.access.names import (
@@ -111,7 +112,9 @@ def _binding_key(role: str, condition: Condition | None) -> tuple[str, str]:
     return role, condition.expression if condition else ""
 
 
-def _bindings(grants: Iterable[Grant], titles: Mapping[tuple[str, str], Condition]) -> list[dict]:
+def _bindings(
+    grants: Iterable[Grant], titles: Mapping[tuple[str, str], Condition | None]
+) -> list[dict]:
     """Grants grouped into bindings by role and condition, in a stable order."""
     members: dict[tuple[str, str], set[str]] = {}
     conditions: dict[tuple[str, str], Condition | None] = {}
@@ -121,9 +124,10 @@ def _bindings(grants: Iterable[Grant], titles: Mapping[tuple[str, str], Conditio
         conditions.setdefault(key, titles.get(key, grant.condition))
     bindings = []
     for key in sorted(members):
-        binding = {"role": key[0], "members": sorted(members[key])}
-        if conditions[key] is not None:
-            binding["condition"] = conditions[key].to_json()
+        binding: dict[str, Any] = {"role": key[0], "members": sorted(members[key])}
+        condition = conditions[key]
+        if condition is not None:
+            binding["condition"] = condition.to_json()
         bindings.append(binding)
     return bindings
 

@@ -113,13 +113,15 @@ def _configured(
 
 def _bucket_of(platform: Platform, participant: str, bucket: str | None) -> str:
     known = platform.participants.get(participant)
-    if known is None and bucket is None:
-        raise click.UsageError(
-            f"participant {participant} is new to the platform: give its bucket with --bucket"
-        )
-    if known is not None and bucket not in (None, known):
+    if known is None:
+        if bucket is None:
+            raise click.UsageError(
+                f"participant {participant} is new to the platform: give its bucket with --bucket"
+            )
+        return bucket
+    if bucket not in (None, known):
         raise click.BadParameter(f"{participant}'s bucket is {known}", param_hint="--bucket")
-    return known or bucket
+    return known
 
 
 def _readme(

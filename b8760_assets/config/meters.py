@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -90,7 +91,8 @@ def read_meter_file(path: Path) -> tuple[tuple[Meter, ...], list[ConfigProblem]]
         return (), problems
     meters = []
     for element in root.iterchildren(tag=f"{{{NAMESPACE}}}meter"):
-        fields, invalid = {}, []
+        fields: dict[str, Any] = {}  # each value as its key's rule made it
+        invalid: list[ConfigProblem] = []
         for key, text, line in _keys_of(element):
             try:
                 fields[key] = RULES[key](text)

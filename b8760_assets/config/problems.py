@@ -31,8 +31,10 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-def checked(value: T, problems: list[ConfigProblem]) -> T:
-    """The value a reader produced, or ConfigError if it found any problem."""
+def checked(value: T | None, problems: list[ConfigProblem]) -> T:
+    """The value a reader produced, or ConfigError if it found any problem (a reader gives
+    None exactly when it found some)."""
     if problems:
         raise ConfigError(problems)
+    assert value is not None, "a reader that found no problem gives a value"
     return value

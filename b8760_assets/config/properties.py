@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from b8760_assets.config import values
 from b8760_assets.config.problems import ConfigProblem, checked
@@ -130,7 +131,7 @@ def read_connector_file(path: Path) -> tuple[ConnectorFile | None, list[ConfigPr
     if root is None:
         return None, problems
     lines: dict[str, int] = {}
-    fields: dict[str, object] = {}
+    fields: dict[str, Any] = {}  # each value as its key's rule made it
     for entry in root.iter("entry"):
         key, line = entry.get("key"), entry.sourceline
         if key in lines:

@@ -65,7 +65,7 @@ def build_raw_landing_files(
     return raw_landing_files
 
 
-def intake_metadata(manifests: list[Manifest]) -> dict[str, object]:
+def intake_metadata(manifests: list[Manifest]) -> dict[str, int | dg.MetadataValue]:
     entries = [entry for manifest in manifests for entry in manifest.files]
 
     def total_bytes(outcome: str) -> int:

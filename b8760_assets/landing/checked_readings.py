@@ -10,6 +10,7 @@ that memory does not grow with the file.
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -47,4 +48,6 @@ class CheckedReadings:
 def read_checked_readings(path: Path) -> Iterator[pl.DataFrame]:
     """The readings of a checked-readings file, BATCH_ROWS at a time, in file order."""
     for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
-        yield pl.from_arrow(batch, schema=READINGS_SCHEMA)
+        # A record batch becomes a DataFrame; pyarrow has no types to tell from_arrow's
+        # overloads so.
+        yield cast(pl.DataFrame, pl.from_arrow(batch, schema=READINGS_SCHEMA))

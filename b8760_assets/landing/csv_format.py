@@ -218,6 +218,7 @@ class _Source:
 
     def text(self) -> io.TextIOBase:
         """The file as text without its byte order mark, lines untranslated (for csv)."""
+        raw: io.BufferedIOBase
         if isinstance(self.content, bytes):
             raw = io.BytesIO(self.content)
         else:
@@ -321,10 +322,12 @@ class _FileCheck:
         if self.line_break is not None:
             raise FormatRejected(self.line_break)
         repeated = self.keys.repeated()
-        found = [self.offense]
+        candidates = [self.offense]
         if len(repeated):
-            found.append(_first_repeated_reading(file, self.connector, repeated, self.has_quotes))
-        found = [each for each in found if each is not None]
+            candidates.append(
+                _first_repeated_reading(file, self.connector, repeated, self.has_quotes)
+            )
+        found = [each for each in candidates if each is not None]
         if found:
             # On one line, a rule on its values comes before the repeated-reading rule.
             line, refused = min(found, key=lambda each: each[0])
@@ -527,7 +530,7 @@ def _line_ends(data: bytes | memoryview) -> int:
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
 
 
-def _typed_schema(header: bytes) -> dict[str, pl.DataType] | None:
+def _typed_schema(header: bytes) -> dict[str, type[pl.DataType]] | None:
     """The header's columns as polars names them, value a number and the others text."""
     try:
         names = pl.read_csv(header, infer_schema=False).columns
@@ -540,7 +543,7 @@ def _read_block(
     file: _Source,
     parts: tuple[bytes | memoryview, ...],
     line: int,
-    typed_schema: dict[str, pl.DataType] | None,
+    typed_schema: dict[str, type[pl.DataType]] | None,
     *,
     typed: bool = False,
 ) -> pl.DataFrame:
@@ -574,17 +577,21 @@ def _named(batch: pl.DataFrame) -> pl.DataFrame:
     return batch
 
 
+def _line_break_rejection(row: dict[str, Any], column: str) -> Rejection:
+    return _at(
+        row,
+        "csv.line_break_in_value",
+        f"{column} {quoted(row[column])} holds a line break; a reading fits on one line",
+    )
+
+
 def _line_break_rules(frame: pl.DataFrame) -> list["_RowRule"]:
     """A row is a line unless a quoted value holds a line break, which would shift the lines of
     every row after it; such a value is refused (only a file with a quote can have one)."""
     return [
         _RowRule(
             pl.col(column).str.contains("\n", literal=True).fill_null(False),
-            lambda row, column=column: _at(
-                row,
-                "csv.line_break_in_value",
-                f"{column} {quoted(row[column])} holds a line break; a reading fits on one line",
-            ),
+            partial(_line_break_rejection, column=column),
         )
         for column in frame.columns
         if column != "line"
@@ -732,7 +739,10 @@ def _utc_times(text: pl.Series, timezone: str) -> pl.Series:
 def _distinct_utc_times(text: pl.Series, timezone: str) -> pl.Series:
     """_utc_times, value by value. A file keeps to one style, so the style of its first value
     is tried on the whole column first, and the other style only if some values are left."""
-    readers = [_offset_times_to_utc, partial(_wall_times_to_utc, timezone=timezone)]
+    readers: list[Callable[[pl.Series], pl.Series]] = [
+        _offset_times_to_utc,
+        partial(_wall_times_to_utc, timezone=timezone),
+    ]
     if _offset_times_to_utc(text.head(1)).null_count():
         readers.reverse()
     first, other = readers
@@ -812,7 +822,7 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         *(
             _RowRule(
                 pl.col(target).is_null(),
-                lambda row, column=column: _timestamp_rejection(row, column, connector.timezone),
+                partial(_timestamp_rejection, column=column, timezone=connector.timezone),
             )
             for column, target in TIMESTAMP_COLUMNS.items()
         ),

@@ -17,13 +17,13 @@ from b8760_assets.config import ConnectorProperties
 
 READINGS_SCHEMA = pl.Schema(
     {
-        "meter_id": pl.String,
+        "meter_id": pl.String(),
         "interval_start": pl.Datetime("us", "UTC"),
         "interval_end": pl.Datetime("us", "UTC"),
-        "value": pl.Float64,  # as uploaded: the meter's multiplier is applied later
-        "unit": pl.String,  # the connector's unit where the file left it out
-        "quality": pl.String,  # null where the file gave no quality flag
-        "line": pl.Int64,  # where the reading is in the file (1-based), for later error messages
+        "value": pl.Float64(),  # as uploaded: the meter's multiplier is applied later
+        "unit": pl.String(),  # the connector's unit where the file left it out
+        "quality": pl.String(),  # null where the file gave no quality flag
+        "line": pl.Int64(),  # where the reading is in the file (1-based), for later error messages
     }
 )
 

@@ -132,7 +132,8 @@ def archived_hours(
         start_offset=layout.manifest(min(hours)).removesuffix(MANIFEST_NAME),
         end_offset=layout.manifest(max(hours) + HOUR).removesuffix(MANIFEST_NAME),
     )
-    manifests, files = set(), set()
+    manifests: set[datetime] = set()
+    files: set[datetime] = set()
     for each in listed:
         segment = each.name.removeprefix(prefix).split("/", 1)[0]
         try:
@@ -329,7 +330,7 @@ def move_file(
     with tempfile.TemporaryDirectory(prefix="b8760-intake-") as folder:
         readings = Path(folder) / "checked.parquet"
         checked = check_frozen_file(storage, layout, hour, entry, normalizer, readings)
-        if checked.accepted:
+        if checked.rejection is None:  # accepted
             destination = layout.accepted(hour, entry.name)
             kept = storage.upload_file(
                 layout.bucket,

@@ -132,12 +132,12 @@ def stop(service: Service) -> bool:
 def status(service: Service) -> ServiceStatus:
     record = _read_record(service)
     running = record is not None and _is_ours(record)
-    ports = record["ports"] if running else service.configured_ports()
+    ports = record["ports"] if record is not None and running else service.configured_ports()
     return ServiceStatus(
         name=service.name,
         url=service.url(ports),
         running=running,
-        pid=record["pid"] if running else None,
+        pid=record["pid"] if record is not None and running else None,
         ports=ports,
         log_file=service.log_file(),
     )

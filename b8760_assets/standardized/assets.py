@@ -184,7 +184,7 @@ def accepted_files(
     manifests = storage.in_parallel(
         lambda hour: read_manifest(storage, layout, hour)[0], with_files
     )
-    found = {hour: [] for hour in hours}
+    found: dict[datetime, list[ManifestEntry]] = {hour: [] for hour in hours}
     for hour, manifest in zip(with_files, manifests, strict=True):
         found[hour] = [entry for entry in manifest.files if entry.outcome == ACCEPTED]
     return found

@@ -37,14 +37,14 @@ DOCUMENT_ROWS = 20_000
 # The intervals as the JSON holds them, decoded before they become standardized rows again.
 _INTERVALS_SCHEMA = pl.Schema(
     {
-        "start": pl.String,
-        "end": pl.String,
-        "local_start": pl.String,
-        "value": pl.Float64,
-        "unit": pl.String,
-        "quality": pl.String,
-        "meter_known": pl.Boolean,
-        "arrival_hour": pl.String,
+        "start": pl.String(),
+        "end": pl.String(),
+        "local_start": pl.String(),
+        "value": pl.Float64(),
+        "unit": pl.String(),
+        "quality": pl.String(),
+        "meter_known": pl.Boolean(),
+        "arrival_hour": pl.String(),
         "version": pl.Struct(
             {"uploaded_at": pl.String, "source_file": pl.String, "line": pl.Int64}
         ),
@@ -193,7 +193,8 @@ def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
             _HOUR.dt.strftime(HOUR_SEGMENT_FORMAT),
         )
     )
-    name, records = None, []
+    name = ""  # no object's name: the first row starts an object
+    records: list[tuple] = []
     for part in ordered.iter_slices(DOCUMENT_ROWS):
         for row_name, record in zip(part["name"], _records(part).iter_rows(), strict=True):
             if row_name != name:

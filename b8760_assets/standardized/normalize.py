@@ -21,20 +21,20 @@ from b8760_assets.units import conversion
 
 STANDARDIZED_SCHEMA = pl.Schema(
     {
-        "connector": pl.String,
-        "participant": pl.String,
-        "meter_id": pl.String,
+        "connector": pl.String(),
+        "participant": pl.String(),
+        "meter_id": pl.String(),
         "interval_start": pl.Datetime("us", "UTC"),
         "interval_end": pl.Datetime("us", "UTC"),
-        "value": pl.Float64,  # in the meter's unit, multiplier applied
-        "unit": pl.String,  # the meter's unit; the file's for a meter no meter XML describes
-        "quality": pl.String,  # null where the file gave no quality flag
-        "local_start": pl.String,  # 2021-11-08T09:00:00-05:00, in the meter's time zone
-        "meter_known": pl.Boolean,  # False: no meter XML describes the meter (value as uploaded)
+        "value": pl.Float64(),  # in the meter's unit, multiplier applied
+        "unit": pl.String(),  # the meter's unit; the file's for a meter no meter XML describes
+        "quality": pl.String(),  # null where the file gave no quality flag
+        "local_start": pl.String(),  # 2021-11-08T09:00:00-05:00, in the meter's time zone
+        "meter_known": pl.Boolean(),  # False: no meter XML describes the meter (value as uploaded)
         "uploaded_at": pl.Datetime("us", "UTC"),  # the file's timeCreated in the landing zone
         "arrival_hour": pl.Datetime("us", "UTC"),
-        "source_file": pl.String,  # the file's name in the hour's manifest
-        "source_line": pl.Int64,
+        "source_file": pl.String(),  # the file's name in the hour's manifest
+        "source_line": pl.Int64(),
     }
 )
 
