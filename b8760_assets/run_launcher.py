@@ -50,9 +50,10 @@ def run_worker(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] |
     pid ("Started process for run (pid: N)", or "Executing steps in process" for a run
     executed in the process that created it)."""
     for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
-        pid = event.dagster_event.engine_event_data.metadata.get("pid")
+        data = event.dagster_event and event.dagster_event.engine_event_data
+        pid = data and data.metadata.get("pid")
         if pid is not None:
-            return int(pid.value), event.timestamp
+            return int(str(pid.value)), event.timestamp
     return None
 
 

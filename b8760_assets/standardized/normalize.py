@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -176,7 +176,7 @@ class Normalizer:
         """The first reading (READINGS_SCHEMA) whose value stops being a number once stated
         in its meter's unit (1e306 kWh for a Wh meter), with that value and the meter's unit
         and multiplier; None if every value stays finite."""
-        largest = readings["value"].abs().max()
+        largest = cast(float | None, readings["value"].abs().max())
         if largest is None or math.isfinite(largest * self.largest_factor):
             return None  # the usual case, from one pass over the values
         found = self._found(readings).with_columns(
