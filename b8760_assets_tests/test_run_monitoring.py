@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -18,11 +19,11 @@ from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import read_manifest
 from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED
-from b8760_assets.partitions import hour_of_partition
+from b8760_assets.partitions import HOUR, floor_hour, hour_of_partition
 from b8760_assets.run_launcher import is_alive_since, run_worker
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets.storage import StorageResource
-from b8760_assets_tests.landing_files import GOOD_CSV
+from b8760_assets_tests.landing_files import GOOD_CSV, dated
 from b8760_assets_tests.stack import isolated_stack
 
 CHECKOUT = Path(__file__).parents[1]
@@ -104,10 +105,14 @@ def test_a_run_killed_with_its_code_server_is_failed_and_its_retry_finishes_the_
         load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"], landing_bucket()
     )
     storage.ensure_bucket(layout.landing_bucket)
-    storage.write_many(
+    written = storage.write_many(
         layout.landing_bucket,
         [(f"{layout.landing_prefix}reading-{n:03d}.csv", GOOD_CSV) for n in range(FILES)],
     )
+    # Uploaded during the last complete hour, the one the sensor asks for.
+    during_last_hour = floor_hour(datetime.now(UTC)) - HOUR / 2
+    for n, upload in enumerate(written):
+        dated(upload, at=during_last_hour + n * timedelta(microseconds=1))
     first = start_daemon()  # its sensor asks for a run of ext_conn1's last complete hour
 
     run = wait_for("a run taking its files in", lambda: taking_in(instance), 60)
