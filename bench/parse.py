@@ -12,6 +12,7 @@ twice, alternating, after a warm-up; the faster of each counts.
 """
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -48,12 +49,10 @@ def standardize_file(path: Path, connector, meters) -> int:
         )
     if not checked.accepted:
         raise RuntimeError(f"the benchmark file was refused: {checked.rejection}")
-    rows = 0
-    for batch in read_checked_readings(kept):
-        normalized = normalizer.normalize(
-            batch, arrival_hour=ARRIVAL, source_file=path.name, uploaded_at=ARRIVAL
-        )
-        rows += normalized.rows.height
+    normalize = partial(
+        normalizer.normalize, arrival_hour=ARRIVAL, source_file=path.name, uploaded_at=ARRIVAL
+    )
+    rows = sum(each.rows.height for each in read_checked_readings(kept, normalize))
     kept.unlink()
     return rows
 

@@ -279,12 +279,14 @@ def standardize_file(
     storage.download(
         layout.bucket, entry.checked_readings.removeprefix(f"gs://{layout.bucket}/"), path
     )
-    for readings in read_checked_readings(path):
-        take(
-            normalizer.normalize(
-                readings, arrival_hour=hour, source_file=entry.name, uploaded_at=entry.uploaded_at
-            )
-        )
+    normalize = partial(
+        normalizer.normalize,
+        arrival_hour=hour,
+        source_file=entry.name,
+        uploaded_at=entry.uploaded_at,
+    )
+    for normalized in read_checked_readings(path, normalize):
+        take(normalized)
     path.unlink()
 
 
