@@ -7,12 +7,12 @@ generation preconditions so that concurrent runs and retries cannot overwrite ea
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
 
 from b8760_assets import local_stack
+from b8760_assets.ordered_map import ordered_map
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Each request, its retries included (the client's own default is 60 s a request, retried
@@ -289,19 +290,12 @@ class StorageResource(GCSResource):
         their outcomes come back in order, so that a million updates take the memory of a few
         hundred. A failure is raised when its outcome's turn comes."""
         guess = _NewObjects()
-        window = 8 * self.max_parallel_writes
-        with ThreadPoolExecutor(max_workers=self.max_parallel_writes) as pool:
-            pending: deque[Future[UpdateOutcome]] = deque()
-            try:
-                for update in updates:
-                    pending.append(pool.submit(self._update, bucket, update, guess))
-                    if len(pending) >= window:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-            finally:
-                for future in pending:
-                    future.cancel()
+        yield from ordered_map(
+            partial(self._update, bucket, guess=guess),
+            updates,
+            workers=self.max_parallel_writes,
+            ahead=8 * self.max_parallel_writes - 1,
+        )
 
     def _update(
         self, bucket: str, update: ObjectUpdate, guess: _NewObjects | None = None

@@ -7,9 +7,7 @@ uploads the readings only once the file is accepted. Written and read a batch at
 that memory does not grow with the file.
 """
 
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar, cast
@@ -18,6 +16,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from b8760_assets.landing.formats import READINGS_SCHEMA
+from b8760_assets.ordered_map import ordered_map
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 ARROW_SCHEMA = READINGS_SCHEMA.to_frame().to_arrow().schema
@@ -56,16 +55,5 @@ def read_checked_readings(path: Path, transform: Callable[[pl.DataFrame], T]) ->
     file order: transformed by WORKERS threads at once, a few batches ahead, so that memory
     holds a few batches whatever the file's size."""
     batches = pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
-    with ThreadPoolExecutor(max_workers=WORKERS) as workers:
-        pending: deque[Future[T]] = deque()
-        try:
-            for batch in batches:
-                readings = cast(pl.DataFrame, pl.from_arrow(batch))
-                pending.append(workers.submit(transform, readings))
-                if len(pending) > WORKERS:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+    readings = (cast(pl.DataFrame, pl.from_arrow(batch)) for batch in batches)
+    return ordered_map(transform, readings, workers=WORKERS, ahead=WORKERS)

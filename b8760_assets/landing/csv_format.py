@@ -36,9 +36,8 @@ import io
 import os
 import re
 import tempfile
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -52,6 +51,7 @@ from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.meters import METER_ID_PATTERN
 from b8760_assets.config.values import KNOWN_UNITS
 from b8760_assets.landing.formats import READINGS_SCHEMA, FormatRejected, Rejection, quoted
+from b8760_assets.ordered_map import ordered_map
 
 REQUIRED_COLUMNS = ("meter_id", "start", "end", "value", "unit")
 OPTIONAL_COLUMNS = ("quality",)
@@ -139,22 +139,18 @@ class CsvFormat:
         has_quotes = _check_line_ends(file)
         _check_header(file.first_line())
         check = _FileCheck(connector, has_quotes)
-        with check, ThreadPoolExecutor(max_workers=WORKERS) as workers:
-            pending: deque[Future[_Batch]] = deque()
-            try:
-                for read in _text_batches(file, has_quotes):
-                    pending.append(
-                        workers.submit(_check_batch, read, connector, has_quotes, transform)
-                    )
-                    while len(pending) > WORKERS:
-                        if (readings := check.add(pending.popleft().result())) is not None:
-                            yield readings
-                while pending:
-                    if (readings := check.add(pending.popleft().result())) is not None:
-                        yield readings
-            finally:
-                for future in pending:
-                    future.cancel()
+        with check:
+            checked = ordered_map(
+                partial(
+                    _check_batch, connector=connector, has_quotes=has_quotes, transform=transform
+                ),
+                _text_batches(file, has_quotes),
+                workers=WORKERS,
+                ahead=WORKERS,
+            )
+            for batch in checked:
+                if (readings := check.add(batch)) is not None:
+                    yield readings
             check.raise_rejection(file)
 
 
