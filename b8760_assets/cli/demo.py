@@ -141,5 +141,5 @@ def demo() -> None:
     click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (the runs above are there)")
     click.echo("Local stack:   .venv/bin/b8760 local status   (stop it with: make stop)")
     click.echo(f"Uploads:       gs://{landing_bucket}/<connector>/ (waiting files only)")
-    click.echo("Archive:       gs://<participant>/<connector>/raw|rejected/<hour>/")
+    click.echo("Archive:       gs://<participant>/<connector>/raw|rejected|checked|reasons/<hour>/")
     click.echo('gsutil:        eval "$(.venv/bin/b8760 local env)" points it at the local stack')
