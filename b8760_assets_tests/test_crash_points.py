@@ -70,15 +70,24 @@ def test_a_run_killed_at_any_storage_call_is_finished_by_its_rerun(
     expected = state(whole)
     assert calls > 20 and len(expected["warehouse"]) == 3
 
-    def crash_and_rerun(call_number: int) -> tuple[int, bool]:
+    def crash_and_rerun(call_number: int) -> tuple[int, dict[str, object]]:
+        """What the rerun after a kill at this call left otherwise than expected."""
         platform = prepared(storage)
         killed = run_killed_at(platform, call_number)
         assert killed.returncode == -signal.SIGKILL, (call_number, killed.stderr[-3000:])
         assert platform.run(CONNECTOR, H).success
-        return call_number, state(platform) == expected
+        left = state(platform)
+        return call_number, {
+            name: (left.get(name, "(missing)"), expected.get(name, "(missing)"))
+            for name in left.keys() | expected.keys()
+            if left.get(name) != expected.get(name)
+        }
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = dict(pool.map(crash_and_rerun, range(1, calls + 1)))
-    survived = [number for number, same in outcomes.items() if same]
-    print(f"crash points survived: {len(survived)}/{calls}")
-    assert survived == list(range(1, calls + 1))
+        differences = {
+            number: found
+            for number, found in pool.map(crash_and_rerun, range(1, calls + 1))
+            if found
+        }
+    print(f"crash points survived: {calls - len(differences)}/{calls}")
+    assert not differences, differences  # per crash point: {name: (left, expected)}
