@@ -11,8 +11,8 @@ import dagster as dg
 from b8760_assets import settings
 from b8760_assets.config import Meter, Platform, load_platform
 from b8760_assets.landing.assets import build_raw_landing_files
-from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.sensors import build_landing_zone_sensor
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_links import build_meter_links
 from b8760_assets.meter_registry import meter_registry
 from b8760_assets.standardized.assets import build_standardized_readings

@@ -13,7 +13,7 @@ from datetime import datetime
 import dagster as dg
 from google.cloud import bigquery
 
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
 from b8760_assets.staging_tables import drop_left_staging_tables, staging_table

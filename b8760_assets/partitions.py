@@ -18,7 +18,6 @@ from b8760_assets.config import ConnectorProperties
 
 HOUR = timedelta(hours=1)
 PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
-HOUR_SEGMENT_FORMAT = "%Y-%m-%dT%H:00:00"
 
 
 @cache
@@ -48,11 +47,6 @@ def range_run_tags(first: datetime, last: datetime) -> dict[str, str]:
         "dagster/asset_partition_range_start": partition_of_hour(first),
         "dagster/asset_partition_range_end": partition_of_hour(last),
     }
-
-
-def hour_segment(hour: datetime) -> str:
-    """The hour as object names carry it: `2021-11-08T14:00:00` (UTC)."""
-    return hour.astimezone(UTC).strftime(HOUR_SEGMENT_FORMAT)
 
 
 def floor_hour(moment: datetime) -> datetime:

@@ -9,7 +9,7 @@ import pytest
 
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource

@@ -4,7 +4,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from b8760_assets import local_stack
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.storage import StorageResource, StoredObject
 
 # The tests' arrival hours are in 2021 and 2022, and an hour takes in only what was uploaded

@@ -9,7 +9,7 @@ import dagster as dg
 
 from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import partition_of_hour, range_run_tags
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from b8760_assets.cli import main
 from b8760_assets.cli.warehouse import table
-from b8760_assets.standardized.meter_hours import meter_hour_name
+from b8760_assets.layout import meter_hour_name
 from b8760_assets.storage import StorageResource
 
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from b8760_assets.layout import meter_hour_name
 from b8760_assets.partitions import HOUR, floor_hour
-from b8760_assets.standardized.meter_hours import meter_hour_name
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import upload
 from b8760_assets_tests.own_platform import OwnPlatform, own_platform

@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from b8760_assets.landing.intake import read_manifest
+from b8760_assets.layout import meter_hour_name
 from b8760_assets.partitions import HOUR, floor_hour
-from b8760_assets.standardized.meter_hours import meter_hour_name
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import dated, upload
 from b8760_assets_tests.own_platform import own_platform

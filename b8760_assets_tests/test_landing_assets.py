@@ -14,12 +14,11 @@ from b8760_assets.landing.assets import (
     raw_landing_files_key,
 )
 from b8760_assets.landing.intake import take_in_hour
-from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.sensors import CONNECTOR_TAG, build_landing_zone_sensor
+from b8760_assets.layout import ConnectorLayout, hour_segment
 from b8760_assets.partitions import (
     HOUR,
     floor_hour,
-    hour_segment,
     partition_of_hour,
     range_run_tags,
 )

@@ -19,8 +19,6 @@ from b8760_assets.landing import csv_format, file_checks
 from b8760_assets.landing.csv_format import QUALITY_FLAGS, CsvFormat
 from b8760_assets.landing.file_checks import (
     FORMATS,
-    MAX_NAME_BYTES,
-    RESERVED_NAMES,
     CheckedFile,
     check_file,
     check_local_file,
@@ -28,6 +26,7 @@ from b8760_assets.landing.file_checks import (
     check_size,
 )
 from b8760_assets.landing.formats import READINGS_SCHEMA, SHOWN_CHARS, FormatRejected, Rejection
+from b8760_assets.layout import MAX_NAME_BYTES, RESERVED_NAMES
 
 EXT_CONN1 = ConnectorProperties(
     name="ext_conn1",

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from b8760_assets.landing.intake import take_in_hour, take_in_hours
-from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR
 from b8760_assets.storage import ChecksumMismatch, StorageResource
 from b8760_assets_tests.landing_files import BAD_VALUE_CSV, GOOD_CSV, upload

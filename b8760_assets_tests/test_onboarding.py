@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from b8760_assets.access.gcp import AccessError
-from b8760_assets.access.onboarding import README_NAME, offboard, onboard, place_readme
+from b8760_assets.access.onboarding import offboard, onboard, place_readme
 from b8760_assets.access.policy import (
     AccessScope,
     adding,
@@ -24,7 +24,7 @@ from b8760_assets.access.policy import (
     same_grants,
 )
 from b8760_assets.config import load_platform
-from b8760_assets.landing.file_checks import RESERVED_NAMES
+from b8760_assets.layout import README_NAME, RESERVED_NAMES
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.gcp_fake import FakeGcp, default_policy

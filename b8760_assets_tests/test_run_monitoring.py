@@ -17,8 +17,8 @@ import yaml
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import read_manifest
-from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, floor_hour, hour_of_partition
 from b8760_assets.run_launcher import is_alive_since, run_worker
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket

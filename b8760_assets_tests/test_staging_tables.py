@@ -19,7 +19,7 @@ from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import partition_of_hour
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets.staging_tables import STAGING_PREFIX, left_behind, staging_table

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from b8760_assets.config import load_platform
 from b8760_assets.landing.csv_format import CsvFormat
 from b8760_assets.landing.intake import take_in_hour, take_in_hours
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, partition_of_hour, range_run_tags
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.standardized import assets as standardized_assets

@@ -35,7 +35,7 @@ PROBE = """
 import json, resource, sys, time
 from datetime import datetime
 from b8760_assets.config import load_platform
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.settings import landing_bucket, platform_dir
 from b8760_assets.storage import StorageResource
 from bench.common import peak_rss_mb

@@ -48,8 +48,8 @@ def run(size: str = "full") -> list[Result]:
     import dagster as dg
 
     from b8760_assets.config import load_platform
-    from b8760_assets.landing.layout import ConnectorLayout
     from b8760_assets.landing.sensors import build_landing_zone_sensor
+    from b8760_assets.layout import ConnectorLayout
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
     from b8760_assets.storage import StorageResource
 

@@ -31,7 +31,7 @@ def run(size: str = "full") -> list[Result]:
 
     from b8760_assets.config import load_platform
     from b8760_assets.landing.file_checks import check_file
-    from b8760_assets.landing.layout import ConnectorLayout
+    from b8760_assets.layout import ConnectorLayout
     from b8760_assets.meter_links import READINGS_SCHEMA, build_meter_links
     from b8760_assets.partitions import range_run_tags
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR

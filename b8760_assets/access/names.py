@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from b8760_assets.config.properties import BUCKET_PATTERN
 from b8760_assets.config.values import NAME_PATTERN
+from b8760_assets.layout import landing_prefix
 
 ACCOUNT_PREFIX = "b8760-"
 # IAM's rule for a service account id: 6 to 30 characters, a lowercase letter first, then
@@ -39,11 +40,6 @@ def bucket_resource(bucket: str) -> str:
 def object_resource(bucket: str, name: str) -> str:
     """An object as IAM names it in `resource.name`."""
     return f"{bucket_resource(bucket)}/objects/{name}"
-
-
-def landing_prefix(connector: str) -> str:
-    """The connector's folder in the landing zone; the slash keeps ext_conn1 out of ext_conn10/."""
-    return f"{connector}/"
 
 
 def account_id(connector: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from b8760_assets.access.gcp import AccessError, Iam, PolicyChange
-from b8760_assets.access.names import account_email, account_id, landing_prefix
+from b8760_assets.access.names import account_email, account_id
 from b8760_assets.access.policy import (
     AccessScope,
     Grant,
@@ -22,10 +22,8 @@ from b8760_assets.access.policy import (
     removing,
 )
 from b8760_assets.config import ConnectorProperties
+from b8760_assets.layout import README_NAME, landing_prefix
 from b8760_assets.storage import StorageResource
-
-# The landing-zone connector never takes this name in (landing.file_checks.RESERVED_NAMES).
-README_NAME = "readme.txt"
 
 PolicyEdit = Callable[[str, Policy, list[Grant]], Policy]
 

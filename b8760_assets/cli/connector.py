@@ -13,10 +13,8 @@ from b8760_assets.access.names import (
     account_email,
     account_id,
     check_connector_name,
-    landing_prefix,
 )
 from b8760_assets.access.onboarding import (
-    README_NAME,
     gcloud_offboarding,
     gcloud_onboarding,
     onboarding_grants,
@@ -48,6 +46,7 @@ from b8760_assets.cli.access import (
 from b8760_assets.config import ConfigError, ConnectorProperties, Platform
 from b8760_assets.config.new_connector import NewConnector, add_connector, try_connector
 from b8760_assets.config.properties import DEFAULT_MAX_FILE_BYTES
+from b8760_assets.layout import README_NAME, landing_prefix
 from b8760_assets.storage import StorageResource
 
 

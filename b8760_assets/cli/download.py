@@ -1,18 +1,17 @@
 """`b8760 download`: a participant's standardized meter-hour, by the seed's download contract."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import click
 
 from b8760_assets import settings
-from b8760_assets.partitions import HOUR_SEGMENT_FORMAT
-from b8760_assets.standardized.meter_hours import meter_hour_name
+from b8760_assets.layout import hour_of_segment, meter_hour_name
 from b8760_assets.storage import ObjectMissing, StorageResource
 
 
 def utc_hour(text: str) -> datetime:
     try:
-        return datetime.strptime(text, HOUR_SEGMENT_FORMAT).replace(tzinfo=UTC)
+        return hour_of_segment(text)
     except ValueError:
         raise click.BadParameter(
             f"{text!r} is not an hour like 2021-11-08T14:00:00 (UTC)", param_hint="HOUR"

@@ -11,8 +11,8 @@ import dagster as dg
 
 from b8760_assets.config import Meter
 from b8760_assets.landing.intake import take_in_hours
-from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import chain_asset, hour_of_partition
 from b8760_assets.standardized.normalize import Normalizer
 from b8760_assets.storage import StorageResource
@@ -42,7 +42,7 @@ def build_raw_landing_files(
             f"Files {connector.name} uploaded to "
             f"gs://{layout.landing_bucket}/{layout.landing_prefix}, taken in by arrival hour: "
             "checked, then archived under "
-            f"gs://{connector.bucket}/{connector.name}/raw/ or quarantined under rejected/."
+            f"gs://{connector.bucket}/{layout.raw_prefix} or quarantined under rejected/."
         ),
     )
     def raw_landing_files(

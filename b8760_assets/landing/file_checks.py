@@ -17,20 +17,12 @@ import polars as pl
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.landing.csv_format import CsvFormat
 from b8760_assets.landing.formats import FormatRejected, ReadingsFormat, Rejection, quoted
+from b8760_assets.layout import MAX_NAME_BYTES, PLATFORM_NAMES
 from b8760_assets.standardized.normalize import Normalizer
 
 # Every format a connector's properties.xml may name in file.formats.
 FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat()}
 
-# Files the platform itself keeps at the root of a connector's landing prefix; never taken in.
-RESERVED_NAMES = frozenset({"readme.txt"})
-# Each arrival hour's archive folder holds the hour's manifest beside the accepted files: an
-# upload of that name could overwrite it.
-MANIFEST_NAME = "_manifest.json"
-PLATFORM_NAMES = RESERVED_NAMES | {MANIFEST_NAME}
-# GCS caps object names at 1024 bytes. A landing file is kept as
-# <connector>/rejected/<arrival hour>/<name>, up to 93 bytes more.
-MAX_NAME_BYTES = 896
 # Enough of a file to recognize its format by.
 HEAD_BYTES = 4096
 

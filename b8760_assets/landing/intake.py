@@ -27,16 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, CheckedReadings
-from b8760_assets.landing.file_checks import (
-    MANIFEST_NAME,
-    RESERVED_NAMES,
-    CheckedFile,
-    check_local_file,
-    check_size,
-)
-from b8760_assets.landing.layout import ConnectorLayout
+from b8760_assets.landing.file_checks import CheckedFile, check_local_file, check_size
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
-from b8760_assets.partitions import HOUR, HOUR_SEGMENT_FORMAT, hour_segment
+from b8760_assets.layout import RESERVED_NAMES, ConnectorLayout, hour_segment
+from b8760_assets.partitions import HOUR
 from b8760_assets.standardized.normalize import Normalizer
 from b8760_assets.storage import (
     GenerationConflict,
@@ -129,16 +123,14 @@ def archived_hours(
     listed = storage.list(
         layout.bucket,
         prefix,
-        start_offset=layout.manifest(min(hours)).removesuffix(MANIFEST_NAME),
-        end_offset=layout.manifest(max(hours) + HOUR).removesuffix(MANIFEST_NAME),
+        start_offset=layout.archive_folder(min(hours)),
+        end_offset=layout.archive_folder(max(hours) + HOUR),
     )
     manifests: set[datetime] = set()
     files: set[datetime] = set()
     for each in listed:
-        segment = each.name.removeprefix(prefix).split("/", 1)[0]
-        try:
-            hour = datetime.strptime(segment, HOUR_SEGMENT_FORMAT).replace(tzinfo=UTC)
-        except ValueError:
+        hour = layout.archived_hour(each.name)
+        if hour is None:
             continue
         (manifests if each.name == layout.manifest(hour) else files).add(hour)
     wanted = set(hours)

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from b8760_assets.landing.intake import landing_files, uploaded_at
-from b8760_assets.landing.layout import ConnectorLayout
-from b8760_assets.partitions import HOUR, floor_hour, hour_segment, partition_of_hour
+from b8760_assets.layout import ConnectorLayout, hour_segment
+from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
 from b8760_assets.storage import StorageResource
 
 CONNECTOR_TAG = "b8760/connector"
@@ -42,7 +42,7 @@ def waiting_uploads(
     if not names:
         return []
     claimed = {
-        claim.name.removeprefix(layout.claims_prefix).split("/", 1)[1]
+        layout.claimed_file(claim.name)
         for claim in storage.list(layout.bucket, layout.claims_prefix)
     }
     return [name for name in names if name not in claimed]

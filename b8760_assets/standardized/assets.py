@@ -30,8 +30,8 @@ from b8760_assets.config import Meter
 from b8760_assets.landing.assets import raw_landing_files_key
 from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, read_checked_readings
 from b8760_assets.landing.intake import archived_hours, read_manifest
-from b8760_assets.landing.layout import ConnectorLayout
 from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
+from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
@@ -276,9 +276,7 @@ def standardize_file(
             "on the local stack, `make clean` starts afresh"
         )
     path = folder / "checked.parquet"
-    storage.download(
-        layout.bucket, entry.checked_readings.removeprefix(f"gs://{layout.bucket}/"), path
-    )
+    storage.download(layout.bucket, entry.checked_readings, path)
     normalize = partial(
         normalizer.normalize,
         arrival_hour=hour,
@@ -303,7 +301,7 @@ def build_standardized_readings(
         kinds={"gcs", "parquet"},
         description=(
             f"{connector.name}'s readings, one object per meter per UTC hour at "
-            f"gs://{connector.bucket}/{connector.name}/standardized/<meter>/<hour>, and "
+            f"gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>, and "
             f"each arrival hour's rows at batches/<hour>.parquet."
         ),
     )

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from b8760_assets.partitions import HOUR_SEGMENT_FORMAT, hour_segment
+from b8760_assets.layout import meter_hour_name, meter_hour_names
 from b8760_assets.standardized.normalize import UTC_FORMAT
 
 # An upload time as the JSON holds it: fixed width to the microsecond, so that text order is
@@ -63,11 +63,6 @@ class MeterHour:
     unit: str | None
     meter_known: bool
     rows: pl.DataFrame
-
-
-def meter_hour_name(connector: str, meter_id: str, hour: datetime) -> str:
-    """`coned/standardized/3/2021-11-08T14:00:00`: the object of the UTC hour holding hour."""
-    return f"{connector}/standardized/{meter_id}/{hour_segment(hour)}"
 
 
 def meter_hour_batches(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -185,13 +180,7 @@ def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
     builds them one object at a time: here in one pass over the rows, a slice of
     DOCUMENT_ROWS at a time (a polars call per object would cost more than its merge)."""
     ordered = rows.sort(*_NAME_KEY, maintain_order=True).with_columns(
-        name=pl.concat_str(
-            "connector",
-            pl.lit("/standardized/"),
-            "meter_id",
-            pl.lit("/"),
-            _HOUR.dt.strftime(HOUR_SEGMENT_FORMAT),
-        )
+        name=meter_hour_names(pl.col("connector"), pl.col("meter_id"), _HOUR)
     )
     name = ""  # no object's name: the first row starts an object
     records: list[tuple] = []

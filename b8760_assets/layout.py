@@ -1,12 +1,16 @@
-"""Where the landing-zone connector's objects live: the names, in one place.
+"""Every object name of the platform and its parser, in one place: what IAM lets a connector
+write, what intake lists and what participants download are built from the same names.
 
 gs://<landing bucket>/<connector>/<file>                       uploaded by the connector
+gs://<landing bucket>/<connector>/readme.txt                   the platform's (never taken in)
 gs://<participant>/<connector>/claims/<generation>/<file>       a file taken by an hour, until moved
 gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's files and outcomes
 gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
 gs://<participant>/<connector>/checked/<arrival hour>/<digest>.parquet   and their readings
 gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
 gs://<participant>/<connector>/reasons/<arrival hour>/<digest>.json      and why
+gs://<participant>/<connector>/standardized/<meter>/<hour>     a meter-hour (the download contract)
+gs://<participant>/<connector>/batches/<arrival hour>.parquet  the hour's rows, for the warehouse
 
 An upload's name is the only part of these that an uploader chooses, so what the platform
 derives from a file (its checked readings, the reason it was refused) lives in folders of its
@@ -16,11 +20,54 @@ reach of any upload (the manifest and the digests map them back to the file).
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+
+import polars as pl
 
 from b8760_assets.config import ConnectorProperties
-from b8760_assets.landing.file_checks import MANIFEST_NAME
-from b8760_assets.partitions import hour_segment
+
+# An hour in an object name, as the download contract writes it: `2021-11-08T14:00:00` (UTC).
+HOUR_SEGMENT_FORMAT = "%Y-%m-%dT%H:00:00"
+README_NAME = "readme.txt"
+# Files the platform itself keeps at the root of a connector's landing prefix; never taken in.
+RESERVED_NAMES = frozenset({README_NAME})
+# Each arrival hour's archive folder holds the hour's manifest beside the accepted files: an
+# upload of that name could overwrite it.
+MANIFEST_NAME = "_manifest.json"
+PLATFORM_NAMES = RESERVED_NAMES | {MANIFEST_NAME}
+# GCS caps object names at 1024 bytes. A landing file is kept as
+# <connector>/rejected/<arrival hour>/<name>, up to 93 bytes more.
+MAX_NAME_BYTES = 896
+STANDARDIZED = "standardized"
+
+
+def hour_segment(hour: datetime) -> str:
+    """The hour as object names carry it: `2021-11-08T14:00:00` (UTC)."""
+    return hour.astimezone(UTC).strftime(HOUR_SEGMENT_FORMAT)
+
+
+def hour_of_segment(segment: str) -> datetime:
+    """The hour an object name's segment stands for; ValueError if it stands for none."""
+    return datetime.strptime(segment, HOUR_SEGMENT_FORMAT).replace(tzinfo=UTC)
+
+
+def landing_prefix(connector: str) -> str:
+    """The connector's folder in the landing zone, and what its IAM condition allows; the
+    trailing slash keeps ext_conn1 out of ext_conn10/."""
+    return f"{connector}/"
+
+
+def meter_hour_name(connector: str, meter_id: str, hour: datetime) -> str:
+    """`coned/standardized/3/2021-11-08T14:00:00`: the object of the UTC hour holding hour."""
+    return f"{connector}/{STANDARDIZED}/{meter_id}/{hour_segment(hour)}"
+
+
+def meter_hour_names(connector: pl.Expr, meter_id: pl.Expr, hour: pl.Expr) -> pl.Expr:
+    """meter_hour_name for every row at once (hour: the UTC hour the interval starts in)."""
+    return pl.concat_str(
+        connector, pl.lit(f"/{STANDARDIZED}/"), meter_id, pl.lit("/"),
+        hour.dt.strftime(HOUR_SEGMENT_FORMAT),
+    )  # fmt: skip
 
 
 def name_digest(file_name: str) -> str:
@@ -42,9 +89,7 @@ class ConnectorLayout:
 
     @property
     def landing_prefix(self) -> str:
-        """The connector's folder in the landing zone; the trailing slash keeps ext_conn1 out
-        of ext_conn10/."""
-        return f"{self.connector.name}/"
+        return landing_prefix(self.connector.name)
 
     def file_name(self, landing_object: str) -> str:
         """The name an upload goes by: its object name less the connector's prefix."""
@@ -57,6 +102,10 @@ class ConnectorLayout:
     def claim(self, generation: int, file_name: str) -> str:
         return f"{self.claims_prefix}{generation}/{file_name}"
 
+    def claimed_file(self, claim: str) -> str:
+        """The name of the file a claim object holds an hour's claim on."""
+        return claim.removeprefix(self.claims_prefix).split("/", 1)[1]
+
     @property
     def raw_prefix(self) -> str:
         """Where the arrival hours' archive folders (and their manifests) are."""
@@ -65,11 +114,23 @@ class ConnectorLayout:
     def _hour_folder(self, kind: str, hour: datetime) -> str:
         return f"{self.connector.name}/{kind}/{hour_segment(hour)}/"
 
+    def archive_folder(self, hour: datetime) -> str:
+        """raw/<hour>/: the hour's manifest and accepted files."""
+        return self._hour_folder("raw", hour)
+
+    def archived_hour(self, name: str) -> datetime | None:
+        """The arrival hour of an object in the archive (raw/<hour>/...), if it names one."""
+        segment = name.removeprefix(self.raw_prefix).split("/", 1)[0]
+        try:
+            return hour_of_segment(segment)
+        except ValueError:
+            return None
+
     def manifest(self, hour: datetime) -> str:
-        return self._hour_folder("raw", hour) + MANIFEST_NAME
+        return self.archive_folder(hour) + MANIFEST_NAME
 
     def accepted(self, hour: datetime, file_name: str) -> str:
-        return self._hour_folder("raw", hour) + file_name
+        return self.archive_folder(hour) + file_name
 
     def rejected(self, hour: datetime, file_name: str) -> str:
         return self._hour_folder("rejected", hour) + file_name
@@ -82,6 +143,10 @@ class ConnectorLayout:
     def rejection_reason(self, hour: datetime, file_name: str) -> str:
         """Why a file was refused (JSON naming the file, its rule, line and message)."""
         return self._hour_folder("reasons", hour) + name_digest(file_name) + ".json"
+
+    @property
+    def standardized_prefix(self) -> str:
+        return f"{self.connector.name}/{STANDARDIZED}/"
 
     @property
     def batches_prefix(self) -> str:
