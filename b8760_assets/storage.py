@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -30,13 +29,11 @@ from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
 
 from b8760_assets import local_stack
-from b8760_assets.ordered_map import ordered_map
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Each request, its retries included (the client's own default is 60 s a request, retried
 # for 120 s, and then an error that names no object).
 STORAGE_REQUEST_TIMEOUT_S = 60.0
-MAX_SWAP_ATTEMPTS = 20
 T = TypeVar("T")
 R = TypeVar("R")
 STORAGE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
@@ -96,23 +93,6 @@ class StoredObject:
 
 
 @dataclass(frozen=True)
-class ObjectUpdate:
-    """A change to one object: its new content as a function of the current one (None: absent)."""
-
-    name: str
-    change: Callable[[bytes | None], bytes]
-    content_type: str = DEFAULT_CONTENT_TYPE
-    metadata: Callable[[bytes], dict[str, str]] | None = None  # of the new content
-
-
-@dataclass(frozen=True)
-class UpdateOutcome:
-    name: str
-    written: bool  # False when the change left the object as it was
-    retries: int  # writes lost to a concurrent writer before this one won
-
-
-@dataclass(frozen=True)
 class ObjectContent:
     """An object's bytes with the generation they were read at (for compare-and-swap)."""
 
@@ -136,7 +116,7 @@ class StorageResource(GCSResource):
         description="Service-account key file (an external connector's); else default credentials.",
     )
     max_parallel_writes: int = Field(
-        default=16, description="Threads (and HTTP connections) for write_many."
+        default=16, description="Threads (and HTTP connections) for parallel reads and writes."
     )
     request_timeout_s: float = Field(
         default=STORAGE_REQUEST_TIMEOUT_S,
@@ -253,93 +233,6 @@ class StorageResource(GCSResource):
                     **self._limits(),
                 )
         return StoredObject.of(blob)
-
-    def write_many(
-        self,
-        bucket: str,
-        objects: Iterable[tuple[str, bytes]],
-        *,
-        if_generation_match: int = 0,
-        content_type: str = DEFAULT_CONTENT_TYPE,
-    ) -> list[StoredObject]:
-        """Write many small objects in parallel; raises the first failure after all finish."""
-        return self.in_parallel(
-            lambda item: self.write(
-                bucket,
-                item[0],
-                item[1],
-                if_generation_match=if_generation_match,
-                content_type=content_type,
-            ),
-            objects,
-        )
-
-    def update_many(self, bucket: str, updates: Iterable[ObjectUpdate]) -> list[UpdateOutcome]:
-        """Compare-and-swap many objects in parallel: read each, apply its change, write it back
-        only if nobody wrote it meanwhile (generation precondition), else read and apply again.
-
-        A change that leaves the content as it was writes nothing, so replays are cheap. While
-        most objects turn out to be new, an object is first written create-only without
-        reading it (one request instead of two); an existing one refuses that write, and is
-        then read and swapped like any other.
-        """
-        return list(self.update_each(bucket, updates))
-
-    def update_each(self, bucket: str, updates: Iterable[ObjectUpdate]) -> Iterator[UpdateOutcome]:
-        """update_many, lazily: updates are taken from the iterable as threads free up and
-        their outcomes come back in order, so that a million updates take the memory of a few
-        hundred. A failure is raised when its outcome's turn comes."""
-        guess = _NewObjects()
-        yield from ordered_map(
-            partial(self._update, bucket, guess=guess),
-            updates,
-            workers=self.max_parallel_writes,
-            ahead=8 * self.max_parallel_writes - 1,
-        )
-
-    def _update(
-        self, bucket: str, update: ObjectUpdate, guess: _NewObjects | None = None
-    ) -> UpdateOutcome:
-        created = None
-        if guess is not None and guess.likely():
-            created = update.change(None)
-        retries = 0
-        for attempt in range(MAX_SWAP_ATTEMPTS):
-            if attempt == 0 and created is not None:
-                before, generation, after = None, 0, created
-            else:
-                try:
-                    current = self.read(bucket, update.name)
-                    before, generation = current.data, current.object.generation
-                except ObjectMissing:
-                    before, generation = None, 0
-                if attempt == 0 and guess is not None:
-                    guess.record(new=before is None)
-                after = update.change(before)
-            if after == before:
-                return UpdateOutcome(update.name, written=False, retries=retries)
-            try:
-                self.write(
-                    bucket,
-                    update.name,
-                    after,
-                    if_generation_match=generation,
-                    content_type=update.content_type,
-                    metadata=update.metadata(after) if update.metadata else None,
-                )
-                if attempt == 0 and guess is not None and created is not None:
-                    guess.record(new=True)
-                return UpdateOutcome(update.name, written=True, retries=retries)
-            except GenerationConflict:
-                if attempt == 0 and guess is not None and created is not None:
-                    guess.record(new=False)  # it existed: a guess missed, not a race lost
-                else:
-                    retries += 1
-                continue
-        raise StorageError(
-            f"gs://{bucket}/{update.name} kept changing: {MAX_SWAP_ATTEMPTS} writes in a row "
-            "lost the race; is something else rewriting it in a loop?"
-        )
 
     def in_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """function(item) for every item, from max_parallel_writes threads (one HTTP
@@ -482,22 +375,6 @@ class StorageResource(GCSResource):
 
 def uri(bucket: str, name: str) -> str:
     return f"gs://{bucket}/{name}"
-
-
-class _NewObjects:
-    """Whether the objects of a batch of updates are mostly new, from the first attempts so
-    far (a guess: updates are correct either way, only their cost differs)."""
-
-    def __init__(self) -> None:
-        self.seen = 0
-        self.existed = 0
-
-    def likely(self) -> bool:
-        return self.existed * 4 <= self.seen
-
-    def record(self, *, new: bool) -> None:
-        self.seen += 1
-        self.existed += not new
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import GOOD_CSV, dated
 from b8760_assets_tests.stack import isolated_stack
+from b8760_assets_tests.stored_objects import write_all
 
 CHECKOUT = Path(__file__).parents[1]
 DAGSTER_DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
@@ -105,7 +106,8 @@ def test_a_run_killed_with_its_code_server_is_failed_and_its_retry_finishes_the_
         load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"], landing_bucket()
     )
     storage.ensure_bucket(layout.landing_bucket)
-    written = storage.write_many(
+    written = write_all(
+        storage,
         layout.landing_bucket,
         [(f"{layout.landing_prefix}reading-{n:03d}.csv", GOOD_CSV) for n in range(FILES)],
     )

@@ -9,11 +9,11 @@ from b8760_assets.storage import (
     ChecksumMismatch,
     GenerationConflict,
     ObjectMissing,
-    ObjectUpdate,
     StorageResource,
     StoredObject,
     verify_same_content,
 )
+from b8760_assets_tests.stored_objects import write_all
 
 
 def test_create_only_write_then_read(storage: StorageResource, bucket: str) -> None:
@@ -75,7 +75,7 @@ def test_read_and_stat_of_a_missing_object(storage: StorageResource, bucket: str
 
 def test_list_by_prefix_pages_and_resumes(storage: StorageResource, bucket: str) -> None:
     names = [f"ext_conn1/{i:03d}.csv" for i in range(25)]
-    storage.write_many(bucket, ((name, b"x") for name in names))
+    write_all(storage, bucket, ((name, b"x") for name in names))
     storage.write(bucket, "ext_conn10/000.csv", b"other connector")
 
     listed = [o.name for o in storage.list(bucket, "ext_conn1/", page_size=4)]
@@ -112,68 +112,14 @@ def test_checksum_mismatch_is_refused() -> None:
         verify_same_content(source, StoredObject("b", "c", 2, 3, None, None))
 
 
-def test_write_many_writes_every_object(storage: StorageResource, bucket: str) -> None:
+def test_parallel_writes_write_every_object(storage: StorageResource, bucket: str) -> None:
     objects = [(f"standardized/{m}/2021-11-08T14:00:00", f"meter {m}".encode()) for m in range(200)]
-    written = storage.write_many(bucket, objects, content_type="application/json")
+    written = write_all(storage, bucket, objects, content_type="application/json")
     assert [o.name for o in written] == [name for name, _ in objects]
     assert storage.read(bucket, "standardized/137/2021-11-08T14:00:00").data == b"meter 137"
     with pytest.raises(GenerationConflict):
-        storage.write_many(bucket, objects[:3])
+        write_all(storage, bucket, objects[:3])
 
 
 def test_local_mode_uses_the_local_stack(storage: StorageResource, stack_env: dict) -> None:
     assert storage.api_endpoint == f"http://127.0.0.1:{stack_env['B8760_STORAGE_PORT']}"
-
-
-def test_update_many_never_loses_a_concurrent_update(storage: StorageResource, bucket: str) -> None:
-    """Eight writers append to the same object at once; every append survives."""
-
-    def append(token: str) -> ObjectUpdate:
-        return ObjectUpdate("shared", lambda before: (before or b"") + token.encode() + b"\n")
-
-    outcomes = storage.update_many(bucket, [append(f"writer-{i}") for i in range(8)])
-
-    lines = storage.read(bucket, "shared").data.decode().splitlines()
-    assert sorted(lines) == sorted(f"writer-{i}" for i in range(8))
-    assert all(outcome.written for outcome in outcomes)
-    assert sum(outcome.retries for outcome in outcomes) > 0  # the race really happened
-
-
-def test_update_many_skips_changes_that_change_nothing(
-    storage: StorageResource, bucket: str
-) -> None:
-    storage.write(bucket, "same", b"content")
-    generation = storage.stat(bucket, "same").generation
-    [outcome] = storage.update_many(bucket, [ObjectUpdate("same", lambda before: before)])
-    assert not outcome.written
-    assert storage.stat(bucket, "same").generation == generation
-    [created] = storage.update_many(
-        bucket,
-        [
-            ObjectUpdate(
-                "new", lambda before: b"made", "text/plain", lambda after: {"size": str(len(after))}
-            )
-        ],
-    )
-    assert created.written
-    assert storage.get_client().bucket(bucket).get_blob("new").metadata == {"size": "4"}
-
-
-def test_update_many_merges_into_existing_objects_whatever_it_guesses(
-    storage: StorageResource, bucket: str
-) -> None:
-    """New objects are written create-only without a read; one that turns out to exist is
-    read and swapped, so its content is merged, never overwritten."""
-    storage.write_many(bucket, [(f"old/{i}", b"old\n") for i in range(40)])
-    updates = [
-        ObjectUpdate(name, lambda before: (before or b"") + b"new\n")
-        for i in range(40)
-        for name in (f"new/{i}", f"old/{i}")
-    ]
-
-    outcomes = storage.update_many(bucket, updates)
-
-    assert all(outcome.written and outcome.retries == 0 for outcome in outcomes)
-    for i in range(40):
-        assert storage.read(bucket, f"new/{i}").data == b"new\n"
-        assert storage.read(bucket, f"old/{i}").data == b"old\nnew\n"

@@ -3,7 +3,7 @@
 The objects: hourly readings of 20 meters for 1,000 hours (20,000 meter-hour objects, new in
 a fresh bucket each time). The figure is the standardized asset's path from standardized
 rows to objects (`merge_meter_hours`: each object's JSON, then a compare-and-swap write
-through `StorageResource.update_each`). The baseline writes the same names, bytes and
+through `object_updates.update_each`). The baseline writes the same names, bytes and
 metadata with the raw google-cloud-storage client (`upload_from_string` from a thread pool)
 with the thread count that was fastest in a sweep in the same run. Both are timed twice,
 alternating, after a warm-up; the faster of each counts.

@@ -32,6 +32,7 @@ from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, read_che
 from b8760_assets.landing.intake import archived_hours, read_manifest
 from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
+from b8760_assets.object_updates import ObjectUpdate, update_each
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
@@ -43,7 +44,6 @@ from b8760_assets.standardized.normalize import STANDARDIZED_SCHEMA, Normalized,
 from b8760_assets.storage import (
     GenerationConflict,
     ObjectMissing,
-    ObjectUpdate,
     StorageResource,
 )
 
@@ -114,7 +114,7 @@ def merge_meter_hours(storage: StorageResource, bucket: str, rows: pl.DataFrame)
         for name, document in meter_hour_documents(rows)
     )
     outcome = MergeOutcome()
-    for each in storage.update_each(bucket, updates):
+    for each in update_each(storage, bucket, updates):
         outcome.objects += 1
         outcome.written += each.written
         outcome.unchanged += not each.written
