@@ -4,7 +4,7 @@ Each connector of the platform folder (B8760_PLATFORM_DIR) gets its own group of
 partitioned by arrival hour from the connector's first hour of data.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
@@ -14,10 +14,9 @@ from b8760_assets.landing.assets import build_raw_landing_files
 from b8760_assets.landing.sensors import build_landing_zone_sensor
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_links import build_meter_links
-from b8760_assets.meter_registry import meter_registry
+from b8760_assets.meter_registry import build_meter_registry
+from b8760_assets.resources import platform_resources
 from b8760_assets.standardized.assets import build_standardized_readings
-from b8760_assets.storage import StorageResource
-from b8760_assets.warehouse import WarehouseResource
 
 
 def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg.AssetsDefinition]:
@@ -29,12 +28,10 @@ def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg
 
 
 def build_definitions(
-    platform: Platform | None = None, landing_bucket: str | None = None
+    platform: Platform, landing_bucket: str, resources: Mapping[str, dg.ConfigurableResource]
 ) -> dg.Definitions:
-    """Definitions for a platform and landing bucket (the configured ones by default), on the
-    configured GCP project or, when none is set, on the local stack."""
-    platform = platform or load_platform(settings.platform_dir())
-    landing_bucket = landing_bucket or settings.landing_bucket()
+    """Every asset, check and sensor of a platform whose connectors upload to
+    `landing_bucket`, on the given resources (`resources.platform_resources`)."""
     layouts = [
         ConnectorLayout(connector, landing_bucket) for connector in platform.connectors.values()
     ]
@@ -42,18 +39,17 @@ def build_definitions(
         layout.connector.name: connector_chain(layout, platform.meters_of(layout.connector.name))
         for layout in layouts
     }
-    project = settings.gcp_project()
     return dg.Definitions(
-        assets=[meter_registry, *(asset for chain in chains.values() for asset in chain)],
+        assets=[
+            build_meter_registry(platform),
+            *(asset for chain in chains.values() for asset in chain),
+        ],
         sensors=[
             build_landing_zone_sensor(
                 layouts, {name: [a.key for a in chain] for name, chain in chains.items()}
             )
         ],
-        resources={
-            "storage": StorageResource(project=project),
-            "warehouse": WarehouseResource(project=project),
-        },
+        resources=resources,
         # A chain's three steps run one after the other, so a process per step (Dagster's
         # default) buys no parallelism and costs each hourly run about 3 s of Python start-up
         # per step (BENCHMARKS.md): the steps of a run share its process.
@@ -61,4 +57,13 @@ def build_definitions(
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location: the configured platform folder and landing bucket, on the
+    configured GCP project or, when none is set, on the local stack. Built when Dagster
+    loads the location, not when the module is imported."""
+    return build_definitions(
+        load_platform(settings.platform_dir()),
+        settings.landing_bucket(),
+        platform_resources(settings.gcp_project()),
+    )

@@ -10,8 +10,7 @@ import dagster as dg
 import pyarrow as pa
 from google.cloud import bigquery
 
-from b8760_assets import settings
-from b8760_assets.config import Meter, load_platform
+from b8760_assets.config import Meter, Platform
 from b8760_assets.warehouse import WarehouseResource, arrow_schema
 
 METERS_TABLE = "meters"
@@ -47,26 +46,30 @@ def meters_table(meters: Sequence[Meter]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=arrow_schema(METERS_SCHEMA))
 
 
-@dg.asset(
-    key=["warehouse", METERS_TABLE],
-    group_name="meter_registry",
-    kinds={"bigquery", "xml"},
-    description="Meters described by the platform's meter XML files, one row per meter.",
-)
-def meter_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    platform = load_platform(settings.platform_dir())
-    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
-    loaded = warehouse.load_rows(
-        METERS_TABLE,
-        meters_table(platform.meters),
-        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+def build_meter_registry(platform: Platform) -> dg.AssetsDefinition:
+    """The `meters` table of the platform's meter XML files."""
+
+    @dg.asset(
+        key=["warehouse", METERS_TABLE],
+        group_name="meter_registry",
+        kinds={"bigquery", "xml"},
+        description="Meters described by the platform's meter XML files, one row per meter.",
     )
-    per_connector = {name: len(platform.meters_of(name)) for name in platform.connectors}
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": loaded,
-            "table": warehouse.table_id(METERS_TABLE),
-            "platform_dir": str(platform.root),
-            "meters_per_connector": per_connector,
-        }
-    )
+    def meter_registry(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
+        loaded = warehouse.load_rows(
+            METERS_TABLE,
+            meters_table(platform.meters),
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        )
+        per_connector = {name: len(platform.meters_of(name)) for name in platform.connectors}
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": loaded,
+                "table": warehouse.table_id(METERS_TABLE),
+                "platform_dir": str(platform.root),
+                "meters_per_connector": per_connector,
+            }
+        )
+
+    return meter_registry

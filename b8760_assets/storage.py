@@ -28,7 +28,7 @@ from google.oauth2 import service_account
 from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
 
-from b8760_assets import local_stack
+from b8760_assets.local_stack import LOCAL_PROJECT, emulator_endpoint
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # Each request, its retries included (the client's own default is 60 s a request, retried
@@ -103,13 +103,13 @@ class ObjectContent:
 class StorageResource(GCSResource):
     """GCS for the platform's assets, sensors and CLI.
 
-    `project` unset means the local stack: the storage emulator is started on first use
-    (or found running) and shared with every other process on the machine.
+    `project` unset means an emulator, at `emulator_url`; `resources.storage_resource`
+    chooses between the two, as the code location's root does.
     """
 
     emulator_url: str | None = Field(
         default=None,
-        description="Storage emulator endpoint; unset uses the local stack's fake-gcs-server.",
+        description="Storage emulator endpoint, used when no project is set.",
     )
     credentials_file: str | None = Field(
         default=None,
@@ -133,9 +133,8 @@ class StorageResource(GCSResource):
     def _new_client(self) -> storage.Client:
         if self.project is None:
             credentials = AnonymousCredentials()
-            project = local_stack.LOCAL_PROJECT
-            endpoint = self.emulator_url or local_stack.ensure_running("storage")
-            client_options = {"api_endpoint": endpoint}
+            project = LOCAL_PROJECT
+            client_options = {"api_endpoint": emulator_endpoint(self.emulator_url, "storage")}
         elif self.credentials_file:
             credentials = service_account.Credentials.from_service_account_file(
                 self.credentials_file, scopes=[STORAGE_SCOPE]

@@ -26,7 +26,7 @@ from google.cloud import bigquery
 from google.cloud.bigquery.retry import DEFAULT_RETRY
 from pydantic import Field
 
-from b8760_assets import local_stack
+from b8760_assets.local_stack import LOCAL_PROJECT, emulator_endpoint
 
 # Each API call, its retries included: the client's own defaults wait for an answer for ever
 # and retry an unreachable warehouse for ten minutes (a run once sat 900 s with no output).
@@ -77,14 +77,14 @@ class WarehouseUnavailable(Exception):
 class WarehouseResource(BigQueryResource):
     """The platform's BigQuery dataset (`dataset`) and the operations it needs on it.
 
-    `project` unset means the local stack: the BigQuery emulator is started on first use
-    (or found running) and shared with every other process on the machine.
+    `project` unset means an emulator, at `emulator_url`; `resources.warehouse_resource`
+    chooses between the two, as the code location's root does.
     """
 
     dataset: str = Field(default="b8760", description="Dataset that holds the platform's tables.")
     emulator_url: str | None = Field(
         default=None,
-        description="BigQuery emulator endpoint; unset uses the local stack's bqemulator.",
+        description="BigQuery emulator endpoint, used when no project is set.",
     )
     request_timeout_s: float = Field(
         default=WAREHOUSE_REQUEST_TIMEOUT_S,
@@ -101,11 +101,10 @@ class WarehouseResource(BigQueryResource):
             with super().get_client() as client:
                 yield client
             return
-        endpoint = self.emulator_url or local_stack.ensure_running("bigquery")
         client = bigquery.Client(
-            project=local_stack.LOCAL_PROJECT,
+            project=LOCAL_PROJECT,
             credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": endpoint},
+            client_options={"api_endpoint": emulator_endpoint(self.emulator_url, "bigquery")},
             location=self.location,
         )
         try:

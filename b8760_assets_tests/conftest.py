@@ -10,6 +10,7 @@ import pytest
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
 from b8760_assets.layout import ConnectorLayout
+from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
@@ -26,7 +27,7 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, in
 
 @pytest.fixture(scope="session")
 def storage(stack_env: dict[str, int]) -> StorageResource:
-    return StorageResource()
+    return storage_resource()
 
 
 @pytest.fixture
@@ -54,7 +55,7 @@ def layout(storage: StorageResource) -> ConnectorLayout:
 @pytest.fixture
 def warehouse(stack_env: dict[str, int]) -> WarehouseResource:
     """The warehouse with a dataset of this test's own."""
-    return WarehouseResource(dataset=f"test_{os.urandom(6).hex()}")
+    return warehouse_resource(dataset=f"test_{os.urandom(6).hex()}")
 
 
 @pytest.fixture

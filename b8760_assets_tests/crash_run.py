@@ -8,6 +8,7 @@ import signal
 import sys
 from datetime import datetime
 
+from b8760_assets.resources import storage_resource
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.own_platform import own_platform
 
@@ -38,7 +39,7 @@ def kill_at(call_number: int) -> list[int]:
 
 if __name__ == "__main__":
     suffix, hour, call_number = sys.argv[1], datetime.fromisoformat(sys.argv[2]), int(sys.argv[3])
-    platform = own_platform(StorageResource(), suffix)
+    platform = own_platform(storage_resource(), suffix)
     calls = kill_at(call_number)
     assert platform.run("ext_conn1", hour).success
     print(calls[0])

@@ -11,6 +11,7 @@ from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import partition_of_hour, range_run_tags
+from b8760_assets.resources import warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
@@ -59,7 +60,12 @@ def own_platform(storage: StorageResource, suffix: str | None = None) -> OwnPlat
         name: replace(connector, bucket=f"{connector.bucket.replace('_', '-')}-{suffix}")
         for name, connector in platform.connectors.items()
     }
-    defs = build_definitions(replace(platform, connectors=connectors), landing)
+    warehouse = warehouse_resource(dataset=f"p_{suffix}")
+    defs = build_definitions(
+        replace(platform, connectors=connectors),
+        landing,
+        {"storage": storage, "warehouse": warehouse},
+    )
     storage.ensure_bucket(landing)
     for connector in connectors.values():
         storage.ensure_bucket(connector.bucket)
@@ -67,5 +73,5 @@ def own_platform(storage: StorageResource, suffix: str | None = None) -> OwnPlat
         defs=defs,
         layouts={name: ConnectorLayout(c, landing) for name, c in connectors.items()},
         storage=storage,
-        warehouse=WarehouseResource(dataset=f"p_{suffix}"),
+        warehouse=warehouse,
     )

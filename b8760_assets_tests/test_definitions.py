@@ -5,14 +5,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
 
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
-from b8760_assets.definitions import build_definitions
-from b8760_assets.meter_registry import METERS_TABLE, meter_registry
+from b8760_assets.definitions import build_definitions, defs
+from b8760_assets.meter_registry import METERS_TABLE, build_meter_registry
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
 
@@ -28,16 +29,16 @@ def run_dagster(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_definitions_resolve_a_chain_per_connector() -> None:
-    defs = build_definitions()
-    graph = defs.resolve_asset_graph()
+def test_definitions_resolve_a_chain_per_connector(stack_env: dict) -> None:
+    location = defs()
+    graph = location.resolve_asset_graph()
     chain = ["raw_landing_files", "standardized_readings", "warehouse_meter_links"]
     expected = {dg.AssetKey(["warehouse", "meters"])} | {
         dg.AssetKey([connector, asset]) for connector in CONNECTORS for asset in chain
     }
     assert graph.get_all_asset_keys() == expected
-    assert set(defs.resources) == {"storage", "warehouse"}
-    sensor = defs.resolve_sensor_def("landing_zone_sensor")
+    assert set(location.resources) == {"storage", "warehouse"}
+    sensor = location.resolve_sensor_def("landing_zone_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     for connector in CONNECTORS:
         keys = [dg.AssetKey([connector, asset]) for asset in chain]
@@ -51,9 +52,10 @@ def test_definitions_resolve_a_chain_per_connector() -> None:
 
 
 def test_meter_registry_loads_every_meter(warehouse: WarehouseResource) -> None:
+    platform = load_platform(SAMPLE_PLATFORM_DIR)
+    meter_registry = build_meter_registry(platform)
     result = dg.materialize([meter_registry], resources={"warehouse": warehouse})
     assert result.success
-    platform = load_platform(SAMPLE_PLATFORM_DIR)
     rows = warehouse.query(
         f"SELECT connector, meter_id, participant, multiplier FROM {METERS_TABLE}"
         " ORDER BY connector, meter_id"
@@ -68,6 +70,22 @@ def test_meter_registry_loads_every_meter(warehouse: WarehouseResource) -> None:
     assert warehouse.query(f"SELECT COUNT(*) AS n FROM {METERS_TABLE}") == [
         {"n": len(platform.meters)}
     ]
+
+
+def test_the_registry_holds_the_meters_of_the_platform_it_was_built_for(
+    warehouse: WarehouseResource,
+) -> None:
+    """Not those of the configured platform folder: a platform of one connector registers
+    that connector's meters only."""
+    sample = load_platform(SAMPLE_PLATFORM_DIR)
+    platform = replace(
+        sample, connectors={"coned": sample.connectors["coned"]}, meters=sample.meters_of("coned")
+    )
+    built = build_definitions(platform, "landing", {"warehouse": warehouse})
+    registry = built.get_assets_def(["warehouse", METERS_TABLE])
+    assert dg.materialize([registry], resources={"warehouse": warehouse}).success
+    rows = warehouse.query(f"SELECT DISTINCT connector FROM {METERS_TABLE}")
+    assert rows == [{"connector": "coned"}]
 
 
 def test_dagster_cli_validates_and_materializes(stack_env: dict, dagster_home: Path) -> None:

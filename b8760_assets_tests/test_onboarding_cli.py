@@ -52,7 +52,7 @@ def fake(
             fake.add_bucket(bucket)
         storage.ensure_bucket(landing)  # in GCP the landing bucket is provisioned
         monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
-        monkeypatch.setattr(CONNECTOR_CLI, "StorageResource", lambda project: storage)
+        monkeypatch.setattr(CONNECTOR_CLI, "storage_resource", lambda project: storage)
         yield fake
 
 

@@ -20,9 +20,9 @@ from b8760_assets.landing.intake import read_manifest
 from b8760_assets.landing.manifest import ACCEPTED
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, floor_hour, hour_of_partition
+from b8760_assets.resources import storage_resource
 from b8760_assets.run_launcher import is_alive_since, run_worker
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
-from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import GOOD_CSV, dated
 from b8760_assets_tests.stack import isolated_stack
 from b8760_assets_tests.stored_objects import write_all
@@ -101,7 +101,7 @@ def test_a_run_killed_with_its_code_server_is_failed_and_its_retry_finishes_the_
     killer of a cgroup or a container restart does) while the run holds its claims. The code
     server, the only process that would have noticed, dies with the run; the next daemon's run
     monitoring must fail the run, and run_retries' rerun finish the claimed files."""
-    storage = StorageResource()
+    storage = storage_resource()
     layout = ConnectorLayout(
         load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"], landing_bucket()
     )

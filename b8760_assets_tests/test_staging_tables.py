@@ -18,12 +18,12 @@ import pytest
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from b8760_assets.config import load_platform
-from b8760_assets.definitions import build_definitions
+from b8760_assets.definitions import defs
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import partition_of_hour
+from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets.staging_tables import STAGING_PREFIX, left_behind, staging_table
-from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.stack import isolated_stack
 from b8760_assets_tests.warehouse_rows import readings_rows
@@ -73,12 +73,12 @@ def staging_tables(warehouse: WarehouseResource) -> list[str]:
 def test_a_table_left_by_a_killed_run_is_dropped_once_the_run_is_failed(
     instance: dg.DagsterInstance,
 ) -> None:
-    defs = build_definitions()
-    asset = defs.get_assets_def(KEY)
-    storage, warehouse = StorageResource(), WarehouseResource()
+    location = defs()
+    asset = location.get_assets_def(KEY)
+    storage, warehouse = storage_resource(), warehouse_resource()
     resources = {"storage": storage, "warehouse": warehouse}
     assert dg.materialize(
-        [defs.get_assets_def(["warehouse", "meters"])], resources=resources
+        [location.get_assets_def(["warehouse", "meters"])], resources=resources
     ).success
     layout = ConnectorLayout(
         load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"], landing_bucket()

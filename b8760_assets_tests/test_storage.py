@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from b8760_assets.local_stack import LocalStackError
 from b8760_assets.storage import (
     ChecksumMismatch,
     GenerationConflict,
@@ -13,6 +14,7 @@ from b8760_assets.storage import (
     StoredObject,
     verify_same_content,
 )
+from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.stored_objects import write_all
 
 
@@ -123,3 +125,10 @@ def test_parallel_writes_write_every_object(storage: StorageResource, bucket: st
 
 def test_local_mode_uses_the_local_stack(storage: StorageResource, stack_env: dict) -> None:
     assert storage.api_endpoint == f"http://127.0.0.1:{stack_env['B8760_STORAGE_PORT']}"
+
+
+def test_a_resource_with_no_project_and_no_emulator_says_how_to_build_one() -> None:
+    with pytest.raises(LocalStackError, match=r"resources\.storage_resource\(\)"):
+        StorageResource().ensure_bucket("anything")
+    with pytest.raises(LocalStackError, match=r"resources\.warehouse_resource\(\)"):
+        WarehouseResource().list_tables()

@@ -14,8 +14,9 @@ import pytest
 from b8760_assets import local_stack
 from b8760_assets.meter_links import READINGS_SCHEMA, READINGS_TABLE, merge_readings_sql
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
-from b8760_assets.storage import StorageResource, StorageUnavailable
-from b8760_assets.warehouse import WarehouseResource, WarehouseUnavailable
+from b8760_assets.resources import storage_resource, warehouse_resource
+from b8760_assets.storage import StorageUnavailable
+from b8760_assets.warehouse import WarehouseUnavailable
 from b8760_assets_tests.stack import isolated_stack, service_pid
 from b8760_assets_tests.warehouse_rows import readings_rows
 
@@ -56,7 +57,7 @@ def finishes_within(seconds: float, call: Callable[[], object]) -> BaseException
 
 
 def test_a_merge_whose_warehouse_is_killed_ends_in_a_clear_error(stack: None) -> None:
-    warehouse = WarehouseResource(
+    warehouse = warehouse_resource(
         dataset="killed", request_timeout_s=TIMEOUT_S, job_timeout_s=3 * TIMEOUT_S
     )
     warehouse.ensure_table(READINGS_TABLE, READINGS_SCHEMA)
@@ -83,12 +84,13 @@ def test_a_merge_whose_warehouse_is_killed_ends_in_a_clear_error(stack: None) ->
     assert f"{TIMEOUT_S:.0f} s per call and {3 * TIMEOUT_S:.0f} s per job" in message
     assert "`b8760 local status`" in message
     os.waitpid(emulator, 0)  # this process started it: no zombie left
-    # The next call starts the emulator again, as a run's retry does.
-    assert warehouse.query("SELECT COUNT(*) AS n FROM staging") == [{"n": STAGED_ROWS}]
+    # A run's retry loads the code location again, whose resources start the emulator again.
+    retried = warehouse_resource(dataset="killed")
+    assert retried.query("SELECT COUNT(*) AS n FROM staging") == [{"n": STAGED_ROWS}]
 
 
 def test_a_read_from_a_hung_storage_ends_in_a_clear_error(stack: None, tmp_path: Path) -> None:
-    storage = StorageResource(request_timeout_s=TIMEOUT_S)
+    storage = storage_resource(request_timeout_s=TIMEOUT_S)
     storage.ensure_bucket("hung")
     storage.write("hung", "ext_conn1/a.csv", b"meter_id\n")
     emulator = service_pid("storage")

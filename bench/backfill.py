@@ -124,11 +124,10 @@ def run(size: str = "full") -> list[Result]:
 
     from b8760_assets import local_stack
     from b8760_assets.config import load_platform
-    from b8760_assets.storage import StorageResource
-    from b8760_assets.warehouse import WarehouseResource
+    from b8760_assets.resources import storage_resource, warehouse_resource
 
     hours, files = SIZES[size]
-    storage = StorageResource()
+    storage = storage_resource()
     last = START + timedelta(hours=hours - 1)
     with scratch(NAME) as folder:
         prefix = unique_name("bench-backfill")
@@ -159,7 +158,7 @@ def run(size: str = "full") -> list[Result]:
                         dg.AssetKey(["c000", "warehouse_meter_links"])
                     )
                 )
-            [loaded] = WarehouseResource().query(  # the definitions' dataset
+            [loaded] = warehouse_resource().query(  # the definitions' dataset
                 "SELECT COUNT(*) AS n FROM readings WHERE connector = 'c000'"
             )
             [connector] = load_platform(platform).connectors.values()

@@ -2,12 +2,12 @@
 the sample platform (3 connectors, 12 meters).
 
 The figure is what Dagster does when it loads the code location: a fresh process that
-imports `b8760_assets.definitions` (which reads and validates every properties.xml and meter
-XML file and builds a chain of three assets per connector) and then builds the repository's
-snapshot, as a code server does before the UI shows it. The process is timed from its
-launch to the snapshot (the interpreter and `import dagster` included; its exit not), best
-of three; the time of `dagster definitions validate` is in the notes. Target: under 5 s for
-the generated platform.
+imports `b8760_assets.definitions` and calls its root `defs()` (which reads and validates
+every properties.xml and meter XML file and builds a chain of three assets per connector)
+and then builds the repository's snapshot, as a code server does before the UI shows it.
+The process is timed from its launch to the snapshot (the interpreter and `import dagster`
+included; its exit not), best of three; the time of `dagster definitions validate` is in
+the notes. Target: under 5 s for the generated platform.
 """
 
 import subprocess
@@ -36,9 +36,10 @@ started = time.perf_counter()
 import dagster as dg
 imported = time.perf_counter()
 from b8760_assets.definitions import defs
+location = defs()
 built = time.perf_counter()
 from dagster._core.remote_representation.external_data import RepositorySnap
-repository = defs.get_repository_def()
+repository = location.get_repository_def()
 snapshot = RepositorySnap.from_def(repository)
 done = time.perf_counter()
 print(json.dumps({"import_dagster": imported - started, "build_definitions": built - imported,

@@ -36,6 +36,7 @@ import json, resource, sys, time
 from datetime import datetime
 from b8760_assets.config import load_platform
 from b8760_assets.layout import ConnectorLayout
+from b8760_assets.resources import storage_resource
 from b8760_assets.settings import landing_bucket, platform_dir
 from b8760_assets.storage import StorageResource, StoredObject
 from bench.common import peak_rss_mb
@@ -44,10 +45,11 @@ step, hour = sys.argv[1], datetime.fromisoformat(sys.argv[2])
 platform = load_platform(platform_dir())
 [connector] = platform.connectors.values()
 layout = ConnectorLayout(connector, landing_bucket())
+storage = storage_resource()
 started = time.perf_counter()
 if step == "intake":
     from b8760_assets.landing.intake import take_in_hour
-    manifest = take_in_hour(StorageResource(), layout, hour)
+    manifest = take_in_hour(storage, layout, hour)
     [entry] = manifest.files
     outcome = {"outcome": entry.outcome, "readings": entry.readings,
                "rejection": entry.rejection and entry.rejection.message}
@@ -66,7 +68,7 @@ else:
 
     asset = build_standardized_readings(layout, {m.id: m for m in platform.meters})
     result = dg.materialize([asset], partition_key=partition_of_hour(hour),
-                            resources={"storage": MeterHoursBuiltNotSent()})
+                            resources={"storage": MeterHoursBuiltNotSent(**storage.model_dump())})
     [event] = result.asset_materializations_for_node(asset.op.name)
     outcome = {"success": result.success, "readings": event.metadata["readings"].value,
                "meter_hour_objects": objects}
@@ -80,7 +82,7 @@ def measure(folder, label: str, size: int) -> dict[str, dict]:
     """Upload a file of about `size` bytes, then run each step on it in a process of its own."""
     from b8760_assets import local_stack
     from b8760_assets.config import load_platform
-    from b8760_assets.storage import StorageResource
+    from b8760_assets.resources import storage_resource
 
     prefix = unique_name(f"bench-memory-{label}")
     platform_folder = write_platform(
@@ -88,7 +90,7 @@ def measure(folder, label: str, size: int) -> dict[str, dict]:
     )
     [connector] = load_platform(platform_folder).connectors.values()
     landing = f"{prefix}-landing"
-    storage = StorageResource()
+    storage = storage_resource()
     storage.ensure_bucket(landing)
     storage.ensure_bucket(connector.bucket)
     csv = folder / f"readings-{label}.csv"

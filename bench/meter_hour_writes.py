@@ -98,12 +98,12 @@ def platform_writes(storage, bucket: str, rows: pl.DataFrame) -> tuple[float, in
 
 
 def run(size: str = "full") -> list[Result]:
+    from b8760_assets.resources import storage_resource
     from b8760_assets.standardized.meter_hours import (
         merge_meter_hour_document,
         meter_hour_documents,
         meter_hour_metadata,
     )
-    from b8760_assets.storage import StorageResource
 
     meters, hours, thread_counts, sweep_size = SIZES[size]
     rows = standardized_rows(meters, hours)
@@ -112,7 +112,7 @@ def run(size: str = "full") -> list[Result]:
         for name, document in meter_hour_documents(rows)
         for content in [merge_meter_hour_document(None, document)]
     ]
-    storage = StorageResource()
+    storage = storage_resource()
     endpoint = storage.api_endpoint
 
     def fresh_bucket() -> str:

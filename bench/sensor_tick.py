@@ -50,11 +50,11 @@ def run(size: str = "full") -> list[Result]:
     from b8760_assets.config import load_platform
     from b8760_assets.landing.sensors import build_landing_zone_sensor
     from b8760_assets.layout import ConnectorLayout
+    from b8760_assets.resources import storage_resource
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
-    from b8760_assets.storage import StorageResource
 
     total, ticks = SIZES[size]
-    storage = StorageResource()
+    storage = storage_resource()
     connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
     landing = unique_name("bench-landing")
     storage.ensure_bucket(landing)

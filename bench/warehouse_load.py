@@ -34,15 +34,15 @@ def run(size: str = "full") -> list[Result]:
     from b8760_assets.layout import ConnectorLayout
     from b8760_assets.meter_links import READINGS_SCHEMA, build_meter_links
     from b8760_assets.partitions import range_run_tags
+    from b8760_assets.resources import storage_resource, warehouse_resource
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
     from b8760_assets.standardized.assets import HourBatch
     from b8760_assets.standardized.normalize import normalize
-    from b8760_assets.storage import StorageResource
-    from b8760_assets.warehouse import WarehouseResource, parquet_load
+    from b8760_assets.warehouse import parquet_load
 
     meters, hours, arrivals = SIZES[size]
-    storage = StorageResource()
-    warehouse = WarehouseResource(dataset=unique_name("bench_load").replace("-", "_"))
+    storage = storage_resource()
+    warehouse = warehouse_resource(dataset=unique_name("bench_load").replace("-", "_"))
     connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
     connector = replace(connector, bucket=unique_name("bench-load"), max_file_bytes=10**10)
     layout = ConnectorLayout(connector, "unused")

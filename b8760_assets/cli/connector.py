@@ -47,7 +47,7 @@ from b8760_assets.config import ConfigError, ConnectorProperties, Platform
 from b8760_assets.config.new_connector import NewConnector, add_connector, try_connector
 from b8760_assets.config.properties import DEFAULT_MAX_FILE_BYTES
 from b8760_assets.layout import README_NAME, landing_prefix
-from b8760_assets.storage import StorageResource
+from b8760_assets.resources import storage_resource
 
 
 @click.group(cls=AccessErrorsAsMessages)
@@ -133,7 +133,7 @@ def _readme(
         click.echo(f"readme: would write {name}:")
         click.echo(indent(text, "  "))
         return
-    storage = StorageResource(project=project)
+    storage = storage_resource(project=project)
     if project is None:
         storage.ensure_bucket(scope.landing_bucket)
     outcome = place_readme(storage, scope.landing_bucket, text, properties.name)

@@ -22,8 +22,8 @@ from b8760_assets.landing.intake import describe, read_manifest
 from b8760_assets.layout import ConnectorLayout, hour_segment, meter_hour_name
 from b8760_assets.meter_links import READINGS_TABLE
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
+from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import GenerationConflict, StorageResource
-from b8760_assets.warehouse import WarehouseResource
 
 DEFINITIONS_MODULE = "b8760_assets.definitions"
 SAMPLE_UPLOADS = settings.SAMPLE_PLATFORM_DIR / "uploads"
@@ -87,7 +87,7 @@ def demo() -> None:
     )
 
     heading("connectors upload their files to the landing zone (GCS API, create-only)")
-    storage = StorageResource()
+    storage = storage_resource()
     landing_bucket = settings.landing_bucket()
     storage.ensure_bucket(landing_bucket)
     layouts = [
@@ -134,7 +134,7 @@ def demo() -> None:
         click.echo(json.dumps(json.loads(response.read()), indent=2))
 
     heading("warehouse: readings linked to meters")
-    click.echo(warehouse_table(WarehouseResource().query(READINGS_SUMMARY_SQL)))
+    click.echo(warehouse_table(warehouse_resource().query(READINGS_SUMMARY_SQL)))
 
     heading("where to look")
     click.echo("Dagster UI:    make dev, then http://127.0.0.1:3000 (the runs above are there)")

@@ -6,7 +6,8 @@ import click
 
 from b8760_assets import settings
 from b8760_assets.layout import hour_of_segment, meter_hour_name
-from b8760_assets.storage import ObjectMissing, StorageResource
+from b8760_assets.resources import storage_resource
+from b8760_assets.storage import ObjectMissing
 
 
 def utc_hour(text: str) -> datetime:
@@ -32,7 +33,7 @@ def download(bucket: str, connector: str, meter_id: str, hour: str, url_only: bo
     b8760 download participant_1 coned 3 2021-11-08T14:00:00
     """
     name = meter_hour_name(connector, meter_id, utc_hour(hour))
-    storage = StorageResource(project=settings.gcp_project())
+    storage = storage_resource(project=settings.gcp_project())
     if url_only:
         click.echo(storage.download_url(bucket, name))
         return

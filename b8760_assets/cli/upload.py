@@ -9,7 +9,8 @@ from google.oauth2 import service_account
 from b8760_assets import settings
 from b8760_assets.config.values import NAME_PATTERN
 from b8760_assets.landing.file_checks import check_name
-from b8760_assets.storage import GenerationConflict, StorageResource
+from b8760_assets.resources import storage_resource
+from b8760_assets.storage import GenerationConflict
 
 
 @click.command()
@@ -43,7 +44,7 @@ def upload(connector: str, key_file: str | None, files: tuple[Path, ...]) -> Non
             ) from error
         note = "" if project else " (the local stack does not check credentials)"
         click.echo(f"as {account.service_account_email}{note}")
-    storage = StorageResource(project=project, credentials_file=key_file)
+    storage = storage_resource(project=project, credentials_file=key_file)
     if project is None:
         storage.ensure_bucket(bucket)
     refused = 0

@@ -5,7 +5,7 @@ import json
 import click
 
 from b8760_assets import settings
-from b8760_assets.warehouse import WarehouseResource
+from b8760_assets.resources import warehouse_resource
 
 
 @click.group()
@@ -21,7 +21,7 @@ def query(sql: str, as_json: bool) -> None:
 
     b8760 warehouse query "SELECT connector, COUNT(*) AS n FROM readings GROUP BY connector"
     """
-    rows = WarehouseResource(project=settings.gcp_project()).query(sql)
+    rows = warehouse_resource(project=settings.gcp_project()).query(sql)
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, default=str))

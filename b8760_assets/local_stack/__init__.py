@@ -22,6 +22,7 @@ __all__ = [
     "LocalStackError",
     "ServiceStatus",
     "backdate_upload",
+    "emulator_endpoint",
     "ensure_running",
     "env_exports",
     "free_ports",
@@ -55,6 +56,18 @@ def ensure_running(name: str) -> str:
     if name not in _SERVICES:
         raise LocalStackError(f"No local service {name!r}; there are {', '.join(SERVICES)}.")
     return services.ensure_running(_SERVICES[name])
+
+
+def emulator_endpoint(url: str | None, service: str) -> str:
+    """The emulator URL a resource was given; a resource with neither a GCP project nor an
+    emulator was built by hand, not by `resources`, which picks one of the two."""
+    if url is None:
+        raise LocalStackError(
+            f"No GCP project and no {service} emulator URL: build the resource with "
+            f"b8760_assets.resources.{service.replace('bigquery', 'warehouse')}_resource(), "
+            "which takes the configured project (B8760_GCP_PROJECT) or the local stack."
+        )
+    return url
 
 
 def start_all() -> list[ServiceStatus]:
