@@ -85,7 +85,6 @@ HEADER_HINT = (
     f"(and optionally {', '.join(OPTIONAL_COLUMNS)}), in any order"
 )
 UTF8_BOM = b"\xef\xbb\xbf"
-UTC_TIME = READINGS_SCHEMA["interval_start"]
 TIMESTAMP_COLUMNS = {"start": "interval_start", "end": "interval_end"}
 METER_ID_REGEX = f"^(?:{METER_ID_PATTERN.pattern})$"
 INTERVAL_MICROSECONDS = [minutes * 60_000_000 for minutes in INTERVAL_MINUTES]
@@ -238,12 +237,12 @@ class _Batch:
 
 
 def _check_batch(
-    read: Callable[..., pl.DataFrame],
+    batch: "_RowBatch",
     connector: ConnectorProperties,
     has_quotes: bool,
     transform: Callable[[pl.DataFrame], Any] | None,
 ) -> _Batch:
-    frame, offense, line_break = _checked_batch(read, connector, has_quotes)
+    frame, offense, line_break = _checked_batch(batch, connector, has_quotes)
     readings = None
     if offense is None and line_break is None and frame.height:
         readings = _readings(frame, connector)
@@ -253,18 +252,17 @@ def _check_batch(
 
 
 def _checked_batch(
-    read: Callable[..., pl.DataFrame], connector: ConnectorProperties, has_quotes: bool
+    batch: "_RowBatch", connector: ConnectorProperties, has_quotes: bool
 ) -> tuple[pl.DataFrame, tuple[int, Rejection] | None, Rejection | None]:
     """The batch's rows parsed, its first row that breaks a rule on its values, and its first
     value with a line break."""
-    text = read(typed=True)
-    if text.schema["value"] == pl.Float64:
+    if batch.with_numbers is not None and (numbers := batch.with_numbers()) is not None:
         # Values read as numbers that pass every rule pass as text too, to the same numbers
-        # (trimmed if need be); otherwise the batch is read again as text, which words the
-        # problem from the values as written.
-        if (frame := _passes(text, connector)) is not None:
+        # (trimmed if need be); otherwise the batch is read as text, which words the problem
+        # from the values as written.
+        if (frame := _passes(numbers, connector)) is not None:
             return frame, None, None
-        text = read()
+    text = batch.as_text()
     line_break = None
     if has_quotes:
         found = _first_offense(text, _line_break_rules(text))
@@ -475,12 +473,22 @@ def _listed(values: list[str]) -> str:
     return shown
 
 
-def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[..., pl.DataFrame]]:
-    """Every column as text (an empty cell is null), with each row's line in the file, a batch
-    of rows at a time; each batch comes as a function that reads it, so that a thread of its
-    own can. FormatRejected as soon as polars cannot read the file as CSV. A block of a file
-    without quotes may be read with typed=True: its values as numbers where they all are
-    (polars parses them as it reads: the costliest text column of a clean file is not made).
+@dataclass(frozen=True)
+class _RowBatch:
+    """A batch of a file's rows, as the functions that read it, so that the thread that
+    checks it reads it."""
+
+    # Every column as text (an empty cell is null), with each row's line in the file.
+    as_text: Callable[[], pl.DataFrame]
+    # Value as a number and the rest as text, None if a value is not a number: polars parses
+    # them as it reads, so the costliest text column of a clean file is never made. Only the
+    # blocks of a file without quotes have it.
+    with_numbers: Callable[[], pl.DataFrame | None] | None = None
+
+
+def _text_batches(file: _Source, has_quotes: bool) -> Iterator[_RowBatch]:
+    """The file's rows a batch at a time; FormatRejected as soon as polars cannot read the
+    file as CSV.
 
     A file without a double quote has one row per line, so it is cut into blocks of whole
     lines, each read with the header in front of it: the memory is a block's, and the rows
@@ -499,27 +507,39 @@ def _text_batches(file: _Source, has_quotes: bool) -> Iterator[Callable[..., pl.
                 batch = next(batches)
             except StopIteration:
                 return
-            yield partial(_read_batch, batch)
+            yield _RowBatch(partial(_named, batch))
     except pl.exceptions.PolarsError as error:
         raise FormatRejected(_unreadable(file, error)) from None
 
 
-def _blocks(file: _Source) -> Iterator[Callable[..., pl.DataFrame]]:
+def _blocks(file: _Source) -> Iterator[_RowBatch]:
     """The file's lines after its header, in blocks of about CHUNK_BYTES that end with a
-    line, each read with the header in front of it (put there by the thread that reads it)."""
+    line."""
     header = file.first_line() + b"\n"
-    typed = _typed_schema(header)
+    schema = _typed_schema(header)
     carry, line = b"", 2
     for chunk in file.chunks(start=len(header)):
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:  # a line longer than a chunk
             carry += chunk
             continue
-        yield partial(_read_block, file, (header, carry, memoryview(chunk)[:cut]), line, typed)
+        yield _block(file, (header, carry, memoryview(chunk)[:cut]), line, schema)
         line += _line_ends(carry) + _line_ends(memoryview(chunk)[:cut])
         carry = chunk[cut:]
     if carry:
-        yield partial(_read_block, file, (header, carry), line, typed)
+        yield _block(file, (header, carry), line, schema)
+
+
+def _block(
+    file: _Source,
+    parts: tuple[bytes | memoryview, ...],
+    line: int,
+    schema: dict[str, type[pl.DataType]] | None,
+) -> _RowBatch:
+    """A block of lines read as a CSV file with the header in front (`parts`, joined by the
+    thread that reads it); `line` is the number of the block's first line in the file."""
+    with_numbers = None if schema is None else partial(_block_with_numbers, parts, line, schema)
+    return _RowBatch(partial(_block_as_text, file, parts, line), with_numbers)
 
 
 def _line_ends(data: bytes | memoryview) -> int:
@@ -535,34 +555,24 @@ def _typed_schema(header: bytes) -> dict[str, type[pl.DataType]] | None:
     return {name: pl.Float64 if name.strip() == "value" else pl.String for name in names}
 
 
-def _read_block(
-    file: _Source,
-    parts: tuple[bytes | memoryview, ...],
-    line: int,
-    typed_schema: dict[str, type[pl.DataType]] | None,
-    *,
-    typed: bool = False,
-) -> pl.DataFrame:
-    """A block of lines read as a CSV file with the header in front (`parts`, joined here);
-    `line` is the number of the block's first line in the file. typed: value as a number,
-    unless one of the block's values is not (then as text, like the rest)."""
-    block = b"".join(parts)
-    if typed and typed_schema is not None:
-        try:
-            frame = pl.read_csv(block, schema=typed_schema)
-            return _named(frame.with_row_index("line", offset=line))
-        except pl.exceptions.PolarsError:
-            pass
+def _block_as_text(file: _Source, parts: tuple[bytes | memoryview, ...], line: int) -> pl.DataFrame:
     try:
-        frame = pl.read_csv(block, infer_schema=False, row_index_name="line", row_index_offset=line)
+        frame = pl.read_csv(
+            b"".join(parts), infer_schema=False, row_index_name="line", row_index_offset=line
+        )
     except pl.exceptions.PolarsError as error:
         raise FormatRejected(_unreadable(file, error)) from None
     return _named(frame)
 
 
-def _read_batch(batch: pl.DataFrame, *, typed: bool = False) -> pl.DataFrame:
-    """A batch of the streaming reader, as text (typed reads are for blocks)."""
-    return _named(batch)
+def _block_with_numbers(
+    parts: tuple[bytes | memoryview, ...], line: int, schema: dict[str, type[pl.DataType]]
+) -> pl.DataFrame | None:
+    try:
+        frame = pl.read_csv(b"".join(parts), schema=schema)
+        return _named(frame.with_row_index("line", offset=line))
+    except pl.exceptions.PolarsError:
+        return None  # as text, like the rest
 
 
 def _named(batch: pl.DataFrame) -> pl.DataFrame:
@@ -696,7 +706,7 @@ def _parsed(text: pl.DataFrame, timezone: str) -> pl.DataFrame:
     return text.with_columns(
         interval_start=start,
         interval_end=end,
-        value_number=pl.col("value").cast(pl.Float64, strict=False),  # as is, if typed
+        value_number=pl.col("value").cast(pl.Float64, strict=False),  # as is, if a number
     )
 
 
@@ -1024,7 +1034,7 @@ def _first_repeated_reading(
         _parsed(_without_blank_lines(_trimmed(text)), connector.timezone)
         .filter(known & READING_KEY.is_in(candidates))
         .select("meter_id", "interval_start", "interval_end", "start", "end", "line")
-        for text in (read() for read in _text_batches(file, has_quotes))
+        for text in (batch.as_text() for batch in _text_batches(file, has_quotes))
     ]
     rows = pl.concat(found)
     repeats = rows.filter(~pl.struct("meter_id", start).is_first_distinct())
