@@ -137,20 +137,20 @@ class CsvFormat:
         file = _Source(source)
         has_quotes = _check_line_ends(file)
         _check_header(file.first_line())
-        check = _FileCheck(connector, has_quotes)
-        with check:
+        verdict = _FileVerdict(connector, has_quotes)
+        with verdict:
             checked = ordered_map(
                 partial(
-                    _check_batch, connector=connector, has_quotes=has_quotes, transform=transform
+                    _batch_verdict, connector=connector, has_quotes=has_quotes, transform=transform
                 ),
                 _text_batches(file, has_quotes),
                 workers=WORKERS,
                 ahead=WORKERS,
             )
             for batch in checked:
-                if (readings := check.add(batch)) is not None:
+                if (readings := verdict.add(batch)) is not None:
                     yield readings
-            check.raise_rejection(file)
+            verdict.raise_rejection(file)
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class _Source:
         """The bytes before the first LF (all of them if there is none)."""
         return self._line_from(0)
 
-    def line_at(self, position: int) -> tuple[int, bytes]:
+    def line_holding(self, position: int) -> tuple[int, bytes]:
         """The number of the line that holds the byte at `position`, and its bytes."""
         line, start, offset = 1, 0, 0
         for chunk in self.chunks():
@@ -190,7 +190,7 @@ class _Source:
                 break
         return line, self._line_from(start)
 
-    def line(self, number: int) -> bytes:
+    def line_numbered(self, number: int) -> bytes:
         """The bytes of line `number` (a reading's: 2 or later), without its line end."""
         ends_before, offset = number - 1, 0
         for chunk in self.chunks():
@@ -225,9 +225,9 @@ class _Source:
 
 
 @dataclass(frozen=True)
-class _Batch:
+class _BatchVerdict:
     """What one batch holds, checked on its own: the rest of the verdict depends on the
-    batches before it (_FileCheck)."""
+    batches before it (_FileVerdict)."""
 
     line_break: Rejection | None  # the batch's first value with a line break
     offense: tuple[int, Rejection] | None  # its first row that breaks a rule
@@ -236,22 +236,22 @@ class _Batch:
     readings: Any  # its readings (through the transform), when it breaks no rule
 
 
-def _check_batch(
+def _batch_verdict(
     batch: "_RowBatch",
     connector: ConnectorProperties,
     has_quotes: bool,
     transform: Callable[[pl.DataFrame], Any] | None,
-) -> _Batch:
-    frame, offense, line_break = _checked_batch(batch, connector, has_quotes)
+) -> _BatchVerdict:
+    frame, offense, line_break = _read_and_check(batch, connector, has_quotes)
     readings = None
     if offense is None and line_break is None and frame.height:
         readings = _readings(frame, connector)
         if transform is not None:
             readings = transform(readings)
-    return _Batch(line_break, offense, _reading_keys(frame), frame.height, readings)
+    return _BatchVerdict(line_break, offense, _batch_keys(frame), frame.height, readings)
 
 
-def _checked_batch(
+def _read_and_check(
     batch: "_RowBatch", connector: ConnectorProperties, has_quotes: bool
 ) -> tuple[pl.DataFrame, tuple[int, Rejection] | None, Rejection | None]:
     """The batch's rows parsed, its first row that breaks a rule on its values, and its first
@@ -260,7 +260,7 @@ def _checked_batch(
         # Values read as numbers that pass every rule pass as text too, to the same numbers
         # (trimmed if need be); otherwise the batch is read as text, which words the problem
         # from the values as written.
-        if (frame := _passes(numbers, connector)) is not None:
+        if (frame := _parsed_if_clean(numbers, connector)) is not None:
             return frame, None, None
     text = batch.as_text()
     line_break = None
@@ -271,15 +271,15 @@ def _checked_batch(
     # clean file, and few files need it. A value with whitespace around it, or a "", fails as
     # written (polars skips only whitespace before a timestamp, to the same instant), so a
     # batch that passes as written reads the same trimmed.
-    frame, offense = _checked(text, connector)
+    frame, offense = _parse_and_find_offense(text, connector)
     if offense is not None:
         trimmed = _trimmed(text)
         if not trimmed.equals(text):
-            frame, offense = _checked(trimmed, connector)
+            frame, offense = _parse_and_find_offense(trimmed, connector)
     return frame, offense, line_break
 
 
-class _FileCheck:
+class _FileVerdict:
     """The batches' verdicts put together in file order: the verdict a read of the whole
     file would give."""
 
@@ -288,16 +288,16 @@ class _FileCheck:
         self.has_quotes = has_quotes
         self.line_break: Rejection | None = None  # refuses the file, whatever the rows say
         self.offense: tuple[int, Rejection] | None = None  # the first row that breaks a rule
-        self.keys = _ReadingKeys()  # hashes of the (meter, start) of the rows so far
+        self.keys = _FileKeys()  # hashes of the (meter, start) of the rows so far
         self.readings = 0
 
-    def __enter__(self) -> "_FileCheck":
+    def __enter__(self) -> "_FileVerdict":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.keys.close()
 
-    def add(self, batch: _Batch) -> Any:
+    def add(self, batch: _BatchVerdict) -> Any:
         """The next batch's readings, or None once the file is refused (reading goes on: a
         later batch may still break the file's structure, which refuses it first)."""
         if self.line_break is None:
@@ -336,7 +336,7 @@ class _FileCheck:
             )
 
 
-def _checked(
+def _parse_and_find_offense(
     text: pl.DataFrame, connector: ConnectorProperties
 ) -> tuple[pl.DataFrame, tuple[int, Rejection] | None]:
     """The batch's rows parsed, and its first row that breaks a rule on its values."""
@@ -346,10 +346,10 @@ def _checked(
     return frame, _first_offense(frame, _row_rules(frame, connector))
 
 
-def _passes(text: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame | None:
+def _parsed_if_clean(text: pl.DataFrame, connector: ConnectorProperties) -> pl.DataFrame | None:
     """The batch's rows parsed if none breaks a rule on its values (nothing is worded)."""
     frame = _parsed(_without_blank_lines(text), connector.timezone)
-    if frame.height and _first_offending(frame, _row_rules(frame, connector)):
+    if frame.height and _offending_row_and_rule(frame, _row_rules(frame, connector)):
         return None
     return frame
 
@@ -394,7 +394,7 @@ def _check_line_ends(file: _Source) -> bool:
             lone_cr = offset - 1
     if lone_cr is None:
         return has_quotes
-    line, _ = file.line_at(lone_cr)
+    line, _ = file.line_holding(lone_cr)
     raise FormatRejected(
         Rejection(
             "csv.line_ends",
@@ -408,7 +408,7 @@ def _check_line_ends(file: _Source) -> bool:
 
 def _check_header(first_line: bytes) -> None:
     """The header is line 1 and names each known column once, all required ones included."""
-    header = _utf8(first_line).removesuffix("\r")
+    header = _header_text(first_line)
     try:
         columns = _columns(header)
     except csv.Error as bad:  # bad quoting, or a name beyond csv's field size limit
@@ -447,8 +447,8 @@ def _too_few_fields(file: _Source, line: int) -> Rejection | None:
     """csv.too_few_fields when the offending line's fields stop before a column a reading
     cannot leave empty: the row then breaks that column's rule, which would name the value
     it lacks as if it were an empty one. Only read for a file already refused."""
-    columns = _columns(_utf8(file.first_line()).removesuffix("\r"))
-    text = file.line(line).decode("utf-8", "replace")
+    columns = _columns(_header_text(file.first_line()))
+    text = file.line_numbered(line).decode("utf-8", "replace")
     try:
         fields = next(csv.reader([text]), [])
     except csv.Error:  # a value beyond csv's field size limit: the line's own rule words it
@@ -584,7 +584,7 @@ def _named(batch: pl.DataFrame) -> pl.DataFrame:
 
 
 def _line_break_rejection(row: dict[str, Any], column: str) -> Rejection:
-    return _at(
+    return _row_rejection(
         row,
         "csv.line_break_in_value",
         f"{column} {quoted(row[column])} holds a line break; a reading fits on one line",
@@ -609,10 +609,10 @@ def _unreadable(file: _Source, error: Exception) -> Rejection:
     already refused, so it may take its time."""
     _check_utf8(file)
     with file.text() as text:
-        return _misread(text, error)
+        return _csv_problem(text, error)
 
 
-def _misread(text: io.TextIOBase, error: Exception) -> Rejection:
+def _csv_problem(text: io.TextIOBase, error: Exception) -> Rejection:
     rows = csv.reader(text, strict=True)
     width = len(next(rows))
     line = rows.line_num + 1
@@ -639,12 +639,12 @@ def _misread(text: io.TextIOBase, error: Exception) -> Rejection:
     )
 
 
-def _utf8(first_line: bytes) -> str:
-    """The text of the file's first line without its byte order mark; csv.not_utf8 names the
-    first byte that is not UTF-8."""
+def _header_text(first_line: bytes) -> str:
+    """The text of the file's first line without its byte order mark and line end;
+    csv.not_utf8 names the first byte that is not UTF-8."""
     skipped = len(UTF8_BOM) if first_line.startswith(UTF8_BOM) else 0
     try:
-        return first_line[skipped:].decode("utf-8")
+        return first_line[skipped:].decode("utf-8").removesuffix("\r")
     except UnicodeDecodeError as error:
         position = skipped + error.start
     raise FormatRejected(_not_utf8(1, first_line, first_line[position]))
@@ -663,7 +663,7 @@ def _check_utf8(file: _Source) -> None:
             decoder.decode(chunk, final=following is None)
         except UnicodeDecodeError as error:
             position = offset - pending + error.start
-            line, shown = file.line_at(position)
+            line, shown = file.line_holding(position)
             raise FormatRejected(_not_utf8(line, shown, error.object[error.start])) from None
         if following is None:
             return
@@ -718,7 +718,7 @@ def _utc_starts_and_ends(
     distinct = start.unique().drop_nulls()
     if distinct.len() > DISTINCT_SHARE * start.len():
         return _utc_times(start, timezone), _utc_times(end, timezone)
-    utc = _distinct_utc_times(distinct, timezone)
+    utc = _times_to_utc(distinct, timezone)
     # Each value's position among the distinct ones, as an enum's: a lookup, not a join.
     starts = pl.Enum(distinct)
     end_codes = end.cast(starts, strict=False).to_physical()
@@ -737,12 +737,12 @@ def _utc_times(text: pl.Series, timezone: str) -> pl.Series:
     """
     distinct = text.unique().drop_nulls()
     if distinct.len() > DISTINCT_SHARE * text.len():
-        return _distinct_utc_times(text, timezone)
-    utc = _distinct_utc_times(distinct, timezone)
+        return _times_to_utc(text, timezone)
+    utc = _times_to_utc(distinct, timezone)
     return utc.gather(text.cast(pl.Enum(distinct)).to_physical())
 
 
-def _distinct_utc_times(text: pl.Series, timezone: str) -> pl.Series:
+def _times_to_utc(text: pl.Series, timezone: str) -> pl.Series:
     """_utc_times, value by value. A file keeps to one style, so the style of its first value
     is tried on the whole column first, and the other style only if some values are left."""
     readers: list[Callable[[pl.Series], pl.Series]] = [
@@ -785,7 +785,7 @@ class _RowRule:
 def _first_offense(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, Rejection] | None:
     """The line of the earliest row that breaks any rule (the first rule, on a tie), and the
     rejection it earns."""
-    found = _first_offending(frame, rules)
+    found = _offending_row_and_rule(frame, rules)
     if found is None:
         return None
     row, number = found
@@ -793,7 +793,7 @@ def _first_offense(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, Rej
     return offending["line"], rules[number].rejection(offending)
 
 
-def _first_offending(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, int] | None:
+def _offending_row_and_rule(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, int] | None:
     """The earliest row that breaks any rule, and the first rule it breaks."""
     firsts = (
         frame.lazy()
@@ -805,20 +805,20 @@ def _first_offending(frame: pl.DataFrame, rules: list[_RowRule]) -> tuple[int, i
     return min(offenders) if offenders else None
 
 
-def _at(row: dict[str, Any], rule: str, problem: str) -> Rejection:
+def _row_rejection(row: dict[str, Any], rule: str, problem: str) -> Rejection:
     return Rejection(rule, row["line"], f"line {row['line']}: {problem}")
 
 
 def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_RowRule]:
     """The rules on one row's values. A reading that repeats an earlier one, which may be in
-    another batch, is found over the whole file (_FileCheck)."""
+    another batch, is found over the whole file (_FileVerdict)."""
     start, end = pl.col("interval_start"), pl.col("interval_end")
     duration = (end - start).dt.total_microseconds()
     known_length = duration.is_in(INTERVAL_MICROSECONDS).fill_null(False)
     rules = [
         _RowRule(
             ~pl.col("meter_id").str.contains(METER_ID_REGEX).fill_null(False),
-            lambda row: _at(
+            lambda row: _row_rejection(
                 row,
                 "csv.bad_meter_id",
                 f"meter id {quoted(row['meter_id'])} is not valid; use a letter or digit, then "
@@ -836,7 +836,7 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         _RowRule(known_length & (start.dt.epoch("us") % duration != 0), _unaligned_rejection),
         _RowRule(
             ~pl.col("value_number").is_finite().fill_null(False),
-            lambda row: _at(
+            lambda row: _row_rejection(
                 row,
                 "csv.bad_value",
                 f"value {quoted(row['value'])} is not a finite number; write it like 12.5 "
@@ -845,7 +845,7 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         ),
         _RowRule(
             pl.col("unit").is_not_null() & ~pl.col("unit").is_in(KNOWN_UNITS),
-            lambda row: _at(
+            lambda row: _row_rejection(
                 row,
                 "csv.unknown_unit",
                 f"unit {quoted(row['unit'])} is not a known unit; use one of "
@@ -855,7 +855,7 @@ def _row_rules(frame: pl.DataFrame, connector: ConnectorProperties) -> list[_Row
         ),
         _RowRule(
             pl.col("quality").is_not_null() & ~pl.col("quality").is_in(QUALITY_FLAGS),
-            lambda row: _at(
+            lambda row: _row_rejection(
                 row,
                 "csv.unknown_quality",
                 f"quality {quoted(row['quality'])} is not a quality flag; use "
@@ -889,27 +889,27 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
         ),
     ).row(0)
     if parsed and earliest is None:
-        return _at(
+        return _row_rejection(
             row,
             "timestamp.nonexistent_local_time",
             f"{shown} does not exist in {timezone} (clocks go forward over it); correct it, "
             f"or write it with its UTC offset, e.g. {TIMESTAMP_EXAMPLE}",
         )
     if earliest is not None and only is None:
-        return _at(
+        return _row_rejection(
             row,
             "timestamp.ambiguous_local_time",
             f"{shown} happens twice in {timezone} (clocks go back over it); write it with its "
             f"UTC offset: {earliest} or {latest}",
         )
     if is_time:
-        return _at(
+        return _row_rejection(
             row,
             "csv.bad_timestamp",
             f"{shown} is out of range: a reading's start and end lie between "
             f"{EARLIEST.isoformat()} and {LATEST.isoformat()}, both included; check its year",
         )
-    return _at(
+    return _row_rejection(
         row,
         "csv.bad_timestamp",
         f"{shown} is not an ISO 8601 timestamp (expected e.g. {TIMESTAMP_EXAMPLE}, or "
@@ -920,7 +920,7 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
 def _bad_interval_rejection(row: dict[str, Any]) -> Rejection:
     minutes = (row["interval_end"] - row["interval_start"]).total_seconds() / 60
     *most, last = INTERVAL_MINUTES
-    return _at(
+    return _row_rejection(
         row,
         "csv.bad_interval",
         f"the interval from start {quoted(row['start'])} to end {quoted(row['end'])} lasts "
@@ -934,7 +934,7 @@ def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
     boundary = "on the hour"
     if minutes != 60:
         boundary = f"at a multiple of {minutes} minutes past the hour"
-    return _at(
+    return _row_rejection(
         row,
         "csv.unaligned_interval",
         f"the {minutes}-minute interval from start {quoted(row['start'])} starts at "
@@ -946,7 +946,7 @@ def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
 READING_KEY = pl.col("meter_id").hash() ^ pl.col("interval_start").hash()
 
 
-def _reading_keys(frame: pl.DataFrame) -> np.ndarray:
+def _batch_keys(frame: pl.DataFrame) -> np.ndarray:
     """A hash of each row's meter and interval start (rows with a start only)."""
     start = pl.col("interval_start")
     keys = frame.lazy().select(READING_KEY.filter(start.is_not_null())).collect()
@@ -968,7 +968,7 @@ def _repeated_keys(chunks: list[np.ndarray]) -> np.ndarray:
     return np.unique(keys[1:][keys[1:] == keys[:-1]])
 
 
-class _ReadingKeys:
+class _FileKeys:
     """The (meter, start) hashes of a file's rows so far, to find a reading that repeats an
     earlier one. Up to KEYS_IN_MEMORY are held in memory; beyond, they are spread by their
     first bits over KEY_PARTS files on disk, so that a file of any size takes the memory of
@@ -1049,7 +1049,7 @@ def _repeated_reading_rejection(frame: pl.DataFrame, row: dict[str, Any]) -> Rej
         pl.col("interval_start") == row["interval_start"]
     )
     first = frame.filter(same_reading).item(0, "line")
-    return _at(
+    return _row_rejection(
         row,
         "csv.duplicate_reading",
         f"meter {quoted(row['meter_id'])} already has a reading for the interval starting "
