@@ -15,8 +15,9 @@ from polars.testing import assert_frame_equal
 
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.properties import KNOWN_FORMATS
-from b8760_assets.landing import csv_format, file_checks
-from b8760_assets.landing.csv_format import QUALITY_FLAGS, CsvFormat
+from b8760_assets.landing import file_checks
+from b8760_assets.landing.csv_format import CsvFormat, timestamps
+from b8760_assets.landing.csv_format.row_rules import QUALITY_FLAGS
 from b8760_assets.landing.file_checks import (
     FORMATS,
     CheckedFile,
@@ -875,6 +876,6 @@ def test_ends_looked_up_among_starts_read_as_ends_parsed_alone(pairs: list[tuple
     start = pl.Series([s for s, _ in pairs], dtype=pl.String)
     end = pl.Series([e for _, e in pairs], dtype=pl.String)
     zone = "America/New_York"
-    starts, ends = csv_format._utc_starts_and_ends(start, end, zone)
-    assert starts.equals(csv_format._utc_times(start, zone))
-    assert ends.equals(csv_format._utc_times(end, zone))
+    starts, ends = timestamps.utc_starts_and_ends(start, end, zone)
+    assert starts.equals(timestamps.utc_times(start, zone))
+    assert ends.equals(timestamps.utc_times(end, zone))

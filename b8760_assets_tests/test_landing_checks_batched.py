@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from b8760_assets.landing import csv_format
+from b8760_assets.landing.csv_format import blocks, repeated_readings, source
 from b8760_assets.landing.file_checks import CheckedFile, check_file, check_local_file
 from b8760_assets_tests.test_landing_checks import (
     EXT_CONN1,
@@ -28,9 +28,9 @@ def batches_of(rows: int, chunk_bytes: int, keys_in_memory: int = 2) -> Iterator
     """Batches of `rows` rows (or `chunk_bytes` bytes), and reading keys on disk beyond
     `keys_in_memory`."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(csv_format, "BATCH_ROWS", rows)
-        patch.setattr(csv_format, "CHUNK_BYTES", chunk_bytes)
-        patch.setattr(csv_format, "KEYS_IN_MEMORY", keys_in_memory)
+        patch.setattr(blocks, "BATCH_ROWS", rows)
+        patch.setattr(source, "CHUNK_BYTES", chunk_bytes)
+        patch.setattr(repeated_readings, "KEYS_IN_MEMORY", keys_in_memory)
         yield
 
 
@@ -43,7 +43,7 @@ def verdict(checked: CheckedFile) -> tuple:
 def values_as_text() -> Iterator[None]:
     """Blocks read as text only, as a file with quotes is: no values read as numbers."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(csv_format, "_typed_schema", lambda header: None)
+        patch.setattr(blocks, "_typed_schema", lambda header: None)
         yield
 
 

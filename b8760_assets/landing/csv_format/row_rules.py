@@ -1,0 +1,172 @@
+"""The rules every reading keeps on its own values, and the rejection each gives a row that
+breaks it.
+
+A batch is checked a rule at a time over whole columns (polars), never a row at a time:
+only the first row that breaks a rule comes back to Python, to word its message.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import polars as pl
+
+from b8760_assets.config import ConnectorProperties
+from b8760_assets.config.meters import METER_ID_PATTERN
+from b8760_assets.config.values import KNOWN_UNITS
+from b8760_assets.landing.csv_format.timestamps import timestamp_problem
+from b8760_assets.landing.formats import Rejection, quoted
+
+QUALITY_FLAGS = {
+    "A": "actual, measured by the meter",
+    "E": "estimated by the connector or its source system",
+    "M": "missing: the meter recorded nothing and the value is a placeholder",
+}
+INTERVAL_MINUTES = (5, 15, 30, 60)
+INTERVAL_MICROSECONDS = [minutes * 60_000_000 for minutes in INTERVAL_MINUTES]
+METER_ID_REGEX = f"^(?:{METER_ID_PATTERN.pattern})$"
+TIMESTAMP_COLUMNS = {"start": "interval_start", "end": "interval_end"}
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule every reading keeps: which rows break it, and the rejection for one of them."""
+
+    offending: pl.Expr
+    rejection: Callable[[dict[str, Any]], Rejection]
+
+
+def first_offense(frame: pl.DataFrame, rules: list[RowRule]) -> tuple[int, Rejection] | None:
+    """The line of the earliest row that breaks any rule (the first rule, on a tie), and the
+    rejection it earns."""
+    found = offending_row_and_rule(frame, rules)
+    if found is None:
+        return None
+    row, number = found
+    offending = frame.row(row, named=True)
+    return offending["line"], rules[number].rejection(offending)
+
+
+def offending_row_and_rule(frame: pl.DataFrame, rules: list[RowRule]) -> tuple[int, int] | None:
+    """The earliest row that breaks any rule, and the first rule it breaks."""
+    firsts = (
+        frame.lazy()
+        .select(rule.offending.arg_true().first().alias(str(n)) for n, rule in enumerate(rules))
+        .collect()
+        .row(0)
+    )
+    offenders = [(row, number) for number, row in enumerate(firsts) if row is not None]
+    return min(offenders) if offenders else None
+
+
+def row_rejection(row: dict[str, Any], rule: str, problem: str) -> Rejection:
+    return Rejection(rule, row["line"], f"line {row['line']}: {problem}")
+
+
+def row_rules(connector: ConnectorProperties) -> list[RowRule]:
+    """The rules on one row's values. A reading that repeats an earlier one, which may be in
+    another batch, is found over the whole file (repeated_readings.py)."""
+    start, end = pl.col("interval_start"), pl.col("interval_end")
+    duration = (end - start).dt.total_microseconds()
+    known_length = duration.is_in(INTERVAL_MICROSECONDS).fill_null(False)
+    return [
+        RowRule(
+            ~pl.col("meter_id").str.contains(METER_ID_REGEX).fill_null(False),
+            lambda row: row_rejection(
+                row,
+                "csv.bad_meter_id",
+                f"meter id {quoted(row['meter_id'])} is not valid; use a letter or digit, then "
+                "up to 63 letters, digits, '_', '.' or '-'",
+            ),
+        ),
+        *(
+            RowRule(
+                pl.col(target).is_null(),
+                partial(_timestamp_rejection, column=column, timezone=connector.timezone),
+            )
+            for column, target in TIMESTAMP_COLUMNS.items()
+        ),
+        RowRule(~known_length & start.is_not_null() & end.is_not_null(), _bad_interval_rejection),
+        RowRule(known_length & (start.dt.epoch("us") % duration != 0), _unaligned_rejection),
+        RowRule(
+            ~pl.col("value_number").is_finite().fill_null(False),
+            lambda row: row_rejection(
+                row,
+                "csv.bad_value",
+                f"value {quoted(row['value'])} is not a finite number; write it like 12.5 "
+                "(a dot for decimals, no thousands separators)",
+            ),
+        ),
+        RowRule(
+            pl.col("unit").is_not_null() & ~pl.col("unit").is_in(KNOWN_UNITS),
+            lambda row: row_rejection(
+                row,
+                "csv.unknown_unit",
+                f"unit {quoted(row['unit'])} is not a known unit; use one of "
+                f"{', '.join(sorted(KNOWN_UNITS))} (case matters), or leave it empty for "
+                f"connector {connector.name}'s unit ({connector.unit})",
+            ),
+        ),
+        RowRule(
+            pl.col("quality").is_not_null() & ~pl.col("quality").is_in(QUALITY_FLAGS),
+            lambda row: row_rejection(
+                row,
+                "csv.unknown_quality",
+                f"quality {quoted(row['quality'])} is not a quality flag; use "
+                + ", ".join(f"{flag} ({meaning})" for flag, meaning in QUALITY_FLAGS.items())
+                + ", or leave it empty",
+            ),
+        ),
+    ]
+
+
+def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rejection:
+    return row_rejection(row, *timestamp_problem(column, row[column], timezone))
+
+
+def _bad_interval_rejection(row: dict[str, Any]) -> Rejection:
+    minutes = (row["interval_end"] - row["interval_start"]).total_seconds() / 60
+    *most, last = INTERVAL_MINUTES
+    return row_rejection(
+        row,
+        "csv.bad_interval",
+        f"the interval from start {quoted(row['start'])} to end {quoted(row['end'])} lasts "
+        f"{minutes:g} minutes; an interval lasts {', '.join(map(str, most))} or {last} minutes",
+    )
+
+
+def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
+    """Intervals line up in UTC, so that each one falls inside one UTC meter-hour."""
+    minutes = int((row["interval_end"] - row["interval_start"]).total_seconds() // 60)
+    boundary = "on the hour"
+    if minutes != 60:
+        boundary = f"at a multiple of {minutes} minutes past the hour"
+    return row_rejection(
+        row,
+        "csv.unaligned_interval",
+        f"the {minutes}-minute interval from start {quoted(row['start'])} starts at "
+        f"{row['interval_start'].time().isoformat()} UTC; a {minutes}-minute interval starts "
+        f"{boundary} in UTC",
+    )
+
+
+def line_break_rules(frame: pl.DataFrame) -> list[RowRule]:
+    """A row is a line unless a quoted value holds a line break, which would shift the lines of
+    every row after it; such a value is refused (only a file with a quote can have one)."""
+    return [
+        RowRule(
+            pl.col(column).str.contains("\n", literal=True).fill_null(False),
+            partial(_line_break_rejection, column=column),
+        )
+        for column in frame.columns
+        if column != "line"
+    ]
+
+
+def _line_break_rejection(row: dict[str, Any], column: str) -> Rejection:
+    return row_rejection(
+        row,
+        "csv.line_break_in_value",
+        f"{column} {quoted(row[column])} holds a line break; a reading fits on one line",
+    )
