@@ -11,46 +11,33 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import dagster as dg
-from google.cloud import bigquery
 
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
+from b8760_assets.readings_schema import (
+    BIGQUERY_SCHEMA,
+    COLUMN_SCHEMA,
+    INTERVAL_KEY,
+    NAMES,
+    VERSION,
+)
 from b8760_assets.staging_tables import drop_left_staging_tables, staging_table
-from b8760_assets.standardized.normalize import VERSION
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
 READINGS_TABLE = "readings"
 WAREHOUSE_METER_LINKS = "warehouse_meter_links"
 UNKNOWN_METERS_CHECK = "readings_of_unknown_meters"
-KEY_COLUMNS = ("connector", "meter_id", "interval_start")
-READINGS_SCHEMA = [
-    bigquery.SchemaField("connector", "STRING", mode="REQUIRED"),
-    bigquery.SchemaField("participant", "STRING", mode="REQUIRED"),
-    bigquery.SchemaField("meter_id", "STRING", mode="REQUIRED"),
-    bigquery.SchemaField("interval_start", "TIMESTAMP", mode="REQUIRED"),
-    bigquery.SchemaField("interval_end", "TIMESTAMP", mode="REQUIRED"),
-    bigquery.SchemaField("value", "FLOAT64", mode="REQUIRED"),
-    bigquery.SchemaField("unit", "STRING", mode="REQUIRED"),
-    bigquery.SchemaField("quality", "STRING"),
-    bigquery.SchemaField("local_start", "STRING", mode="REQUIRED"),
-    bigquery.SchemaField("meter_known", "BOOL", mode="REQUIRED"),
-    bigquery.SchemaField("uploaded_at", "TIMESTAMP", mode="REQUIRED"),
-    bigquery.SchemaField("arrival_hour", "TIMESTAMP", mode="REQUIRED"),
-    bigquery.SchemaField("source_file", "STRING", mode="REQUIRED"),
-    bigquery.SchemaField("source_line", "INT64", mode="REQUIRED"),
-]
-COLUMNS = [field.name for field in READINGS_SCHEMA]
 
 
 def merge_readings_sql(staging: str) -> str:
     """Newest version per key from staging, linked to `meters`, merged into `readings`."""
     linked = ", ".join(
-        "m.meter_id IS NOT NULL AS meter_known" if c == "meter_known" else f"s.{c}" for c in COLUMNS
+        "m.meter_id IS NOT NULL AS meter_known" if c == "meter_known" else f"s.{c}" for c in NAMES
     )
-    on = " AND ".join(f"t.{c} = n.{c}" for c in KEY_COLUMNS)
-    updates = ", ".join(f"{c} = n.{c}" for c in COLUMNS if c not in KEY_COLUMNS)
+    on = " AND ".join(f"t.{c} = n.{c}" for c in INTERVAL_KEY)
+    updates = ", ".join(f"{c} = n.{c}" for c in NAMES if c not in INTERVAL_KEY)
     return f"""
         MERGE {READINGS_TABLE} t
         USING (
@@ -58,14 +45,14 @@ def merge_readings_sql(staging: str) -> str:
             FROM {staging} s
             LEFT JOIN {METERS_TABLE} m ON m.connector = s.connector AND m.meter_id = s.meter_id
             QUALIFY ROW_NUMBER() OVER (
-                PARTITION BY {", ".join(f"s.{c}" for c in KEY_COLUMNS)}
+                PARTITION BY {", ".join(f"s.{c}" for c in INTERVAL_KEY)}
                 ORDER BY {", ".join(f"s.{c} DESC" for c in VERSION)}
             ) = 1
         ) n
         ON {on}
         WHEN MATCHED AND {_not_older("n", "t")} THEN UPDATE SET {updates}
-        WHEN NOT MATCHED THEN INSERT ({", ".join(COLUMNS)})
-            VALUES ({", ".join(f"n.{c}" for c in COLUMNS)})
+        WHEN NOT MATCHED THEN INSERT ({", ".join(NAMES)})
+            VALUES ({", ".join(f"n.{c}" for c in NAMES)})
     """
 
 
@@ -118,6 +105,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
             "Every reading belongs to a meter that a meter XML file describes.",
         ),
         kinds={"bigquery"},
+        column_schema=COLUMN_SCHEMA,
         description=(
             f"{connector.name}'s standardized readings in the warehouse table "
             f"`{READINGS_TABLE}`, linked to `{METERS_TABLE}`; newest version per interval."
@@ -131,14 +119,14 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         )
         warehouse.ensure_table(
             READINGS_TABLE,
-            READINGS_SCHEMA,
+            BIGQUERY_SCHEMA,
             hour_partitioned_on="interval_start",
             clustered_by=["connector", "meter_id"],
         )
         warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
         drop_left_staging_tables(warehouse, context.instance, log=context.log.info)
         staging = staging_table(connector.name, context.run.run_id)
-        warehouse.ensure_table(staging, READINGS_SCHEMA)
+        warehouse.ensure_table(staging, BIGQUERY_SCHEMA)
         try:
             loaded = warehouse.load_parquet_objects(staging, batches) if batches else 0
             context.log.info(f"loaded {loaded} readings from {len(batches)} batch(es)")

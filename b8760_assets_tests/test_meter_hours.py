@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from b8760_assets.readings_schema import POLARS_SCHEMA
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     decode_meter_hour,
@@ -21,7 +22,7 @@ from b8760_assets.standardized.meter_hours import (
     meter_hour_metadata,
     meter_hour_name,
 )
-from b8760_assets.standardized.normalize import STANDARDIZED_SCHEMA, newest_per_interval
+from b8760_assets.standardized.normalize import newest_per_interval
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
 
 DOWNLOADING_MD = Path(__file__).parents[1] / "docs" / "downloading.md"
@@ -68,7 +69,7 @@ def test_batches_split_intervals_by_the_utc_hour_they_start_in() -> None:
         METER_3_AT_14: [3, 5, 7],
         "coned/standardized/3/2021-11-08T15:00:00": [6],
     }
-    assert all(batch.schema == STANDARDIZED_SCHEMA for batch in batches.values())
+    assert all(batch.schema == POLARS_SCHEMA for batch in batches.values())
 
 
 def documented_example() -> dict:

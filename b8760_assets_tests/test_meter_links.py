@@ -7,8 +7,9 @@ import itertools
 import polars as pl
 import pytest
 
-from b8760_assets.meter_links import READINGS_SCHEMA, READINGS_TABLE, merge_readings_sql
+from b8760_assets.meter_links import READINGS_TABLE, merge_readings_sql
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
+from b8760_assets.readings_schema import BIGQUERY_SCHEMA
 from b8760_assets.standardized.normalize import newest_per_interval
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
@@ -31,7 +32,7 @@ def replay(hour, file, line) -> pl.DataFrame:
 
 
 def merge(warehouse: WarehouseResource, rows: pl.DataFrame) -> None:
-    warehouse.ensure_table("staging", READINGS_SCHEMA)
+    warehouse.ensure_table("staging", BIGQUERY_SCHEMA)
     warehouse.load_rows("staging", rows.to_arrow(), write_disposition="WRITE_TRUNCATE")
     warehouse.query(merge_readings_sql("staging"))
 
@@ -39,7 +40,7 @@ def merge(warehouse: WarehouseResource, rows: pl.DataFrame) -> None:
 @pytest.fixture
 def tables(warehouse: WarehouseResource) -> WarehouseResource:
     """The warehouse with empty `readings` and `meters`."""
-    warehouse.ensure_table(READINGS_TABLE, READINGS_SCHEMA)
+    warehouse.ensure_table(READINGS_TABLE, BIGQUERY_SCHEMA)
     warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
     return warehouse
 

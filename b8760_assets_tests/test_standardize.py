@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from b8760_assets.readings_schema import POLARS_SCHEMA
 from b8760_assets.standardized.normalize import (
-    STANDARDIZED_SCHEMA,
     UNCONVERTIBLE_SCHEMA,
     newest_per_interval,
     normalize,
@@ -84,7 +84,7 @@ def test_rows_carry_their_origin_and_match_the_schema() -> None:
     rows = standardized(
         reading("3", START, 1.25, line=7), uploaded_at=ARRIVAL, source_file="a/b.csv"
     )
-    assert rows.schema == STANDARDIZED_SCHEMA
+    assert rows.schema == POLARS_SCHEMA
     row = rows.row(0, named=True)
     assert {key: row[key] for key in ("connector", "participant", "arrival_hour")} == {
         "connector": "coned",
@@ -103,7 +103,7 @@ def test_an_empty_file_normalizes_to_empty_frames_of_the_schemas() -> None:
         uploaded_at=ARRIVAL,
         source_file="x.csv",
     )
-    assert normalized.rows.schema == STANDARDIZED_SCHEMA and normalized.rows.is_empty()
+    assert normalized.rows.schema == POLARS_SCHEMA and normalized.rows.is_empty()
     assert normalized.unconvertible.schema == UNCONVERTIBLE_SCHEMA
 
 
@@ -155,7 +155,7 @@ def test_newest_per_interval_keeps_one_row_per_interval_in_key_order() -> None:
         uploaded_at=ARRIVAL,
     )
     newest = newest_per_interval(rows)
-    assert newest.schema == STANDARDIZED_SCHEMA
+    assert newest.schema == POLARS_SCHEMA
     assert newest.select("meter_id", "interval_start", "source_line").rows() == [
         ("1", START, 3),
         ("3", START, 4),

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from b8760_assets import local_stack
-from b8760_assets.meter_links import READINGS_SCHEMA, READINGS_TABLE, merge_readings_sql
+from b8760_assets.meter_links import READINGS_TABLE, merge_readings_sql
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
+from b8760_assets.readings_schema import BIGQUERY_SCHEMA
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import StorageUnavailable
 from b8760_assets.warehouse import WarehouseUnavailable
@@ -60,9 +61,9 @@ def test_a_merge_whose_warehouse_is_killed_ends_in_a_clear_error(stack: None) ->
     warehouse = warehouse_resource(
         dataset="killed", request_timeout_s=TIMEOUT_S, job_timeout_s=3 * TIMEOUT_S
     )
-    warehouse.ensure_table(READINGS_TABLE, READINGS_SCHEMA)
+    warehouse.ensure_table(READINGS_TABLE, BIGQUERY_SCHEMA)
     warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
-    warehouse.ensure_table("staging", READINGS_SCHEMA)
+    warehouse.ensure_table("staging", BIGQUERY_SCHEMA)
     warehouse.load_rows("staging", readings_rows(STAGED_ROWS))
     emulator = service_pid("bigquery")
 

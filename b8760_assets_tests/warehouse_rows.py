@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 
-from b8760_assets.meter_links import READINGS_SCHEMA
+from b8760_assets.readings_schema import BIGQUERY_SCHEMA
 from b8760_assets.warehouse import arrow_schema
 
 START = datetime(2022, 3, 1, tzinfo=UTC)
@@ -19,8 +19,8 @@ VALUES = {
 
 def readings_rows(count: int) -> pa.Table:
     """`count` readings of distinct keys (100 meters, 15 minutes apart), whatever columns
-    READINGS_SCHEMA has."""
+    BIGQUERY_SCHEMA has."""
     columns = {
-        field.name: [VALUES[field.field_type](i) for i in range(count)] for field in READINGS_SCHEMA
+        field.name: [VALUES[field.field_type](i) for i in range(count)] for field in BIGQUERY_SCHEMA
     }
-    return pa.table(columns, schema=arrow_schema(READINGS_SCHEMA))
+    return pa.table(columns, schema=arrow_schema(BIGQUERY_SCHEMA))

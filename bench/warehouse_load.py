@@ -32,8 +32,9 @@ def run(size: str = "full") -> list[Result]:
     from b8760_assets.config import load_platform
     from b8760_assets.landing.file_checks import check_file
     from b8760_assets.layout import ConnectorLayout
-    from b8760_assets.meter_links import READINGS_SCHEMA, build_meter_links
+    from b8760_assets.meter_links import build_meter_links
     from b8760_assets.partitions import range_run_tags
+    from b8760_assets.readings_schema import BIGQUERY_SCHEMA
     from b8760_assets.resources import storage_resource, warehouse_resource
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
     from b8760_assets.standardized.assets import HourBatch
@@ -72,10 +73,10 @@ def run(size: str = "full") -> list[Result]:
     total = readings.height
     shutil.rmtree(folder)
 
-    warehouse.ensure_table("warmup", READINGS_SCHEMA)  # starts the emulator's dataset
+    warehouse.ensure_table("warmup", BIGQUERY_SCHEMA)  # starts the emulator's dataset
     with warehouse.get_client() as client:
         table = f"{client.project}.{warehouse.table_id('raw_load')}"
-        client.create_table(bigquery.Table(table, schema=READINGS_SCHEMA))
+        client.create_table(bigquery.Table(table, schema=BIGQUERY_SCHEMA))
         started = time.perf_counter()
         job = client.load_table_from_uri(uris, table, job_config=parquet_load("WRITE_APPEND"))
         job.result()

@@ -34,13 +34,14 @@ from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
+from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     merge_meter_hour_document,
     meter_hour_documents,
     meter_hour_metadata,
 )
-from b8760_assets.standardized.normalize import STANDARDIZED_SCHEMA, Normalized, Normalizer
+from b8760_assets.standardized.normalize import Normalized, Normalizer
 from b8760_assets.storage import (
     GenerationConflict,
     ObjectMissing,
@@ -49,7 +50,6 @@ from b8760_assets.storage import (
 
 STANDARDIZED_READINGS = "standardized_readings"
 UNIT_CHECK = "units_convert_to_meter_units"
-ARROW_SCHEMA = STANDARDIZED_SCHEMA.to_frame().to_arrow().schema
 # Standardized rows held for the meter-hour merge before they are merged and written.
 MERGE_ROWS = 100_000
 # Readings of unconvertible units kept as examples for the check (all are counted).
@@ -299,6 +299,7 @@ def build_standardized_readings(
         deps=[raw_landing_files_key(layout)],
         check=(UNIT_CHECK, "Every reading's unit converts to its meter's unit (VEE)."),
         kinds={"gcs", "parquet"},
+        column_schema=COLUMN_SCHEMA,
         description=(
             f"{connector.name}'s readings, one object per meter per UTC hour at "
             f"gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>, and "

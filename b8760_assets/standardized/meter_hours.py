@@ -17,6 +17,23 @@ from datetime import UTC, datetime
 import polars as pl
 
 from b8760_assets.layout import meter_hour_name, meter_hour_names
+from b8760_assets.readings_schema import (
+    ARRIVAL_HOUR,
+    CONNECTOR,
+    INTERVAL_END,
+    INTERVAL_START,
+    LOCAL_START,
+    METER_ID,
+    METER_KNOWN,
+    PARTICIPANT,
+    QUALITY,
+    SOURCE_FILE,
+    SOURCE_LINE,
+    UNIT,
+    UPLOADED_AT,
+    VALUE,
+    Column,
+)
 from b8760_assets.standardized.normalize import UTC_FORMAT
 
 # An upload time as the JSON holds it: fixed width to the microsecond, so that text order is
@@ -28,8 +45,8 @@ METADATA_PREFIX = "b8760-"
 
 # What names an object: its meter and the UTC hour its intervals start in. Its rows also
 # share the participant: together they are the object's identity, the JSON's first fields.
-_HOUR = pl.col("interval_start").dt.truncate("1h").alias("hour")
-_NAME_KEY = (pl.col("connector"), pl.col("meter_id"), _HOUR)
+_HOUR = pl.col(INTERVAL_START.name).dt.truncate("1h").alias("hour")
+_NAME_KEY = (pl.col(CONNECTOR.name), pl.col(METER_ID.name), _HOUR)
 _IDENTITY_FIELDS = ("connector", "participant", "meter_id", "hour")
 # Rows turned into Python values at a time when documents are built for many objects.
 DOCUMENT_ROWS = 20_000
@@ -54,7 +71,7 @@ _INTERVALS_SCHEMA = pl.Schema(
 
 @dataclass(frozen=True, eq=False)
 class MeterHour:
-    """A decoded meter-hour object; rows are its intervals as STANDARDIZED_SCHEMA."""
+    """A decoded meter-hour object; rows are its intervals as readings_schema.POLARS_SCHEMA."""
 
     connector: str
     participant: str
@@ -81,30 +98,31 @@ def meter_hour_batches(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return batches
 
 
-def _utc_text(column: str) -> pl.Expr:
-    return pl.col(column).dt.strftime(UTC_FORMAT)
+def _utc_text(column: Column, text_format: str = UTC_FORMAT) -> pl.Expr:
+    return pl.col(column.name).dt.strftime(text_format)
 
 
 def _records(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per row: the identity fields of its object, then its interval as the JSON holds it."""
+    """Per row: the identity fields of its object, then its interval as the JSON holds it
+    (each field named as docs/downloading.md names it, from its column of the readings)."""
     return rows.select(
-        connector="connector",
-        participant="participant",
-        meter_id="meter_id",
+        connector=CONNECTOR.name,
+        participant=PARTICIPANT.name,
+        meter_id=METER_ID.name,
         hour=_HOUR.dt.strftime(UTC_FORMAT),
         interval=pl.struct(
-            start=_utc_text("interval_start"),
-            end=_utc_text("interval_end"),
-            local_start="local_start",
-            value="value",
-            unit="unit",
-            quality="quality",
-            meter_known="meter_known",
-            arrival_hour=_utc_text("arrival_hour"),
+            start=_utc_text(INTERVAL_START),
+            end=_utc_text(INTERVAL_END),
+            local_start=LOCAL_START.name,
+            value=VALUE.name,
+            unit=UNIT.name,
+            quality=QUALITY.name,
+            meter_known=METER_KNOWN.name,
+            arrival_hour=_utc_text(ARRIVAL_HOUR),
             version=pl.struct(
-                uploaded_at=pl.col("uploaded_at").dt.strftime(UPLOADED_AT_FORMAT),
-                source_file="source_file",
-                line="source_line",
+                uploaded_at=_utc_text(UPLOADED_AT, UPLOADED_AT_FORMAT),
+                source_file=SOURCE_FILE.name,
+                line=SOURCE_LINE.name,
             ),
         ),
     )
@@ -133,7 +151,7 @@ def _identity(document: dict) -> tuple[str, ...]:
 
 
 def _version_key(interval: dict) -> tuple[str, str, int]:
-    """An interval's version in the order of normalize.VERSION: upload time (fixed-width
+    """An interval's version in the order of readings_schema.VERSION: upload time (fixed-width
     UTC text, to the microsecond), then source file, then line."""
     origin = interval["version"]
     return origin["uploaded_at"], origin["source_file"], origin["line"]
@@ -180,7 +198,7 @@ def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
     builds them one object at a time: here in one pass over the rows, a slice of
     DOCUMENT_ROWS at a time (a polars call per object would cost more than its merge)."""
     ordered = rows.sort(*_NAME_KEY, maintain_order=True).with_columns(
-        name=meter_hour_names(pl.col("connector"), pl.col("meter_id"), _HOUR)
+        name=meter_hour_names(*_NAME_KEY)
     )
     name = ""  # no object's name: the first row starts an object
     records: list[tuple] = []

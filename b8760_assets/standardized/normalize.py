@@ -17,26 +17,8 @@ import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.config.values import KNOWN_UNITS
+from b8760_assets.readings_schema import ARRIVAL_HOUR, INTERVAL_KEY, UPLOADED_AT, VERSION
 from b8760_assets.units import conversion
-
-STANDARDIZED_SCHEMA = pl.Schema(
-    {
-        "connector": pl.String(),
-        "participant": pl.String(),
-        "meter_id": pl.String(),
-        "interval_start": pl.Datetime("us", "UTC"),
-        "interval_end": pl.Datetime("us", "UTC"),
-        "value": pl.Float64(),  # in the meter's unit, multiplier applied
-        "unit": pl.String(),  # the meter's unit; the file's for a meter no meter XML describes
-        "quality": pl.String(),  # null where the file gave no quality flag
-        "local_start": pl.String(),  # 2021-11-08T09:00:00-05:00, in the meter's time zone
-        "meter_known": pl.Boolean(),  # False: no meter XML describes the meter (value as uploaded)
-        "uploaded_at": pl.Datetime("us", "UTC"),  # the file's timeCreated in the landing zone
-        "arrival_hour": pl.Datetime("us", "UTC"),
-        "source_file": pl.String(),  # the file's name in the hour's manifest
-        "source_line": pl.Int64(),
-    }
-)
 
 # Readings of a described meter in a unit of another dimension (kW for a kWh meter): left out
 # of the standardized rows, and reported by the asset's data-quality check.
@@ -50,21 +32,14 @@ UNCONVERTIBLE_SCHEMA = pl.Schema(
     }
 )
 
-# One reading per (connector, meter, interval start) survives a merge: the newest.
-INTERVAL_KEY = ("connector", "meter_id", "interval_start")
-
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
-# A reading's version: the greatest (upload time, source file, line) of an interval wins. A
-# later upload wins whatever its file is called and whichever hour's run took it in (GCS sets
-# timeCreated; no uploader can), and within a file a later line.
-VERSION = ("uploaded_at", "source_file", "source_line")
 
 
 @dataclass(frozen=True)
 class Normalized:
-    """A file's standardized rows, and the readings left out because their unit cannot be
-    stated in their meter's (UNCONVERTIBLE_SCHEMA)."""
+    """A file's standardized rows (readings_schema.POLARS_SCHEMA), and the readings left out
+    because their unit cannot be stated in their meter's (UNCONVERTIBLE_SCHEMA)."""
 
     rows: pl.DataFrame
     unconvertible: pl.DataFrame
@@ -235,8 +210,8 @@ class Normalizer:
             quality="quality",
             local_start="local_start",
             meter_known=meter_known,
-            uploaded_at=pl.lit(uploaded_at, dtype=STANDARDIZED_SCHEMA["uploaded_at"]),
-            arrival_hour=pl.lit(arrival_hour, dtype=STANDARDIZED_SCHEMA["arrival_hour"]),
+            uploaded_at=pl.lit(uploaded_at, dtype=UPLOADED_AT.polars_type),
+            arrival_hour=pl.lit(arrival_hour, dtype=ARRIVAL_HOUR.polars_type),
             source_file=pl.lit(source_file),
             source_line="line",
         )
