@@ -1,10 +1,10 @@
 """Warehouse meter links: the last asset of each connector's chain.
 
 Loads the hours' standardized batches (Parquet, straight from GCS) into a staging table and
-MERGEs them into `readings`, keyed on (connector, meter, interval start), the newest version
-winning, so that any replay of any hours in any order ends in the same table. Each reading
-is linked to its meter in `meters`; readings of meters no meter XML describes are kept,
-flagged `meter_known = FALSE`, and reported by a check.
+MERGEs them into `readings` (readings_table.py), keyed on (connector, meter, interval start),
+the newest version winning, so that any replay of any hours in any order ends in the same
+table. Each reading is linked to its meter in `meters`; readings of meters no meter XML
+describes are kept, flagged `meter_known = FALSE`, and reported by a check.
 """
 
 from collections.abc import Sequence
@@ -15,63 +15,26 @@ import dagster as dg
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
-from b8760_assets.readings_schema import (
-    BIGQUERY_SCHEMA,
-    COLUMN_SCHEMA,
-    INTERVAL_KEY,
-    NAMES,
-    VERSION,
+from b8760_assets.readings_schema import BIGQUERY_SCHEMA, COLUMN_SCHEMA
+from b8760_assets.readings_table import (
+    LINK_TO_METERS,
+    READINGS_TABLE,
+    ensure_readings_table,
+    merge_readings_sql,
 )
 from b8760_assets.staging_tables import drop_left_staging_tables, staging_table
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 
-READINGS_TABLE = "readings"
 WAREHOUSE_METER_LINKS = "warehouse_meter_links"
 UNKNOWN_METERS_CHECK = "readings_of_unknown_meters"
-
-
-def merge_readings_sql(staging: str) -> str:
-    """Newest version per key from staging, linked to `meters`, merged into `readings`."""
-    linked = ", ".join(
-        "m.meter_id IS NOT NULL AS meter_known" if c == "meter_known" else f"s.{c}" for c in NAMES
-    )
-    on = " AND ".join(f"t.{c} = n.{c}" for c in INTERVAL_KEY)
-    updates = ", ".join(f"{c} = n.{c}" for c in NAMES if c not in INTERVAL_KEY)
-    return f"""
-        MERGE {READINGS_TABLE} t
-        USING (
-            SELECT {linked}
-            FROM {staging} s
-            LEFT JOIN {METERS_TABLE} m ON m.connector = s.connector AND m.meter_id = s.meter_id
-            QUALIFY ROW_NUMBER() OVER (
-                PARTITION BY {", ".join(f"s.{c}" for c in INTERVAL_KEY)}
-                ORDER BY {", ".join(f"s.{c} DESC" for c in VERSION)}
-            ) = 1
-        ) n
-        ON {on}
-        WHEN MATCHED AND {_not_older("n", "t")} THEN UPDATE SET {updates}
-        WHEN NOT MATCHED THEN INSERT ({", ".join(NAMES)})
-            VALUES ({", ".join(f"n.{c}" for c in NAMES)})
-    """
-
-
-def _not_older(new: str, old: str) -> str:
-    """SQL for `new`'s VERSION >= `old`'s, column by column (BigQuery has no row comparison)."""
-    condition = f"{new}.{VERSION[-1]} >= {old}.{VERSION[-1]}"
-    for column in reversed(VERSION[:-1]):
-        condition = (
-            f"({new}.{column} > {old}.{column} "
-            f"OR ({new}.{column} = {old}.{column} AND {condition}))"
-        )
-    return condition
 
 
 def unknown_meters_sql(staging: str) -> str:
     return f"""
         SELECT s.meter_id, COUNT(*) AS readings
         FROM {staging} s
-        LEFT JOIN {METERS_TABLE} m ON m.connector = s.connector AND m.meter_id = s.meter_id
+        {LINK_TO_METERS}
         WHERE m.meter_id IS NULL
         GROUP BY s.meter_id
         ORDER BY s.meter_id
@@ -117,12 +80,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         batches = hour_batches(
             storage, layout, [hour_of_partition(partition) for partition in context.partition_keys]
         )
-        warehouse.ensure_table(
-            READINGS_TABLE,
-            BIGQUERY_SCHEMA,
-            hour_partitioned_on="interval_start",
-            clustered_by=["connector", "meter_id"],
-        )
+        ensure_readings_table(warehouse)
         warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
         drop_left_staging_tables(warehouse, context.instance, log=context.log.info)
         staging = staging_table(connector.name, context.run.run_id)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from b8760_assets import local_stack
-from b8760_assets.meter_links import READINGS_TABLE, merge_readings_sql
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.readings_schema import BIGQUERY_SCHEMA
+from b8760_assets.readings_table import READINGS_TABLE, merge_readings_sql
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import StorageUnavailable
 from b8760_assets.warehouse import WarehouseUnavailable

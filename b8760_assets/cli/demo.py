@@ -20,8 +20,8 @@ from b8760_assets.cli.warehouse import table as warehouse_table
 from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import describe, read_manifest
 from b8760_assets.layout import ConnectorLayout, hour_segment, meter_hour_name
-from b8760_assets.meter_links import READINGS_TABLE
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
+from b8760_assets.readings_table import READINGS_TABLE
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import GenerationConflict, StorageResource
 

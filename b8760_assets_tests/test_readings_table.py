@@ -1,15 +1,15 @@
-"""The warehouse MERGE on the local BigQuery emulator: whatever order replays of an interval
-arrive in, `readings` ends with the greatest (upload time, source file, line), as
-newest_per_interval keeps it in the meter-hour objects."""
+"""The readings table's MERGE (readings_table.py) on the local BigQuery emulator: whatever
+order replays of an interval arrive in, `readings` ends with the greatest (upload time, source
+file, line), as newest_per_interval keeps it in the meter-hour objects."""
 
 import itertools
 
 import polars as pl
 import pytest
 
-from b8760_assets.meter_links import READINGS_TABLE, merge_readings_sql
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.readings_schema import BIGQUERY_SCHEMA
+from b8760_assets.readings_table import READINGS_TABLE, merge_readings_sql
 from b8760_assets.standardized.normalize import newest_per_interval
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
