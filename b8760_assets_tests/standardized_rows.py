@@ -9,7 +9,7 @@ import polars as pl
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.landing.formats import READINGS_SCHEMA
 from b8760_assets.partitions import floor_hour
-from b8760_assets.standardized.normalize import normalize
+from b8760_assets.standardized.normalize import Normalizer
 
 CONED = ConnectorProperties(
     name="coned",
@@ -82,11 +82,13 @@ def standardized(
     """The standardized rows of a file of these readings uploaded at uploaded_at, taken in
     by arrival_hour's run (by default the hour it was uploaded in), with these meters
     described by meter XML."""
-    return normalize(
-        readings(*rows),
-        connector=CONED,
-        meters=meters,
-        arrival_hour=arrival_hour or floor_hour(uploaded_at),
-        source_file=source_file,
-        uploaded_at=uploaded_at,
-    ).rows
+    return (
+        Normalizer(CONED, meters)
+        .normalize(
+            readings(*rows),
+            arrival_hour=arrival_hour or floor_hour(uploaded_at),
+            source_file=source_file,
+            uploaded_at=uploaded_at,
+        )
+        .rows
+    )

@@ -13,16 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from b8760_assets.readings_schema import POLARS_SCHEMA
+from b8760_assets.layout import meter_hour_name
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
-    decode_meter_hour,
-    merge_meter_hour,
-    meter_hour_batches,
+    merge_meter_hour_document,
+    meter_hour_documents,
     meter_hour_metadata,
-    meter_hour_name,
 )
-from b8760_assets.standardized.normalize import newest_per_interval
+from b8760_assets_tests.reference import decode_meter_hour, newest_per_interval
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
 
 DOWNLOADING_MD = Path(__file__).parents[1] / "docs" / "downloading.md"
@@ -46,13 +44,30 @@ def meter_3_hour(*values: float, uploaded_at: datetime = ARRIVAL) -> pl.DataFram
     )
 
 
+def merge_meter_hour(existing: bytes | None, rows: pl.DataFrame) -> bytes:
+    """One meter-hour's rows merged into its object's content (None: no object yet), as the
+    standardized asset merges each object."""
+    [(_, document)] = meter_hour_documents(rows)
+    return merge_meter_hour_document(existing, document)
+
+
+def hour_documents(rows: pl.DataFrame) -> dict[str, dict]:
+    """An hour's rows as the documents of the objects they go to, by object name."""
+    return dict(meter_hour_documents(rows))
+
+
+def lines(document: dict) -> list[int]:
+    """The source lines of a document's intervals, in its order."""
+    return [interval["version"]["line"] for interval in document["intervals"]]
+
+
 def test_an_object_is_named_by_connector_meter_and_utc_hour() -> None:
     assert meter_hour_name("coned", "3", HOUR) == METER_3_AT_14
     new_york = datetime(2021, 11, 8, 9, 45, tzinfo=ZoneInfo("America/New_York"))
     assert meter_hour_name("coned", "3", new_york) == METER_3_AT_14
 
 
-def test_batches_split_intervals_by_the_utc_hour_they_start_in() -> None:
+def test_rows_go_to_the_object_of_the_utc_hour_their_interval_starts_in() -> None:
     rows = standardized(
         reading("3", utc(2021, 11, 8, 13, 45), 1.0, line=2),
         reading("3", HOUR, 1.0, line=3),
@@ -62,14 +77,19 @@ def test_batches_split_intervals_by_the_utc_hour_they_start_in() -> None:
         reading("3", utc(2021, 11, 8, 14, 15), 1.0, line=7),
         uploaded_at=ARRIVAL,
     )
-    batches = meter_hour_batches(rows)
-    assert {name: batch["source_line"].to_list() for name, batch in batches.items()} == {
+    documents = hour_documents(rows)
+    assert {name: lines(document) for name, document in documents.items()} == {
         "coned/standardized/1/2021-11-08T14:00:00": [4],
         "coned/standardized/3/2021-11-08T13:00:00": [2],
         METER_3_AT_14: [3, 5, 7],
         "coned/standardized/3/2021-11-08T15:00:00": [6],
     }
-    assert all(batch.schema == POLARS_SCHEMA for batch in batches.values())
+    assert {(document["meter_id"], document["hour"]) for document in documents.values()} == {
+        ("1", "2021-11-08T14:00:00Z"),
+        ("3", "2021-11-08T13:00:00Z"),
+        ("3", "2021-11-08T14:00:00Z"),
+        ("3", "2021-11-08T15:00:00Z"),
+    }
 
 
 def documented_example() -> dict:
@@ -178,13 +198,13 @@ def test_an_object_with_an_interval_of_an_unknown_meter_is_not_known() -> None:
 
 
 def test_rows_of_another_meter_hour_are_refused() -> None:
-    two_hours = standardized(
-        reading("3", HOUR, 1.0, line=2),
-        reading("3", utc(2021, 11, 8, 15), 1.0, line=3),
-        uploaded_at=ARRIVAL,
+    """An object's rows share its identity: rows of another participant under the same name,
+    or another meter's document, never reach it."""
+    other_participant = meter_3_hour(1.0, 2.0).with_columns(
+        participant=pl.Series(["participant_1", "participant_2"])
     )
     with pytest.raises(ValueError, match="exactly one meter and hour"):
-        merge_meter_hour(None, two_hours)
+        hour_documents(other_participant)
     meter_1 = standardized(reading("1", HOUR, 1.0, line=2), uploaded_at=ARRIVAL)
     with pytest.raises(ValueError, match="cannot merge into the object of"):
         merge_meter_hour(merge_meter_hour(None, meter_3_hour(1.0)), meter_1)
@@ -228,11 +248,11 @@ def hour_rows(index: int, files: list) -> pl.DataFrame:
     )
 
 
-def replay(hours: list[dict[str, pl.DataFrame]], order: list[int]) -> dict[str, bytes]:
+def replay(hours: list[dict[str, dict]], order: list[int]) -> dict[str, bytes]:
     objects: dict[str, bytes] = {}
     for index in order:
-        for name, rows in hours[index].items():
-            objects[name] = merge_meter_hour(objects.get(name), rows)
+        for name, document in hours[index].items():
+            objects[name] = merge_meter_hour_document(objects.get(name), document)
     return objects
 
 
@@ -240,7 +260,7 @@ def replay(hours: list[dict[str, pl.DataFrame]], order: list[int]) -> dict[str, 
 @given(arrivals=ARRIVAL_HOURS, data=st.data())
 def test_replays_in_any_order_end_in_the_same_objects(arrivals: list, data: st.DataObject) -> None:
     all_rows = [hour_rows(index, files) for index, files in enumerate(arrivals)]
-    hours = [meter_hour_batches(rows) for rows in all_rows]
+    hours = [hour_documents(rows) for rows in all_rows]
     indexes = list(range(len(hours)))
     orders = [
         data.draw(st.permutations(indexes + data.draw(st.lists(st.sampled_from(indexes)))))
@@ -248,8 +268,10 @@ def test_replays_in_any_order_end_in_the_same_objects(arrivals: list, data: st.D
     ]
     first, second = (replay(hours, order) for order in orders)
     assert first == second
-    at_once = meter_hour_batches(pl.concat(all_rows))
-    assert first == {name: merge_meter_hour(None, rows) for name, rows in at_once.items()}
+    at_once = hour_documents(pl.concat(all_rows))
+    assert first == {
+        name: merge_meter_hour_document(None, document) for name, document in at_once.items()
+    }
 
 
 @settings(max_examples=50, deadline=None)
@@ -264,7 +286,7 @@ def test_the_newest_reading_of_an_interval_is_the_greatest_origin(arrivals: list
                 key = (meter_id, number)
                 greatest[key] = max(greatest.get(key, origin), origin)
     objects = replay(
-        [meter_hour_batches(hour_rows(index, files)) for index, files in enumerate(arrivals)],
+        [hour_documents(hour_rows(index, files)) for index, files in enumerate(arrivals)],
         list(range(len(arrivals)))[::-1],
     )
     kept = {}

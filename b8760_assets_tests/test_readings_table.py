@@ -1,6 +1,6 @@
 """The readings table's MERGE (readings_table.py) on the local BigQuery emulator: whatever
 order replays of an interval arrive in, `readings` ends with the greatest (upload time, source
-file, line), as newest_per_interval keeps it in the meter-hour objects."""
+file, line), as the reference newest_per_interval keeps it."""
 
 import itertools
 
@@ -10,8 +10,8 @@ import pytest
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
 from b8760_assets.readings_schema import BIGQUERY_SCHEMA
 from b8760_assets.readings_table import READINGS_TABLE, merge_readings_sql
-from b8760_assets.standardized.normalize import newest_per_interval
 from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.reference import newest_per_interval
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
 
 START = utc(2021, 11, 8, 14)
@@ -65,7 +65,7 @@ def test_a_replay_after_a_meter_xml_correction_rewrites_its_readings(
     tables: WarehouseResource,
 ) -> None:
     """Same versions, new values (the multiplier was corrected): the replayed rows win, as
-    docs/downloading.md promises and merge_meter_hour does."""
+    docs/downloading.md promises and merge_meter_hour_document does."""
     rows = replay(*ORIGINS[0])  # 9 kWh on line 9, times meter 3's multiplier of 40
     values = f"SELECT value FROM {READINGS_TABLE}"
     merge(tables, rows)

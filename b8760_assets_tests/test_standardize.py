@@ -11,11 +11,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from b8760_assets.readings_schema import POLARS_SCHEMA
-from b8760_assets.standardized.normalize import (
-    UNCONVERTIBLE_SCHEMA,
-    newest_per_interval,
-    normalize,
-)
+from b8760_assets.standardized.normalize import UNCONVERTIBLE_SCHEMA, Normalizer
+from b8760_assets_tests.reference import newest_per_interval
 from b8760_assets_tests.standardized_rows import (
     CONED,
     METERS,
@@ -59,14 +56,12 @@ def test_a_meter_no_meter_xml_describes_is_kept_as_uploaded() -> None:
 
 
 def test_units_of_another_dimension_are_reported_and_left_out() -> None:
-    normalized = normalize(
+    normalized = Normalizer(CONED, METERS).normalize(
         readings(
             reading("3", START, 1.0, "kWh", line=2),
             reading("3", START, 4.0, "kW", line=3),
             reading("99", START, 4.0, "kW", line=4),  # unknown meter: nothing to convert to
         ),
-        connector=CONED,
-        meters=METERS,
         arrival_hour=ARRIVAL,
         uploaded_at=ARRIVAL,
         source_file="mixed.csv",
@@ -95,10 +90,8 @@ def test_rows_carry_their_origin_and_match_the_schema() -> None:
 
 
 def test_an_empty_file_normalizes_to_empty_frames_of_the_schemas() -> None:
-    normalized = normalize(
+    normalized = Normalizer(CONED, METERS).normalize(
         readings(),
-        connector=CONED,
-        meters=METERS,
         arrival_hour=ARRIVAL,
         uploaded_at=ARRIVAL,
         source_file="x.csv",
@@ -199,13 +192,11 @@ def test_the_newest_is_the_greatest_upload_time_then_file_then_line(
 def test_a_value_that_would_overflow_in_its_meters_unit_is_left_out_and_reported() -> None:
     """The landing check refuses such a file; a meter whose multiplier grew since its files
     were taken in can still make one, which must never become inf in an object."""
-    normalized = normalize(
+    normalized = Normalizer(CONED, METERS).normalize(
         readings(
             reading("3", START, 1e308, line=2),  # times meter 3's multiplier of 40
             reading("3", START + timedelta(minutes=15), 1.0, line=3),
         ),
-        connector=CONED,
-        meters=METERS,
         arrival_hour=ARRIVAL,
         uploaded_at=ARRIVAL,
         source_file="big.csv",

@@ -36,7 +36,7 @@ def standardized_rows(meters: int, hours: int) -> pl.DataFrame:
     from b8760_assets.config import load_platform
     from b8760_assets.landing.file_checks import check_file
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
-    from b8760_assets.standardized.normalize import normalize
+    from b8760_assets.standardized.normalize import Normalizer
 
     connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["coned"]
     connector = replace(connector, max_file_bytes=10**10)
@@ -45,14 +45,16 @@ def standardized_rows(meters: int, hours: int) -> pl.DataFrame:
     readings = checked.readings
     assert readings is not None, checked.rejection  # the generated file is accepted
     arrival = datetime(2022, 1, 1, tzinfo=UTC)
-    return normalize(
-        readings,
-        connector=connector,
-        meters={},
-        arrival_hour=arrival,
-        source_file="bench.csv",
-        uploaded_at=arrival,
-    ).rows
+    return (
+        Normalizer(connector, {})
+        .normalize(
+            readings,
+            arrival_hour=arrival,
+            source_file="bench.csv",
+            uploaded_at=arrival,
+        )
+        .rows
+    )
 
 
 def raw_client(endpoint: str, threads: int) -> gcs.Client:

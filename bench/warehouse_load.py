@@ -38,7 +38,7 @@ def run(size: str = "full") -> list[Result]:
     from b8760_assets.resources import storage_resource, warehouse_resource
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
     from b8760_assets.standardized.assets import HourBatch
-    from b8760_assets.standardized.normalize import normalize
+    from b8760_assets.standardized.normalize import Normalizer
     from b8760_assets.warehouse import parquet_load
 
     meters, hours, arrivals = SIZES[size]
@@ -55,13 +55,12 @@ def run(size: str = "full") -> list[Result]:
     readings = checked.readings
     assert readings is not None, checked.rejection  # the generated file is accepted
     per_arrival = -(-readings.height // arrivals)
+    normalizer = Normalizer(connector, {})
     uris = []
     for number in range(arrivals):
         hour = ARRIVAL + timedelta(hours=number)
-        rows = normalize(
+        rows = normalizer.normalize(
             readings.slice(number * per_arrival, per_arrival),
-            connector=connector,
-            meters={},
             arrival_hour=hour,
             source_file="bench.csv",
             uploaded_at=hour,

@@ -11,12 +11,10 @@ write.
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import polars as pl
 
-from b8760_assets.layout import meter_hour_name, meter_hour_names
+from b8760_assets.layout import meter_hour_names
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
     CONNECTOR,
@@ -51,52 +49,6 @@ _IDENTITY_FIELDS = ("connector", "participant", "meter_id", "hour")
 # Rows turned into Python values at a time when documents are built for many objects.
 DOCUMENT_ROWS = 20_000
 
-# The intervals as the JSON holds them, decoded before they become standardized rows again.
-_INTERVALS_SCHEMA = pl.Schema(
-    {
-        "start": pl.String(),
-        "end": pl.String(),
-        "local_start": pl.String(),
-        "value": pl.Float64(),
-        "unit": pl.String(),
-        "quality": pl.String(),
-        "meter_known": pl.Boolean(),
-        "arrival_hour": pl.String(),
-        "version": pl.Struct(
-            {"uploaded_at": pl.String, "source_file": pl.String, "line": pl.Int64}
-        ),
-    }
-)
-
-
-@dataclass(frozen=True, eq=False)
-class MeterHour:
-    """A decoded meter-hour object; rows are its intervals as readings_schema.POLARS_SCHEMA."""
-
-    connector: str
-    participant: str
-    meter_id: str
-    hour: datetime
-    unit: str | None
-    meter_known: bool
-    rows: pl.DataFrame
-
-
-def meter_hour_batches(rows: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Standardized rows by the object they go to: their meter and the UTC hour their
-    intervals start in (a 14:45–15:00 interval belongs to 14:00).
-
-    Sorted once and cut into zero-copy slices: a year of a meter is 8760 objects, and
-    partition_by spends tens of microseconds building each.
-    """
-    ordered = rows.sort(*_NAME_KEY, maintain_order=True)
-    batches, offset = {}, 0
-    objects = ordered.group_by(*_NAME_KEY, maintain_order=True).len()
-    for connector, meter_id, hour, length in objects.iter_rows():
-        batches[meter_hour_name(connector, meter_id, hour)] = ordered.slice(offset, length)
-        offset += length
-    return batches
-
 
 def _utc_text(column: Column, text_format: str = UTC_FORMAT) -> pl.Expr:
     return pl.col(column.name).dt.strftime(text_format)
@@ -128,12 +80,8 @@ def _records(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _document(rows: pl.DataFrame) -> dict:
-    """One meter-hour's rows as an object's JSON document, before merging."""
-    return _document_of(_records(rows).rows())
-
-
 def _document_of(records: list[tuple]) -> dict:
+    """One object's document, before merging, from its rows' records (_records)."""
     identities = {record[:-1] for record in records}
     if len(identities) != 1:
         raise ValueError(
@@ -157,46 +105,12 @@ def _version_key(interval: dict) -> tuple[str, str, int]:
     return origin["uploaded_at"], origin["source_file"], origin["line"]
 
 
-def decode_meter_hour(data: bytes) -> MeterHour:
-    """A meter-hour object's content, with its intervals back as standardized rows."""
-    document = json.loads(data)
-    intervals = pl.DataFrame(document["intervals"], schema=_INTERVALS_SCHEMA)
-    origin = pl.col("version").struct
-    rows = intervals.select(
-        connector=pl.lit(document["connector"]),
-        participant=pl.lit(document["participant"]),
-        meter_id=pl.lit(document["meter_id"]),
-        interval_start=pl.col("start").str.to_datetime(UTC_FORMAT, time_zone="UTC", time_unit="us"),
-        interval_end=pl.col("end").str.to_datetime(UTC_FORMAT, time_zone="UTC", time_unit="us"),
-        value="value",
-        unit="unit",
-        quality="quality",
-        local_start="local_start",
-        meter_known="meter_known",
-        uploaded_at=origin.field("uploaded_at").str.to_datetime(
-            UPLOADED_AT_FORMAT, time_zone="UTC", time_unit="us"
-        ),
-        arrival_hour=pl.col("arrival_hour").str.to_datetime(
-            UTC_FORMAT, time_zone="UTC", time_unit="us"
-        ),
-        source_file=origin.field("source_file"),
-        source_line=origin.field("line"),
-    )
-    return MeterHour(
-        connector=document["connector"],
-        participant=document["participant"],
-        meter_id=document["meter_id"],
-        hour=datetime.strptime(document["hour"], UTC_FORMAT).replace(tzinfo=UTC),
-        unit=document["unit"],
-        meter_known=document["meter_known"],
-        rows=rows,
-    )
-
-
 def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
-    """(object name, document) for each meter-hour object the rows go to, as merge_meter_hour
-    builds them one object at a time: here in one pass over the rows, a slice of
-    DOCUMENT_ROWS at a time (a polars call per object would cost more than its merge)."""
+    """(object name, document) for each meter-hour object standardized rows go to: their
+    meter and the UTC hour their intervals start in (a 14:45–15:00 interval belongs to 14:00).
+
+    In one pass over the rows, a slice of DOCUMENT_ROWS at a time: a year of a meter is 8760
+    objects, and a polars call per object would cost more than its merge."""
     ordered = rows.sort(*_NAME_KEY, maintain_order=True).with_columns(
         name=meter_hour_names(*_NAME_KEY)
     )
@@ -213,20 +127,15 @@ def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
         yield name, _document_of(records)
 
 
-def merge_meter_hour(existing: bytes | None, rows: pl.DataFrame) -> bytes:
-    """The object's new content: its intervals and rows (one meter-hour's, as
-    meter_hour_batches gives them), the greatest version of each interval winning, sorted by
-    start and encoded the same way every time.
-
-    On equal versions the rows win: a replay under a corrected meter XML rewrites its readings.
-    Merged in Python, not polars: an object holds at most 12 intervals, and a polars call per
-    step would cost more than the whole merge.
-    """
-    return merge_meter_hour_document(existing, _document(rows))
-
-
 def merge_meter_hour_document(existing: bytes | None, incoming: dict) -> bytes:
-    """merge_meter_hour with the rows already a document (meter_hour_documents)."""
+    """The object's new content: its intervals and the incoming document's (one of
+    meter_hour_documents'), the greatest version of each interval winning, sorted by start
+    and encoded the same way every time.
+
+    On equal versions the incoming interval wins: a replay under a corrected meter XML
+    rewrites its readings. Merged in Python, not polars: an object holds at most 12
+    intervals, and a polars call per step would cost more than the whole merge.
+    """
     intervals = incoming["intervals"]
     if existing is not None:
         current = json.loads(existing)

@@ -17,7 +17,7 @@ import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.config.values import KNOWN_UNITS
-from b8760_assets.readings_schema import ARRIVAL_HOUR, INTERVAL_KEY, UPLOADED_AT, VERSION
+from b8760_assets.readings_schema import ARRIVAL_HOUR, UPLOADED_AT
 from b8760_assets.units import conversion
 
 # Readings of a described meter in a unit of another dimension (kW for a kWh meter): left out
@@ -216,29 +216,3 @@ class Normalizer:
             source_line="line",
         )
         return Normalized(rows=rows, unconvertible=unconvertible)
-
-
-def normalize(
-    readings: pl.DataFrame,
-    *,
-    connector: ConnectorProperties,
-    meters: Mapping[str, Meter],
-    arrival_hour: datetime,
-    source_file: str,
-    uploaded_at: datetime,
-) -> Normalized:
-    """The standardized rows of one accepted file (readings as READINGS_SCHEMA); meters are
-    the connector's meters by id. See Normalizer.normalize."""
-    return Normalizer(connector, meters).normalize(
-        readings, arrival_hour=arrival_hour, source_file=source_file, uploaded_at=uploaded_at
-    )
-
-
-def newest_per_interval(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (connector, meter, interval start): the greatest VERSION, ordered by that
-    key. Of rows with equal versions (an hour replayed) the last one given wins, so a replay
-    under a corrected meter XML replaces what the earlier run wrote."""
-    key = list(INTERVAL_KEY)
-    return rows.sort([*key, *VERSION], maintain_order=True).unique(
-        key, keep="last", maintain_order=True
-    )
