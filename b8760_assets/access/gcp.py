@@ -16,6 +16,7 @@ from google.api_core import exceptions
 from google.api_core.iam import Policy as ApiPolicy
 from google.cloud import iam_admin_v1, storage
 
+from b8760_assets.access.names import service_account_email
 from b8760_assets.access.policy import POLICY_VERSION, Policy, same_grants
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -99,7 +100,7 @@ class ServiceAccounts:
             )
             return account.email, "created"
         except exceptions.AlreadyExists:
-            email = f"{account_id}@{self.project}.iam.gserviceaccount.com"
+            email = service_account_email(account_id, self.project)
             account = self.client.get_service_account(name=self._name(email))
         if account.disabled:
             self.client.enable_service_account(request={"name": self._name(email)})
