@@ -8,11 +8,11 @@ from google.auth.exceptions import DefaultCredentialsError
 
 from b8760_assets import settings
 from b8760_assets.access import gcp
+from b8760_assets.access.accounts import buckets_of, change_policies, planned_changes
 from b8760_assets.access.audit import audit as audit_policies
 from b8760_assets.access.gcp import AccessError, PolicyChange
 from b8760_assets.access.iam_model import Request, decide
 from b8760_assets.access.names import UnsafeName
-from b8760_assets.access.onboarding import buckets_of, change_policies, planned_changes
 from b8760_assets.access.policy import (
     AccessScope,
     adding,
