@@ -218,9 +218,13 @@ class WarehouseResource(BigQueryResource):
             return job.output_rows or 0
 
     def list_tables(self) -> list[str]:
-        """The names of the dataset's tables."""
+        """The names of the dataset's tables; none before the dataset is made."""
         with self.get_client() as client, self._answering(f"listing the tables of {self.dataset}"):
-            return [item.table_id for item in client.list_tables(self.dataset, **self._limits())]
+            try:
+                listed = client.list_tables(self.dataset, **self._limits())
+                return [item.table_id for item in listed]
+            except NotFound:
+                return []
 
     def drop_table(self, table: str) -> None:
         with self.get_client() as client, self._answering(f"dropping {self.table_id(table)}"):

@@ -70,6 +70,11 @@ class FakeBigQuery:
             "etag": self._etag(),
         }
 
+    def add_table(self, dataset: str, table: str) -> None:
+        """A table the platform's assets made (its rows do not matter to the views)."""
+        reference = {"projectId": PROJECT, "datasetId": dataset, "tableId": table}
+        self._insert_table(dataset, {"tableReference": reference})
+
     def calls(self, method: str, path_end: str = "") -> list[Recorded]:
         """The requests of one verb whose path (query aside) ends so, in order."""
         return [
@@ -94,7 +99,9 @@ class FakeBigQuery:
                 return self._dataset(method, dataset, body or {}, if_match)
             if table is None and method == "POST":
                 return self._insert_table(dataset, body or {})
-            return self._table(method, dataset, table or "", body or {})
+            if table is None:
+                return 200, {"tables": [t for (d, _), t in self.tables.items() if d == dataset]}
+            return self._table(method, dataset, table, body or {})
 
     def _insert_dataset(self, body: dict) -> tuple[int, dict]:
         dataset = body["datasetReference"]["datasetId"]

@@ -71,6 +71,8 @@ def test_a_participant_s_views_hold_its_rows_only(warehouse: WarehouseResource) 
 def bigquery() -> Iterator[FakeBigQuery]:
     with FakeBigQuery() as fake:
         fake.add_dataset("b8760")
+        for table in VIEWED_COLUMNS:
+            fake.add_table("b8760", table)
         yield fake
 
 

@@ -43,6 +43,8 @@ VIEW_DRIFT = "view drift"
 MISSING_ACCESS = "missing access"
 UNEXPECTED_ACCESS = "unexpected access"
 SEES_EVERYONE = "reads every participant's rows"
+# What `access apply` fixes; the rest are taken away by hand, as in the buckets' audit.
+APPLY_FIXES = frozenset({MISSING_VIEW, VIEW_DRIFT, MISSING_ACCESS})
 
 EntryEdit = Callable[[list[dict]], list[dict]]
 
@@ -63,14 +65,20 @@ def view_sql(warehouse: WarehouseResource, table: str, participant: str) -> str:
     return f"SELECT {columns} FROM `{source}` WHERE {PARTICIPANT_COLUMN} = '{participant}'"
 
 
+def group_reader(participant: str, scope: AccessScope) -> dict:
+    group = participant_member(participant, scope.group_domain).removeprefix("group:")
+    return {"role": "READER", "groupByEmail": group}
+
+
+def account_reader(participant: str, scope: AccessScope) -> dict:
+    """The download account's entry (service accounts are users to a dataset's access)."""
+    return {"role": "READER", "userByEmail": participant_account_email(participant, scope.project)}
+
+
 def readers(participant: str, scope: AccessScope, with_account: bool) -> list[dict]:
     """Who may read the participant's views: its group, and its download account if made."""
-    group = participant_member(participant, scope.group_domain).removeprefix("group:")
-    entries = [{"role": "READER", "groupByEmail": group}]
-    if with_account:
-        email = participant_account_email(participant, scope.project)
-        entries.append({"role": "READER", "userByEmail": email})
-    return entries
+    account = [account_reader(participant, scope)] if with_account else []
+    return [group_reader(participant, scope), *account]
 
 
 def authorizations(warehouse: WarehouseResource, participants: Iterable[str]) -> list[dict]:
@@ -108,11 +116,19 @@ class Views:
 
 
 def write_views(warehouse: WarehouseResource, views: Views) -> list[str]:
-    """Create or replace every participant's views; one line per view, what was done."""
+    """Create or replace every participant's views; one line per view, what was done. A view
+    of a table the platform has not made yet (before the first run) waits for the next apply."""
     lines = []
+    made = set(warehouse.list_tables())
     for participant in views.participants:
         target = view_dataset(warehouse.dataset, participant)
         for table in VIEWED_COLUMNS:
+            if table not in made:
+                lines.append(
+                    f"view {target}.{table}: not yet: {warehouse.table_id(table)} does not "
+                    "exist (the platform's first run makes it); apply again after it"
+                )
+                continue
             done = warehouse.ensure_view(target, table, view_sql(warehouse, table, participant))
             lines.append(f"view {target}.{table}: {done}")
     return lines
@@ -222,3 +238,15 @@ def audit_views(warehouse: WarehouseResource, views: Views) -> list[ViewFinding]
         if _sees_everyone(entry, members)
     ]
     return findings
+
+
+def withdraw_reader(
+    warehouse: WarehouseResource, participant: str, scope: AccessScope
+) -> AccessChange | None:
+    """Remove the download account from the participant's views; None without its dataset."""
+    target = view_dataset(warehouse.dataset, participant)
+    if warehouse.dataset_access(target) is None:
+        return None
+    return warehouse.change_dataset_access(
+        target, removing_entries([account_reader(participant, scope)])
+    )
