@@ -4,7 +4,6 @@ at, and the warehouse's datasets from bigquery_fake.FakeBigQuery (the emulator e
 access); on the local stack the views go to the session's bqemulator."""
 
 import importlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from b8760_assets.access import gcp
 from b8760_assets.access.onboarding import onboard
 from b8760_assets.access.participants import issue
 from b8760_assets.access.policy import platform_scope
-from b8760_assets.access.warehouse_views import VIEWED_COLUMNS
 from b8760_assets.cli import main
 from b8760_assets.config import load_platform
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
@@ -33,30 +31,22 @@ OWN_HOUR = f"projects/_/buckets/participant_1/objects/{SEED_METER_HOUR}"
 ACCESS_CLI = importlib.import_module("b8760_assets.cli.access")
 
 
-@pytest.fixture(autouse=True)
-def sample_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("B8760_GCP_PROJECT", "B8760_PLATFORM_DIR", "B8760_LANDING_BUCKET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("B8760_PARTICIPANT_GROUP_DOMAIN", "example.org")
+pytestmark = pytest.mark.usefixtures("sample_settings")
 
 
 @pytest.fixture
-def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBigQuery]:
-    with FakeBigQuery() as fake:
-        fake.add_dataset("b8760")
-        for table in VIEWED_COLUMNS:
-            fake.add_table("b8760", table)
-        monkeypatch.setattr(ACCESS_CLI, "warehouse_resource", lambda project: fake.warehouse())
-        yield fake
+def bigquery(bigquery: FakeBigQuery, monkeypatch: pytest.MonkeyPatch) -> FakeBigQuery:
+    """conftest's fake, as the warehouse the command reaches in GCP."""
+    monkeypatch.setattr(ACCESS_CLI, "warehouse_resource", lambda project: bigquery.warehouse())
+    return bigquery
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch, bigquery: FakeBigQuery) -> Iterator[FakeGcp]:
-    with FakeGcp(PROJECT) as fake:
-        for bucket in ("landing_zone", "participant_1", "participant_2"):
-            fake.add_bucket(bucket)
-        monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
-        yield fake
+def fake(fake: FakeGcp, bigquery: FakeBigQuery, monkeypatch: pytest.MonkeyPatch) -> FakeGcp:
+    """conftest's fake, as the IAM the command reaches in GCP (and its warehouse, which
+    audit and apply reach too)."""
+    monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
+    return fake
 
 
 def b8760(*args: str) -> Result:

@@ -4,14 +4,12 @@ IAM (it prints, and writes nothing); with --project against the recording fakes
 
 import importlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from b8760_assets.access import gcp
-from b8760_assets.access.warehouse_views import VIEWED_COLUMNS
 from b8760_assets.cli import main
 from b8760_assets_tests.bigquery_fake import FakeBigQuery
 from b8760_assets_tests.gcp_fake import FakeGcp
@@ -22,30 +20,21 @@ READER = {"role": "READER", "userByEmail": EMAIL}
 PARTICIPANT_CLI = importlib.import_module("b8760_assets.cli.participant")
 
 
-@pytest.fixture(autouse=True)
-def sample_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("B8760_GCP_PROJECT", "B8760_PLATFORM_DIR", "B8760_LANDING_BUCKET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("B8760_PARTICIPANT_GROUP_DOMAIN", "example.org")
+pytestmark = pytest.mark.usefixtures("sample_settings")
 
 
 @pytest.fixture
-def bigquery(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBigQuery]:
-    with FakeBigQuery() as fake:
-        fake.add_dataset("b8760")
-        for table in VIEWED_COLUMNS:
-            fake.add_table("b8760", table)
-        monkeypatch.setattr(PARTICIPANT_CLI, "warehouse_resource", lambda project: fake.warehouse())
-        yield fake
+def bigquery(bigquery: FakeBigQuery, monkeypatch: pytest.MonkeyPatch) -> FakeBigQuery:
+    """conftest's fake, as the warehouse the command reaches in GCP."""
+    monkeypatch.setattr(PARTICIPANT_CLI, "warehouse_resource", lambda project: bigquery.warehouse())
+    return bigquery
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGcp]:
-    with FakeGcp(PROJECT) as fake:
-        for bucket in ("landing_zone", "participant_1", "participant_2"):
-            fake.add_bucket(bucket)
-        monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
-        yield fake
+def fake(fake: FakeGcp, monkeypatch: pytest.MonkeyPatch) -> FakeGcp:
+    """conftest's fake, as the IAM the command reaches in GCP."""
+    monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
+    return fake
 
 
 def credentials(*args: str) -> Result:

@@ -3,7 +3,6 @@ recording fake of test_onboarding.py), bodies asserted; and what it may do, as t
 evaluator decides it on the grants the platform gives it."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ EMAIL = f"b8760dl-participant-1@{PROJECT}.iam.gserviceaccount.com"
 ACCOUNT = f"projects/{PROJECT}/serviceAccounts/{EMAIL}"
 MEMBER = f"serviceAccount:{EMAIL}"
 SEED_METER_HOUR = "coned/standardized/3/2021-11-08T14:00:00"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGcp]:
-    with FakeGcp(PROJECT) as fake:
-        for bucket in ("landing_zone", "participant_1", "participant_2"):
-            fake.add_bucket(bucket)
-        yield fake
 
 
 def test_the_requests_issuing_sends(fake: FakeGcp, tmp_path: Path) -> None:

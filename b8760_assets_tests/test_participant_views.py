@@ -2,10 +2,7 @@
 in BigQuery, and against bigquery_fake.FakeBigQuery for what the emulator does not keep (a
 view's SQL) or enforce (dataset access), with the REST bodies asserted."""
 
-from collections.abc import Iterator
-
 import pyarrow as pa
-import pytest
 
 from b8760_assets.access.policy import AccessScope
 from b8760_assets.access.warehouse_views import (
@@ -65,15 +62,6 @@ def test_a_participant_s_views_hold_its_rows_only(warehouse: WarehouseResource) 
     assert theirs and {row["participant"] for row in theirs} == {"participant_2"}
     # The emulator gives no view's SQL back, so a view is written again each time.
     assert f"view {own}.readings: replaced" in write_views(warehouse, VIEWS)
-
-
-@pytest.fixture
-def bigquery() -> Iterator[FakeBigQuery]:
-    with FakeBigQuery() as fake:
-        fake.add_dataset("b8760")
-        for table in VIEWED_COLUMNS:
-            fake.add_table("b8760", table)
-        yield fake
 
 
 def test_the_views_and_access_bigquery_is_sent(bigquery: FakeBigQuery) -> None:
