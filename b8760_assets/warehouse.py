@@ -9,9 +9,11 @@ rows arrive by Parquet load jobs on the resumable path, results come back over R
 from __future__ import annotations
 
 import io
+import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -19,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 from dagster_gcp import BigQueryResource
-from google.api_core.exceptions import Conflict, RetryError
+from google.api_core.exceptions import Conflict, NotFound, PreconditionFailed, RetryError
 from google.api_core.retry import Retry
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import bigquery
@@ -31,6 +33,8 @@ from b8760_assets.local_stack import LOCAL_PROJECT, emulator_endpoint
 # Each API call, its retries included: the client's own defaults wait for an answer for ever
 # and retry an unreachable warehouse for ten minutes (a run once sat 900 s with no output).
 WAREHOUSE_REQUEST_TIMEOUT_S = 120.0
+# Read-modify-writes of a dataset's access entries before giving up on concurrent changes.
+MAX_ACCESS_ATTEMPTS = 5
 # A load or query job from its start to its end; a year's MERGE takes about 76 s on the
 # local stack (BENCHMARKS.md).
 WAREHOUSE_JOB_TIMEOUT_S = 30 * 60.0
@@ -68,6 +72,21 @@ class WarehouseSchemaMismatch(Exception):
             f"{', '.join(missing) or 'none'}). Migrate the table to the platform's columns, "
             "or drop it to have it made again (on the local stack: make clean)"
         )
+
+
+class NotAView(Exception):
+    """A table where the platform keeps a view: replacing it would lose its rows."""
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """A dataset's access entries (REST JSON) before and after an edit; written is False
+    when the edit changed nothing, in which case nothing was sent."""
+
+    dataset: str
+    before: list[dict]
+    after: list[dict]
+    written: bool
 
 
 class WarehouseUnavailable(Exception):
@@ -111,6 +130,11 @@ class WarehouseResource(BigQueryResource):
             yield client
         finally:
             client.close()
+
+    @property
+    def project_id(self) -> str:
+        """The project the tables are in: the emulator's own without a GCP project."""
+        return self.project or LOCAL_PROJECT
 
     def table_id(self, table: str) -> str:
         """`dataset.table`, the form queries and load jobs take."""
@@ -194,14 +218,83 @@ class WarehouseResource(BigQueryResource):
             return job.output_rows or 0
 
     def list_tables(self) -> list[str]:
-        """The names of the dataset's tables."""
+        """The names of the dataset's tables; none before the dataset is made."""
         with self.get_client() as client, self._answering(f"listing the tables of {self.dataset}"):
-            return [item.table_id for item in client.list_tables(self.dataset, **self._limits())]
+            try:
+                listed = client.list_tables(self.dataset, **self._limits())
+                return [item.table_id for item in listed]
+            except NotFound:
+                return []
 
     def drop_table(self, table: str) -> None:
         with self.get_client() as client, self._answering(f"dropping {self.table_id(table)}"):
             table_id = f"{client.project}.{self.table_id(table)}"
             client.delete_table(table_id, not_found_ok=True, **self._limits())
+
+    def ensure_view(self, dataset: str, view: str, sql: str) -> str:
+        """Create the dataset and the view if missing and give the view this SQL; what was
+        done: created, replaced or unchanged. The emulator never returns a view's SQL, so
+        there a view is replaced every time."""
+        with self.get_client() as client, self._answering(f"writing view {dataset}.{view}"):
+            client.create_dataset(dataset, exists_ok=True, **self._limits())
+            definition = bigquery.Table(f"{client.project}.{dataset}.{view}")
+            definition.view_query = sql
+            try:
+                client.create_table(definition, **self._limits())
+                return "created"
+            except Conflict:
+                existing = client.get_table(definition, **self._limits())
+            if existing.table_type != "VIEW":
+                raise NotAView(
+                    f"{dataset}.{view} is a {existing.table_type}, where the platform keeps a "
+                    "view; move its rows elsewhere and drop it"
+                )
+            if existing.view_query == sql:
+                return "unchanged"
+            existing.view_query = sql
+            client.update_table(existing, ["view_query"], **self._limits())
+            return "replaced"
+
+    def view_query(self, dataset: str, view: str) -> str | None:
+        """A view's SQL; None when there is no such view."""
+        with self.get_client() as client, self._answering(f"reading view {dataset}.{view}"):
+            try:
+                table = client.get_table(f"{client.project}.{dataset}.{view}", **self._limits())
+            except NotFound:
+                return None
+            return table.view_query
+
+    def dataset_access(self, dataset: str) -> list[dict] | None:
+        """The dataset's access entries as the REST API has them; None without the dataset."""
+        with self.get_client() as client, self._answering(f"reading {dataset}'s access"):
+            try:
+                found = client.get_dataset(f"{client.project}.{dataset}", **self._limits())
+            except NotFound:
+                return None
+            return [access_json(entry) for entry in found.access_entries]
+
+    def change_dataset_access(
+        self, dataset: str, edit: Callable[[list[dict]], list[dict]]
+    ) -> AccessChange:
+        """Apply edit to the dataset's access entries, at the etag read: a concurrent change
+        is never overwritten, the edit is made again on it."""
+        with self.get_client() as client, self._answering(f"changing {dataset}'s access"):
+            for _ in range(MAX_ACCESS_ATTEMPTS):
+                found = client.get_dataset(f"{client.project}.{dataset}", **self._limits())
+                before = [access_json(entry) for entry in found.access_entries]
+                after = edit(before)
+                if same_access(before, after):
+                    return AccessChange(dataset, before, after, written=False)
+                found.access_entries = [bigquery.AccessEntry.from_api_repr(e) for e in after]
+                try:
+                    client.update_dataset(found, ["access_entries"], **self._limits())
+                except PreconditionFailed:
+                    continue
+                return AccessChange(dataset, before, after, written=True)
+        raise WarehouseUnavailable(
+            f"dataset {dataset}: its access changed under every one of {MAX_ACCESS_ATTEMPTS} "
+            "attempts to write it; run the command again"
+        )
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run SQL with named parameters (`@name`); rows come back as dicts over REST."""
@@ -253,6 +346,18 @@ def sql_head(sql: str) -> str:
     """The statement's first words, enough to tell a MERGE from the check's SELECT."""
     words = re.sub(r"\s+", " ", sql).strip()
     return words if len(words) <= 40 else words[:40] + "..."
+
+
+def access_json(entry: bigquery.AccessEntry) -> dict:
+    """An access entry as REST JSON, without the empty role the client gives a view."""
+    return {key: value for key, value in entry.to_api_repr().items() if value is not None}
+
+
+def same_access(before: Sequence[dict], after: Sequence[dict]) -> bool:
+    """Whether two lists of access entries grant the same, in whatever order."""
+    return {json.dumps(e, sort_keys=True) for e in before} == {
+        json.dumps(e, sort_keys=True) for e in after
+    }
 
 
 def parquet_load(write_disposition: str) -> bigquery.LoadJobConfig:

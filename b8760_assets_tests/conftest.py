@@ -8,13 +8,20 @@ from pathlib import Path
 import pytest
 
 from b8760_assets import local_stack
+from b8760_assets.access.warehouse_views import VIEWED_COLUMNS
 from b8760_assets.config import load_platform
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.bigquery_fake import FakeBigQuery
+from b8760_assets_tests.gcp_fake import FakeGcp
 from b8760_assets_tests.stack import isolated_stack
+
+# The project the access tests' fakes stand for, and the sample platform's buckets in it.
+FAKE_PROJECT = "benchmark8760"
+SAMPLE_BUCKETS = ("landing_zone", "participant_1", "participant_2")
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +73,30 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def sample_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sample platform and its landing bucket, the local stack, and groups in example.org."""
+    for name in ("B8760_GCP_PROJECT", "B8760_PLATFORM_DIR", "B8760_LANDING_BUCKET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("B8760_PARTICIPANT_GROUP_DOMAIN", "example.org")
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGcp]:
+    """The recording fake of GCP's IAM, with the sample platform's buckets."""
+    with FakeGcp(FAKE_PROJECT) as fake:
+        for bucket in SAMPLE_BUCKETS:
+            fake.add_bucket(bucket)
+        yield fake
+
+
+@pytest.fixture
+def bigquery() -> Iterator[FakeBigQuery]:
+    """The recording fake of BigQuery, with the platform's dataset and the tables it views."""
+    with FakeBigQuery() as fake:
+        fake.add_dataset("b8760")
+        for table in VIEWED_COLUMNS:
+            fake.add_table("b8760", table)
+        yield fake

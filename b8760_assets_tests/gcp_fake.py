@@ -7,7 +7,7 @@ clients talk to this server instead:
   (conditions are refused below version 3, and hidden from a reader that asks for less), and
   400 for a service account that does not exist, as GCS answers;
 - the IAM admin API over gRPC, the only transport google-cloud-iam's IAMClient has:
-  service accounts (create, get, enable, disable) and their keys (list, create).
+  service accounts (create, get, enable, disable) and their keys (list, create, delete).
 Every request is recorded with its body, for the tests to assert.
 """
 
@@ -82,6 +82,7 @@ class FakeGcp:
         self.policies: dict[str, dict] = {}
         self.accounts: dict[str, Account] = {}
         self._etags = itertools.count(1)
+        self._key_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _policy_handler(self))
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -144,16 +145,16 @@ class FakeGcp:
     def get_bucket(self, bucket: str) -> tuple[int, dict]:
         """Bucket metadata (google-cloud-storage reads it in the background)."""
         if bucket not in self.policies:
-            return 404, _error(404, f"The specified bucket does not exist: {bucket}")
+            return 404, error_body(404, f"The specified bucket does not exist: {bucket}")
         access = {"uniformBucketLevelAccess": {"enabled": True}}
         return 200, {"kind": "storage#bucket", "name": bucket, "iamConfiguration": access}
 
     def get_policy(self, bucket: str, version: int) -> tuple[int, dict]:
         policy = self.policies.get(bucket)
         if policy is None:
-            return 404, _error(404, f"The specified bucket does not exist: {bucket}")
+            return 404, error_body(404, f"The specified bucket does not exist: {bucket}")
         if version < 3 and any("condition" in b for b in policy["bindings"]):
-            return 400, _error(400, "a policy with conditions needs requested version 3")
+            return 400, error_body(400, "a policy with conditions needs requested version 3")
         resource = f"projects/_/buckets/{bucket}"
         return 200, {"kind": "storage#policy", "resourceId": resource, **policy}
 
@@ -161,16 +162,16 @@ class FakeGcp:
         with self._lock:
             current = self.policies.get(bucket)
             if current is None:
-                return 404, _error(404, f"The specified bucket does not exist: {bucket}")
+                return 404, error_body(404, f"The specified bucket does not exist: {bucket}")
             if body.get("etag") != current["etag"]:
-                return 412, _error(412, "Precondition Failed: the etag is stale")
+                return 412, error_body(412, "Precondition Failed: the etag is stale")
             bindings = body.get("bindings", [])
             if any("condition" in b for b in bindings) and body.get("version") != 3:
-                return 400, _error(400, "conditions need policy version 3")
+                return 400, error_body(400, "conditions need policy version 3")
             for member in sorted({m for b in bindings for m in b["members"]}):
                 email = member.removeprefix("serviceAccount:")
                 if member.startswith("serviceAccount:") and email not in self.accounts:
-                    return 400, _error(400, f"Service account {email} does not exist.")
+                    return 400, error_body(400, f"Service account {email} does not exist.")
             self.policies[bucket] = {
                 "version": body.get("version", 1),
                 "bindings": bindings,
@@ -224,7 +225,7 @@ class FakeGcp:
 
     def create_key(self, request, context):
         account = self.account(request.name, context)
-        key_id = f"{len(account.keys) + 1:040x}"
+        key_id = f"{next(self._key_ids):040x}"  # never reused, as in IAM
         name = f"{request.name}/keys/{key_id}"
         account.keys.append(name)
         return iam_admin_v1.ServiceAccountKey(
@@ -233,9 +234,26 @@ class FakeGcp:
             private_key_data=json.dumps(_key_file(self.project, account.email, key_id)).encode(),
         )
 
+    def delete_key(self, request, context):
+        account = self.account(request.name.rsplit("/keys/", 1)[0], context)
+        if request.name not in account.keys:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"Unknown key {request.name}")
+        account.keys.remove(request.name)
+        return empty_pb2.Empty()
 
-def _error(code: int, message: str) -> dict:
+
+def error_body(code: int, message: str) -> dict:
+    """An error as Google's JSON APIs answer it."""
     return {"error": {"code": code, "message": message, "errors": [{"message": message}]}}
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def _key_file(project: str, email: str, key_id: str) -> dict:
@@ -266,7 +284,7 @@ def _policy_handler(fake: FakeGcp) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             match = BUCKET_PATH.fullmatch(url.path)
             if match is None:
-                self._answer(404, _error(404, f"this fake has no {url.path}"))
+                self._answer(404, error_body(404, f"this fake has no {url.path}"))
             elif match["iam"]:
                 version = int(parse_qs(url.query).get("optionsRequestedPolicyVersion", ["1"])[0])
                 self._answer(*fake.get_policy(match["bucket"], version))
@@ -278,17 +296,12 @@ def _policy_handler(fake: FakeGcp) -> type[BaseHTTPRequestHandler]:
             fake.record("storage", "PUT", self.path, body)
             match = BUCKET_PATH.fullmatch(urlsplit(self.path).path)
             if match is None or not match["iam"]:
-                self._answer(404, _error(404, f"this fake has no PUT {self.path}"))
+                self._answer(404, error_body(404, f"this fake has no PUT {self.path}"))
             else:
                 self._answer(*fake.set_policy(match["bucket"], body))
 
         def _answer(self, status: int, body: dict) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def log_message(self, *_: object) -> None:
             pass
@@ -345,6 +358,10 @@ def _iam_handler(fake: FakeGcp) -> grpc.GenericRpcHandler:
             "CreateServiceAccountKey": recorded(
                 "CreateServiceAccountKey", types.CreateServiceAccountKeyRequest,
                 types.ServiceAccountKey, fake.create_key,
+            ),
+            "DeleteServiceAccountKey": recorded(
+                "DeleteServiceAccountKey", types.DeleteServiceAccountKeyRequest,
+                empty_pb2.Empty, fake.delete_key,
             ),
         },
     )  # fmt: skip

@@ -1,7 +1,9 @@
 """`b8760 access check|audit|apply` as an operator runs them. Live policies come from
-gcp_fake.FakeGcp (the one fake, see test_onboarding.py), which `gcp.connect` is pointed at."""
+gcp_fake.FakeGcp (the recording fake, see test_onboarding.py), which `gcp.connect` is pointed
+at, and the warehouse's datasets from bigquery_fake.FakeBigQuery (the emulator enforces no
+access); on the local stack the views go to the session's bqemulator."""
 
-from collections.abc import Iterator
+import importlib
 from pathlib import Path
 
 import pytest
@@ -9,32 +11,42 @@ from click.testing import CliRunner, Result
 
 from b8760_assets.access import gcp
 from b8760_assets.access.onboarding import onboard
+from b8760_assets.access.participants import issue
 from b8760_assets.access.policy import platform_scope
 from b8760_assets.cli import main
 from b8760_assets.config import load_platform
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+from b8760_assets.warehouse import WarehouseResource
+from b8760_assets_tests.bigquery_fake import FakeBigQuery
 from b8760_assets_tests.gcp_fake import FakeGcp
 
 PROJECT = "benchmark8760"
 EXT_CONN1 = f"serviceAccount:b8760-ext-conn1@{PROJECT}.iam.gserviceaccount.com"
 OWN = "projects/_/buckets/landing_zone/objects/ext_conn1/a.csv"
 OTHER = "projects/_/buckets/landing_zone/objects/ext_conn10/a.csv"
+PARTICIPANT_1 = f"serviceAccount:b8760dl-participant-1@{PROJECT}.iam.gserviceaccount.com"
+SEED_METER_HOUR = "coned/standardized/3/2021-11-08T14:00:00"
+OWN_HOUR = f"projects/_/buckets/participant_1/objects/{SEED_METER_HOUR}"
+# The module, not the `access` command that b8760_assets.cli exports under the same name.
+ACCESS_CLI = importlib.import_module("b8760_assets.cli.access")
 
 
-@pytest.fixture(autouse=True)
-def sample_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("B8760_GCP_PROJECT", "B8760_PLATFORM_DIR", "B8760_LANDING_BUCKET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("B8760_PARTICIPANT_GROUP_DOMAIN", "example.org")
+pytestmark = pytest.mark.usefixtures("sample_settings")
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGcp]:
-    with FakeGcp(PROJECT) as fake:
-        for bucket in ("landing_zone", "participant_1", "participant_2"):
-            fake.add_bucket(bucket)
-        monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
-        yield fake
+def bigquery(bigquery: FakeBigQuery, monkeypatch: pytest.MonkeyPatch) -> FakeBigQuery:
+    """conftest's fake, as the warehouse the command reaches in GCP."""
+    monkeypatch.setattr(ACCESS_CLI, "warehouse_resource", lambda project: bigquery.warehouse())
+    return bigquery
+
+
+@pytest.fixture
+def fake(fake: FakeGcp, bigquery: FakeBigQuery, monkeypatch: pytest.MonkeyPatch) -> FakeGcp:
+    """conftest's fake, as the IAM the command reaches in GCP (and its warehouse, which
+    audit and apply reach too)."""
+    monkeypatch.setattr(gcp, "connect", lambda project: fake.iam())
+    return fake
 
 
 def b8760(*args: str) -> Result:
@@ -90,8 +102,11 @@ def test_audit_reports_drift_until_the_platform_is_applied(fake: FakeGcp, tmp_pa
     result = b8760("access", "audit", "--project", PROJECT)
     assert result.exit_code == 1
     assert result.output.count("missing grant: ") == 6
+    assert result.output.count("missing view: ") == 4
+    assert result.output.count("missing access: ") == 2 + 4  # groups; views' authorizations
     buckets = "gs://landing_zone, gs://participant_1, gs://participant_2"
-    assert f"6 finding(s) in {buckets}" in result.output
+    datasets = "b8760, b8760_participant_1, b8760_participant_2"
+    assert f"16 finding(s) in {buckets}; datasets {datasets}" in result.output
 
     platform = load_platform(SAMPLE_PLATFORM_DIR)
     for name in ("ext_conn1", "ext_conn10"):
@@ -122,11 +137,16 @@ def test_apply_names_accounts_that_onboarding_has_not_made(fake: FakeGcp) -> Non
     assert "run the same command again in a minute" in result.output
 
 
-def test_apply_on_the_local_stack_prints_the_plan() -> None:
+def test_apply_on_the_local_stack_prints_the_plan_and_writes_the_views(
+    monkeypatch: pytest.MonkeyPatch, warehouse: WarehouseResource
+) -> None:
+    monkeypatch.setattr(ACCESS_CLI, "warehouse_resource", lambda: warehouse)
     result = b8760("access", "apply")
     assert result.exit_code == 0, result.output
     assert "The local stack has no IAM" in result.output
     assert '+        "group:b8760-participant-2@example.org"' in result.output
+    assert f"{warehouse.table_id('readings')} does not exist" in result.output
+    assert "dataset access: not written: the local warehouse answers anyone" in result.output
     assert result.output.endswith("6 grant(s) on landing_zone, participant_1, participant_2\n")
 
 
@@ -138,3 +158,69 @@ def test_check_live_reads_the_bucket_s_policy(fake: FakeGcp, tmp_path: Path) -> 
     result = check(EXT_CONN1, "storage.objects.get", OWN, "--live")
     assert result.exit_code == 0, result.output
     assert f"policy:     the live policy of gs://landing_zone in project {PROJECT}" in result.output
+
+
+@pytest.mark.parametrize(
+    "permission, resource, verdict",
+    [
+        ("storage.objects.get", OWN_HOUR, 0),
+        ("storage.objects.get", f"projects/_/buckets/participant_2/objects/{SEED_METER_HOUR}", 1),
+        ("storage.objects.get", "projects/_/buckets/landing_zone/objects/ext_conn1/a.csv", 1),
+        ("storage.objects.create", "projects/_/buckets/participant_1/objects/coned/x", 1),
+        ("storage.objects.create", "projects/_/buckets/landing_zone/objects/ext_conn1/x", 1),
+        ("storage.objects.delete", OWN_HOUR, 1),
+    ],
+)  # fmt: skip
+def test_check_a_participant_s_download_account(
+    permission: str, resource: str, verdict: int
+) -> None:
+    result = check(PARTICIPANT_1, permission, resource)
+    assert result.exit_code == verdict, result.output
+
+
+def test_audit_reports_a_download_account_s_drift(fake: FakeGcp, tmp_path: Path) -> None:
+    platform = load_platform(SAMPLE_PLATFORM_DIR)
+    for name in ("ext_conn1", "ext_conn10"):
+        onboard(fake.iam(), platform.connectors[name], platform_scope(PROJECT), tmp_path / name)
+    issue(fake.iam(), "participant_1", "participant_1", platform_scope(PROJECT), tmp_path / "p1")
+    assert b8760("access", "apply", "--project", PROJECT).exit_code == 0
+    assert b8760("access", "audit", "--project", PROJECT).exit_code == 0
+
+    fake.policies["participant_2"]["bindings"].append(
+        {"role": "roles/storage.objectViewer", "members": [PARTICIPANT_1]}
+    )
+    for binding in fake.policies["participant_1"]["bindings"]:
+        binding["members"] = [m for m in binding["members"] if m != PARTICIPANT_1]
+    drift = b8760("access", "audit", "--project", PROJECT)
+    assert drift.exit_code == 1
+    assert drift.output.splitlines()[:2] == [
+        f"unconditional grant: gs://participant_2: roles/storage.objectViewer to {PARTICIPANT_1} "
+        "(unconditional): reaches every object of gs://participant_2",
+        f"missing grant: gs://participant_1: roles/storage.objectViewer to {PARTICIPANT_1} "
+        "(unconditional): the configuration implies it; b8760 access apply adds it",
+    ]
+
+
+def test_apply_in_gcp_writes_the_views_and_their_access(
+    fake: FakeGcp, bigquery: FakeBigQuery, tmp_path: Path
+) -> None:
+    platform = load_platform(SAMPLE_PLATFORM_DIR)
+    for name in ("ext_conn1", "ext_conn10"):
+        onboard(fake.iam(), platform.connectors[name], platform_scope(PROJECT), tmp_path / name)
+
+    dry = b8760("access", "apply", "--project", PROJECT, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would fix: missing view: b8760_participant_1: readings" in dry.output
+    assert bigquery.calls("POST", "/tables") == [] and bigquery.calls("PATCH") == []
+
+    result = b8760("access", "apply", "--project", PROJECT)
+    assert result.exit_code == 0, result.output
+    assert "view b8760_participant_2.meters: created" in result.output
+    assert "dataset b8760_participant_1 access: updated" in result.output
+    assert '  + {"groupByEmail": "b8760-participant-1@example.org", "role": "READER"}' in (
+        result.output
+    )
+    assert len(bigquery.calls("POST", "/tables")) == 4
+    again = b8760("access", "apply", "--project", PROJECT)
+    assert "dataset b8760 access: unchanged" in again.output
+    assert "view b8760_participant_1.readings: unchanged" in again.output

@@ -9,6 +9,8 @@ from b8760_assets.access.names import (
     check_connector_name,
     landing_condition,
     overlapping,
+    participant_account_email,
+    participant_account_id,
     participant_member,
 )
 from b8760_assets.config import load_platform
@@ -53,6 +55,26 @@ def test_a_connector_s_account_is_derived_from_its_name() -> None:
 def test_unsafe_names_are_refused(name: str) -> None:
     with pytest.raises(UnsafeName, match="is not a connector name"):
         check_connector_name(name, SAMPLE_CONNECTORS)
+
+
+def test_a_participant_s_download_account_is_derived_from_its_name() -> None:
+    assert participant_account_id("participant_1") == "b8760dl-participant-1"
+    assert participant_account_email("participant_1", "benchmark8760") == (
+        "b8760dl-participant-1@benchmark8760.iam.gserviceaccount.com"
+    )
+
+
+@pytest.mark.parametrize("connector", ["participant_1", "dl_participant_1", "b8760dl"])
+def test_no_connector_takes_a_participant_s_account(connector: str) -> None:
+    """Connector ids are `b8760-` and the name, whatever the name; participant ids are not."""
+    assert account_id(connector) != participant_account_id("participant_1")
+    assert not participant_account_id(connector).startswith("b8760-")
+
+
+def test_a_participant_name_too_long_for_an_account_is_refused() -> None:
+    participant_account_id("p" * 22)
+    with pytest.raises(UnsafeName, match="participant 'p.*' gives .* at most 22 characters"):
+        participant_account_id("p" * 23)
 
 
 def test_names_that_make_no_valid_service_account_are_refused() -> None:

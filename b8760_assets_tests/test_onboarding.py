@@ -9,7 +9,6 @@ assert the requests' bodies. The readme goes to the session's local stack (fake-
 import copy
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,14 +37,6 @@ CONDITION = {
     "title": "landing folder ext_conn1/",
     "expression": 'resource.name.startsWith("projects/_/buckets/landing_zone/objects/ext_conn1/")',
 }
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGcp]:
-    with FakeGcp(PROJECT) as fake:
-        for bucket in ("landing_zone", "participant_1", "participant_2"):
-            fake.add_bucket(bucket)
-        yield fake
 
 
 def bindings(fake: FakeGcp) -> dict[str, list]:

@@ -16,6 +16,7 @@ from google.api_core import exceptions
 from google.api_core.iam import Policy as ApiPolicy
 from google.cloud import iam_admin_v1, storage
 
+from b8760_assets.access.names import service_account_email
 from b8760_assets.access.policy import POLICY_VERSION, Policy, same_grants
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -75,7 +76,8 @@ class BucketPolicies:
 
 
 class ServiceAccounts:
-    """The connectors' service accounts and their keys, in one project."""
+    """The service accounts the platform makes (connectors', participants') and their keys,
+    in one project."""
 
     def __init__(self, client: iam_admin_v1.IAMClient, project: str):
         self.client = client
@@ -99,7 +101,7 @@ class ServiceAccounts:
             )
             return account.email, "created"
         except exceptions.AlreadyExists:
-            email = f"{account_id}@{self.project}.iam.gserviceaccount.com"
+            email = service_account_email(account_id, self.project)
             account = self.client.get_service_account(name=self._name(email))
         if account.disabled:
             self.client.enable_service_account(request={"name": self._name(email)})
@@ -128,6 +130,26 @@ class ServiceAccounts:
         except ValueError as error:
             raise AccessError(f"the new key of {email} is not a JSON key file") from error
         return key.private_key_data
+
+    def state(self, email: str) -> str | None:
+        """ "enabled" or "disabled", or None when the project has no such account."""
+        try:
+            account = self.client.get_service_account(name=self._name(email))
+        except exceptions.NotFound:
+            return None
+        return "disabled" if account.disabled else "enabled"
+
+    def key_name(self, email: str, key_id: str) -> str:
+        """The full name of one of the account's keys, from the id `keys list` shows."""
+        return f"{self._name(email)}/keys/{key_id}"
+
+    def delete_key(self, name: str) -> bool:
+        """Delete a key (it stops working at once); False if there was no such key."""
+        try:
+            self.client.delete_service_account_key(name=name)
+        except exceptions.NotFound:
+            return False
+        return True
 
     def disable(self, email: str) -> bool:
         """Disable the account (its keys stop working); False if there is no such account."""

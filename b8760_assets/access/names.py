@@ -14,10 +14,13 @@ from b8760_assets.config.values import NAME_PATTERN
 from b8760_assets.layout import landing_prefix
 
 ACCOUNT_PREFIX = "b8760-"
+# A participant's download account. Not `b8760-` and more: a connector could be called
+# `dl_participant_1`, and every id that begins `b8760-` may be a connector's.
+PARTICIPANT_ACCOUNT_PREFIX = "b8760dl-"
 # IAM's rule for a service account id: 6 to 30 characters, a lowercase letter first, then
 # lowercase letters, digits and hyphens, not ending in a hyphen.
 ACCOUNT_ID_PATTERN = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
-MAX_CONNECTOR_NAME = 30 - len(ACCOUNT_PREFIX)
+MAX_ACCOUNT_ID = 30
 DEFAULT_GROUP_DOMAIN = "benchmark8760.org"
 # Members GCS puts in every bucket's policy for the project's owners, editors and viewers.
 PROJECT_MEMBER_KINDS = ("projectOwner:", "projectEditor:", "projectViewer:")
@@ -42,27 +45,48 @@ def object_resource(bucket: str, name: str) -> str:
     return f"{bucket_resource(bucket)}/objects/{name}"
 
 
-def account_id(connector: str) -> str:
-    """The connector's service account id: `b8760-` and the name with hyphens for underscores.
-
-    Connector names have no hyphen, so two connectors never share an id.
-    """
-    candidate = ACCOUNT_PREFIX + connector.replace("_", "-")
+def _account_id(prefix: str, name: str, kind: str) -> str:
+    """The prefix and the name with hyphens for underscores: platform names have no hyphen,
+    so two names never share an id."""
+    candidate = prefix + name.replace("_", "-")
     if not ACCOUNT_ID_PATTERN.fullmatch(candidate):
         raise UnsafeName(
-            f"connector {connector!r} gives the service account id {candidate!r}, which IAM "
-            f"refuses: an external connector's name has at most {MAX_CONNECTOR_NAME} "
-            "characters and does not end in '_'"
+            f"{kind} {name!r} gives the service account id {candidate!r}, which IAM refuses: "
+            f"the name has at most {MAX_ACCOUNT_ID - len(prefix)} characters and does not end "
+            "in '_'"
         )
     return candidate
 
 
+def account_id(connector: str) -> str:
+    """The external connector's service account id: `b8760-ext-conn1` for `ext_conn1`."""
+    return _account_id(ACCOUNT_PREFIX, connector, "connector")
+
+
+def participant_account_id(participant: str) -> str:
+    """The participant's download account id: `b8760dl-participant-1` for `participant_1`."""
+    return _account_id(PARTICIPANT_ACCOUNT_PREFIX, participant, "participant")
+
+
+def service_account_email(account: str, project: str) -> str:
+    """The email of the service account with this id in the project."""
+    return f"{account}@{project}.iam.gserviceaccount.com"
+
+
 def account_email(connector: str, project: str) -> str:
-    return f"{account_id(connector)}@{project}.iam.gserviceaccount.com"
+    return service_account_email(account_id(connector), project)
 
 
 def account_member(connector: str, project: str) -> str:
     return f"serviceAccount:{account_email(connector, project)}"
+
+
+def participant_account_email(participant: str, project: str) -> str:
+    return service_account_email(participant_account_id(participant), project)
+
+
+def participant_account_member(participant: str, project: str) -> str:
+    return f"serviceAccount:{participant_account_email(participant, project)}"
 
 
 def participant_member(participant: str, domain: str) -> str:

@@ -4,28 +4,28 @@ Every step is idempotent, so a command that failed half-way is finished by runni
 and running it twice changes nothing.
 """
 
-import os
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from b8760_assets.access.gcp import AccessError, Iam, PolicyChange
+from b8760_assets.access.accounts import (
+    AccountSpec,
+    Provisioned,
+    gcloud_provisioning,
+    gcloud_withdrawal,
+    provision,
+    withdraw,
+)
+from b8760_assets.access.gcp import Iam, PolicyChange
 from b8760_assets.access.names import account_email, account_id
 from b8760_assets.access.policy import (
     AccessScope,
     Grant,
-    Policy,
-    adding,
     connector_grants,
     participant_grant,
-    removing,
 )
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.layout import README_NAME, landing_prefix
 from b8760_assets.storage import StorageResource
-
-PolicyEdit = Callable[[str, Policy, list[Grant]], Policy]
 
 
 def onboarding_grants(connector: ConnectorProperties, scope: AccessScope) -> list[Grant]:
@@ -34,10 +34,6 @@ def onboarding_grants(connector: ConnectorProperties, scope: AccessScope) -> lis
         *connector_grants(connector.name, scope),
         participant_grant(connector.participant, connector.bucket, scope),
     ]
-
-
-def buckets_of(grants: list[Grant]) -> list[str]:
-    return list(dict.fromkeys(grant.bucket for grant in grants))
 
 
 def readme_text(connector: ConnectorProperties, landing_bucket: str) -> str:
@@ -90,40 +86,14 @@ def place_readme(storage: StorageResource, landing_bucket: str, text: str, conne
     return "replaced"
 
 
-def planned_changes(
-    grants: list[Grant], edit: PolicyEdit, current: Callable[[str], Policy]
-) -> list[PolicyChange]:
-    """What change_policies would do to the policies `current` returns, without writing."""
-    changes = []
-    for bucket in buckets_of(grants):
-        before = current(bucket)
-        changes.append(PolicyChange(bucket, before, edit(bucket, before, grants), written=False))
-    return changes
-
-
-def change_policies(iam: Iam, grants: list[Grant], edit: PolicyEdit) -> list[PolicyChange]:
-    """Edit every bucket the grants are on, one read-modify-write each."""
-    return [
-        iam.policies.change(bucket, lambda bucket, policy: edit(bucket, policy, grants))
-        for bucket in buckets_of(grants)
-    ]
-
-
-def write_key_file(path: Path, data: bytes) -> None:
-    """The key file, readable by its owner only; an existing file is never replaced."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-
-
-@dataclass(frozen=True)
-class Onboarded:
-    """What onboarding did in GCP, step by step."""
-
-    email: str
-    account: str  # created, enabled or exists
-    policies: list[PolicyChange]
-    key: str  # what happened to the key, in words
+def connector_account(connector: str, participant: str, landing_bucket: str) -> AccountSpec:
+    """The connector's upload account."""
+    return AccountSpec(
+        account_id(connector),
+        display_name=f"b8760 connector {connector}",
+        description=f"Uploads {participant}'s data to "
+        f"gs://{landing_bucket}/{landing_prefix(connector)} (b8760 connector onboard)",
+    )
 
 
 def onboard(
@@ -132,25 +102,11 @@ def onboard(
     scope: AccessScope,
     key_file: Path,
     new_key: bool = False,
-) -> Onboarded:
-    """Create (or find) the connector's account, add its grants, and make a key if it has
-    none (or new_key): the account must exist before a policy may name it."""
-    email, account = iam.accounts.ensure(
-        account_id(connector.name),
-        display_name=f"b8760 connector {connector.name}",
-        description=f"Uploads {connector.participant}'s data to "
-        f"gs://{scope.landing_bucket}/{landing_prefix(connector.name)} (b8760 connector onboard)",
-    )
-    changes = change_policies(iam, onboarding_grants(connector, scope), adding)
-    keys = iam.accounts.user_keys(email)
-    if keys and not new_key:
-        key = f"not made: the account has {len(keys)} key(s) already (--new-key makes another)"
-    elif key_file.exists():
-        raise AccessError(f"{key_file} exists; give another --key-file for the new key")
-    else:
-        write_key_file(key_file, iam.accounts.create_key(email))
-        key = f"written to {key_file}: hand it to the external party; it cannot be made again"
-    return Onboarded(email, account, changes, key)
+) -> Provisioned:
+    """Create (or find) the connector's account, add its grants and its participant's, and
+    make a key if it has none (or new_key)."""
+    spec = connector_account(connector.name, connector.participant, scope.landing_bucket)
+    return provision(iam, spec, onboarding_grants(connector, scope), key_file, new_key)
 
 
 def offboard(iam: Iam, connector: str, scope: AccessScope) -> tuple[list[PolicyChange], bool]:
@@ -158,55 +114,19 @@ def offboard(iam: Iam, connector: str, scope: AccessScope) -> tuple[list[PolicyC
 
     The participant's grant stays: the participant still owns its data.
     """
-    changes = change_policies(iam, connector_grants(connector, scope), removing)
-    return changes, iam.accounts.disable(account_email(connector, scope.project))
-
-
-def gcloud_binding(verb: str, grant: Grant) -> str:
-    """The gcloud command that adds (verb "add") or removes ("remove") one grant."""
-    command = [
-        "gcloud", "storage", "buckets", f"{verb}-iam-policy-binding", f"gs://{grant.bucket}",
-        f"--member={grant.member}", f"--role={grant.role}",
-    ]  # fmt: skip
-    if grant.condition is None:
-        command.append("--condition=None")  # gcloud asks otherwise, in a conditional policy
-    else:
-        command.append(
-            f"--condition=expression={grant.condition.expression},title={grant.condition.title}"
-        )
-    return shlex.join(command)
+    email = account_email(connector, scope.project)
+    return withdraw(iam, email, connector_grants(connector, scope))
 
 
 def gcloud_onboarding(
     connector: ConnectorProperties, scope: AccessScope, key_file: Path
 ) -> list[str]:
     """The gcloud commands that do what `b8760 connector onboard` does in GCP."""
-    email = account_email(connector.name, scope.project)
+    spec = connector_account(connector.name, connector.participant, scope.landing_bucket)
+    grants = onboarding_grants(connector, scope)
     readme = f"gs://{scope.landing_bucket}/{landing_prefix(connector.name)}{README_NAME}"
     return [
-        shlex.join(
-            [
-                "gcloud",
-                "iam",
-                "service-accounts",
-                "create",
-                account_id(connector.name),
-                f"--project={scope.project}",
-                f"--display-name=b8760 connector {connector.name}",
-            ]
-        ),  # fmt: skip
-        *(gcloud_binding("add", grant) for grant in onboarding_grants(connector, scope)),
-        shlex.join(
-            [
-                "gcloud",
-                "iam",
-                "service-accounts",
-                "keys",
-                "create",
-                str(key_file),
-                f"--iam-account={email}",
-            ]
-        ),  # fmt: skip
+        *gcloud_provisioning(spec, grants, scope.project, key_file),
         shlex.join(["gcloud", "storage", "cp", README_NAME, readme]),
     ]
 
@@ -214,9 +134,4 @@ def gcloud_onboarding(
 def gcloud_offboarding(connector: str, scope: AccessScope) -> list[str]:
     """The gcloud commands that do what `b8760 connector offboard` does."""
     email = account_email(connector, scope.project)
-    return [
-        *(gcloud_binding("remove", grant) for grant in connector_grants(connector, scope)),
-        shlex.join(
-            ["gcloud", "iam", "service-accounts", "disable", email, f"--project={scope.project}"]
-        ),
-    ]
+    return gcloud_withdrawal(email, connector_grants(connector, scope), scope.project)

@@ -17,6 +17,7 @@ from b8760_assets.access.names import (
     Condition,
     account_member,
     landing_condition,
+    participant_account_member,
     participant_group_domain,
     participant_member,
 )
@@ -78,9 +79,18 @@ def participant_grant(participant: str, bucket: str, scope: AccessScope) -> Gran
     return Grant(bucket, OBJECT_VIEWER, participant_member(participant, scope.group_domain))
 
 
-def desired_grants(platform: Platform, scope: AccessScope) -> list[Grant]:
-    """Every grant the platform's configuration implies: its external connectors' and its
-    participants'."""
+def participant_account_grant(participant: str, bucket: str, scope: AccessScope) -> Grant:
+    """A participant's download account reads (and lists) its own bucket, as its group does:
+    Storage Object Viewer, no write, no other bucket."""
+    return Grant(bucket, OBJECT_VIEWER, participant_account_member(participant, scope.project))
+
+
+def desired_grants(
+    platform: Platform, scope: AccessScope, download_accounts: Iterable[str] = ()
+) -> list[Grant]:
+    """Every grant the platform's configuration implies: its external connectors', its
+    participants' groups', and the download accounts of these participants (made on
+    request, so the caller says whose exist)."""
     grants = [
         grant
         for name, connector in platform.connectors.items()
@@ -90,6 +100,10 @@ def desired_grants(platform: Platform, scope: AccessScope) -> list[Grant]:
     grants += [
         participant_grant(participant, bucket, scope)
         for participant, bucket in platform.participants.items()
+    ]
+    grants += [
+        participant_account_grant(participant, platform.participants[participant], scope)
+        for participant in download_accounts
     ]
     return grants
 

@@ -8,6 +8,7 @@ from b8760_assets.cli.connector import connector
 from b8760_assets.cli.demo import demo
 from b8760_assets.cli.download import download
 from b8760_assets.cli.local import local
+from b8760_assets.cli.participant import participant
 from b8760_assets.cli.upload import upload
 from b8760_assets.cli.warehouse import warehouse
 
@@ -23,5 +24,6 @@ main.add_command(connector)
 main.add_command(demo)
 main.add_command(download)
 main.add_command(local)
+main.add_command(participant)
 main.add_command(upload)
 main.add_command(warehouse)

@@ -1,5 +1,7 @@
-"""`b8760 access ...`: who may do what in the platform's buckets, and drift from the config."""
+"""`b8760 access ...`: who may do what in the platform's buckets and warehouse, and drift
+from the configuration."""
 
+import json
 from typing import Any
 
 import click
@@ -8,13 +10,15 @@ from google.auth.exceptions import DefaultCredentialsError
 
 from b8760_assets import settings
 from b8760_assets.access import gcp
+from b8760_assets.access.accounts import buckets_of, change_policies, planned_changes
 from b8760_assets.access.audit import audit as audit_policies
 from b8760_assets.access.gcp import AccessError, PolicyChange
 from b8760_assets.access.iam_model import Request, decide
 from b8760_assets.access.names import UnsafeName
-from b8760_assets.access.onboarding import buckets_of, change_policies, planned_changes
+from b8760_assets.access.participants import with_accounts
 from b8760_assets.access.policy import (
     AccessScope,
+    Grant,
     adding,
     desired_grants,
     grants_in,
@@ -22,7 +26,17 @@ from b8760_assets.access.policy import (
     policy_diff,
     same_grants,
 )
+from b8760_assets.access.warehouse_views import (
+    APPLY_FIXES,
+    Views,
+    audit_views,
+    grant_views,
+    view_dataset,
+    write_views,
+)
 from b8760_assets.config import ConfigError, Platform, check_platform
+from b8760_assets.resources import warehouse_resource
+from b8760_assets.warehouse import AccessChange, NotAView, WarehouseResource
 
 NEEDS_PROJECT_EXIT = 2
 PROJECT_OPTION = click.option(
@@ -38,7 +52,7 @@ class AccessErrorsAsMessages(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (AccessError, UnsafeName, ConfigError, DefaultCredentialsError) as error:
+        except (AccessError, UnsafeName, ConfigError, NotAView, DefaultCredentialsError) as error:
             raise click.ClickException(str(error)) from error
         except GoogleAPICallError as error:
             raise click.ClickException(f"{error.code} {error.message}") from error
@@ -63,6 +77,22 @@ def echo_changes(changes: list[PolicyChange]) -> None:
         state = "updated" if change.written else "to change"
         click.echo(f"gs://{change.bucket} IAM policy: {state}")
         click.echo(policy_diff(change.bucket, change.before, change.after))
+
+
+def echo_access(changes: list[AccessChange]) -> None:
+    """Each dataset's access change as the entries added (+) and removed (-)."""
+    for change in changes:
+        added = [entry for entry in change.after if entry not in change.before]
+        removed = [entry for entry in change.before if entry not in change.after]
+        if not added and not removed:
+            click.echo(f"dataset {change.dataset} access: unchanged")
+            continue
+        click.echo(
+            f"dataset {change.dataset} access: {'updated' if change.written else 'to change'}"
+        )
+        for sign, entries in (("-", removed), ("+", added)):
+            for entry in entries:
+                click.echo(f"  {sign} {json.dumps(entry, sort_keys=True)}")
 
 
 def no_iam_here(scope: AccessScope) -> None:
@@ -103,7 +133,8 @@ def check(principal: str, permission: str, resource: str, live: bool, project: s
         source = f"the live policy of gs://{bucket} in project {project}"
     else:
         scope = platform_scope(project)
-        grants = desired_grants(platform_or_exit(), scope)
+        platform = platform_or_exit()
+        grants = desired_grants(platform, scope, download_accounts=platform.participants)
         source = f"the grants {settings.platform_dir()} implies (project {scope.project})"
     decision = decide(grants, request)
     click.echo("allow" if decision.allowed else "deny")
@@ -133,12 +164,23 @@ def audit(project: str | None) -> None:
     platform = platform_or_exit()
     scope = platform_scope(project)
     buckets = [scope.landing_bucket, *platform.participants.values()]
-    policies = gcp.connect(project).policies
-    live = {bucket: policies.get(bucket) for bucket in buckets}
-    findings = audit_policies(desired_grants(platform, scope), live, scope.landing_bucket)
+    iam = gcp.connect(project)
+    accounts = with_accounts(iam, platform.participants, project)
+    live = {bucket: iam.policies.get(bucket) for bucket in buckets}
+    desired = desired_grants(platform, scope, accounts)
+    findings: list[object] = [*audit_policies(desired, live, scope.landing_bucket)]
+    warehouse = warehouse_resource(project)
+    findings += audit_views(warehouse, Views(list(platform.participants), accounts, scope))
     for finding in findings:
         click.echo(str(finding))
-    click.echo(f"{len(findings)} finding(s) in {', '.join(f'gs://{b}' for b in buckets)}")
+    datasets = [
+        warehouse.dataset,
+        *(view_dataset(warehouse.dataset, p) for p in platform.participants),
+    ]
+    click.echo(
+        f"{len(findings)} finding(s) in {', '.join(f'gs://{b}' for b in buckets)}; "
+        f"datasets {', '.join(datasets)}"
+    )
     if findings:
         raise SystemExit(1)
 
@@ -148,18 +190,51 @@ def audit(project: str | None) -> None:
 @PROJECT_OPTION
 def apply(dry_run: bool, project: str | None) -> None:
     """Add every grant the configuration implies that a bucket's policy lacks (the
-    participants' download grants above all); nothing else in the policies changes.
+    participants' download grants above all), and write each participant's views of the
+    warehouse with their access; nothing else in the policies changes.
 
     External connectors' accounts must exist: `b8760 connector onboard` creates them.
     """
     scope = platform_scope(project)
-    grants = desired_grants(platform_or_exit(), scope)
+    platform = platform_or_exit()
+    participants = list(platform.participants)
     if project is None:
+        grants = desired_grants(platform, scope)
         no_iam_here(scope)
         echo_changes(planned_changes(grants, adding, lambda bucket: {}))
-    elif dry_run:
-        policies = gcp.connect(project).policies
-        echo_changes(planned_changes(grants, adding, policies.get))
+        _local_views(Views(participants, [], scope), dry_run)
     else:
-        echo_changes(change_policies(gcp.connect(project), grants, adding))
+        iam = gcp.connect(project)
+        accounts = with_accounts(iam, platform.participants, project)
+        grants = desired_grants(platform, scope, accounts)
+        _apply_in_gcp(
+            iam, grants, warehouse_resource(project), Views(participants, accounts, scope), dry_run
+        )
     click.echo(f"{len(grants)} grant(s) on {', '.join(buckets_of(grants))}")
+
+
+def _local_views(views: Views, dry_run: bool) -> None:
+    """The views, which the emulator honours; not their access, which it does not enforce."""
+    if not dry_run:
+        for line in write_views(warehouse_resource(), views):
+            click.echo(line)
+    click.echo(
+        "dataset access: not written: the local warehouse answers anyone. In BigQuery the "
+        "platform's dataset authorizes each participant's views, and only the participant's "
+        "group (and download account) reads them."
+    )
+
+
+def _apply_in_gcp(
+    iam: gcp.Iam, grants: list[Grant], warehouse: WarehouseResource, views: Views, dry_run: bool
+) -> None:
+    if dry_run:
+        echo_changes(planned_changes(grants, adding, iam.policies.get))
+        for finding in audit_views(warehouse, views):
+            if finding.kind in APPLY_FIXES:
+                click.echo(f"would fix: {finding}")
+        return
+    echo_changes(change_policies(iam, grants, adding))
+    for line in write_views(warehouse, views):
+        click.echo(line)
+    echo_access(grant_views(warehouse, views))

@@ -8,6 +8,7 @@ from textwrap import indent
 import click
 
 from b8760_assets.access import gcp
+from b8760_assets.access.accounts import planned_changes
 from b8760_assets.access.names import (
     UnsafeName,
     account_email,
@@ -19,7 +20,6 @@ from b8760_assets.access.onboarding import (
     gcloud_onboarding,
     onboarding_grants,
     place_readme,
-    planned_changes,
     readme_text,
 )
 from b8760_assets.access.onboarding import (
