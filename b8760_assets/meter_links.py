@@ -20,7 +20,7 @@ from b8760_assets.readings_table import (
     LINK_TO_METERS,
     READINGS_TABLE,
     ensure_readings_table,
-    merge_readings_sql,
+    merge_staged_readings,
 )
 from b8760_assets.staging_tables import drop_left_staging_tables, staging_table
 from b8760_assets.storage import StorageResource
@@ -28,6 +28,10 @@ from b8760_assets.warehouse import WarehouseResource
 
 WAREHOUSE_METER_LINKS = "warehouse_meter_links"
 UNKNOWN_METERS_CHECK = "readings_of_unknown_meters"
+# Every connector's step MERGEs into the one `readings`, where BigQuery runs at most
+# MAX_RUNNING_DML_PER_TABLE mutating statements at once (and fails past 20 waiting): the
+# instance's limit for this pool (dagster.yaml) keeps the steps under it whatever the runs.
+READINGS_MERGE_POOL = "warehouse_readings_merge"
 
 
 def unknown_meters_sql(staging: str) -> str:
@@ -69,6 +73,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         ),
         kinds={"bigquery"},
         column_schema=COLUMN_SCHEMA,
+        pool=READINGS_MERGE_POOL,
         description=(
             f"{connector.name}'s standardized readings in the warehouse table "
             f"`{READINGS_TABLE}`, linked to `{METERS_TABLE}`; newest version per interval."
@@ -88,7 +93,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         try:
             loaded = warehouse.load_parquet_objects(staging, batches) if batches else 0
             context.log.info(f"loaded {loaded} readings from {len(batches)} batch(es)")
-            warehouse.query(merge_readings_sql(staging))
+            jobs = merge_staged_readings(warehouse, staging)
             unknown = warehouse.query(unknown_meters_sql(staging))
         finally:
             warehouse.drop_table(staging)
@@ -97,6 +102,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
             metadata={
                 "readings_loaded": loaded,
                 "batches": len(batches),
+                "merge_jobs": jobs,
                 "table": warehouse.table_id(READINGS_TABLE),
                 "unknown_meters": len(unknown_readings),
             },

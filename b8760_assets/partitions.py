@@ -62,10 +62,12 @@ def chain_asset(
     kinds: set[str],
     deps: Sequence[dg.AssetKey] = (),
     column_schema: dg.TableSchema | None = None,
+    pool: str | None = None,
 ) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
     """The decorator every asset of a connector's chain shares: its group, its arrival-hour
     partitions, ranges of hours in one run, its one data-quality check (name, description),
-    and the columns of what it writes, if it writes rows (the asset's Columns tab)."""
+    the columns of what it writes, if it writes rows (the asset's Columns tab), and the
+    concurrency pool of a shared service it must not overload."""
     key = dg.AssetKey([connector.name, name])
     check_name, check_description = check
     return dg.asset(
@@ -78,4 +80,5 @@ def chain_asset(
         check_specs=[dg.AssetCheckSpec(check_name, asset=key, description=check_description)],
         description=description,
         metadata={} if column_schema is None else {"dagster/column_schema": column_schema},
+        pool=pool,
     )

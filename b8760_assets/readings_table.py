@@ -6,7 +6,16 @@ any order, any number of times, ends in the same table; on equal versions the st
 (a replay under a corrected meter XML rewrites its readings). A reading's meter_known is
 worked out again against `meters` as it is now: a meter described since its readings were
 standardized is linked by the next replay.
+
+The table is partitioned by MONTH of the interval start: BigQuery gives a partition only to
+times from 1960 to 2159, so it never has more than 2,402 (its limit is 10,000, and 30 years
+of hours would be 262,980), and one MERGE of any range touches fewer than one job may (4,000).
+Clustering by connector, meter and interval start keeps a meter's readings of a month
+together. Limits: warehouse_limits.py.
 """
+
+from collections.abc import Callable
+from datetime import timedelta
 
 from b8760_assets.meter_registry import METERS_TABLE
 from b8760_assets.readings_schema import (
@@ -21,9 +30,14 @@ from b8760_assets.readings_schema import (
     VERSION,
     Column,
 )
-from b8760_assets.warehouse import WarehouseResource
+from b8760_assets.warehouse import WarehouseLayoutMismatch, WarehouseResource
+from b8760_assets.warehouse_limits import TimePartitioning
 
 READINGS_TABLE = "readings"
+READINGS_PARTITIONING = TimePartitioning(INTERVAL_START.name, "MONTH")
+READINGS_CLUSTERING = (CONNECTOR.name, METER_ID.name, INTERVAL_START.name)
+# Where `b8760 warehouse migrate` keeps the rows while `readings` is made again.
+MIGRATING_TABLE = f"{READINGS_TABLE}_migrating"
 # A staged reading (s) and its meter (m), null where no meter XML describes it.
 LINK_TO_METERS = (
     f"LEFT JOIN {METERS_TABLE} m "
@@ -32,26 +46,101 @@ LINK_TO_METERS = (
 
 
 def ensure_readings_table(warehouse: WarehouseResource) -> None:
-    """`readings`, hour-partitioned on the interval start and clustered by meter: a MERGE of
-    a range of hours touches only those hours' partitions."""
+    """`readings` in its layout; WarehouseLayoutMismatch for one made in another."""
     warehouse.ensure_table(
         READINGS_TABLE,
         BIGQUERY_SCHEMA,
-        hour_partitioned_on=INTERVAL_START.name,
-        clustered_by=[CONNECTOR.name, METER_ID.name],
+        partitioning=READINGS_PARTITIONING,
+        clustered_by=READINGS_CLUSTERING,
     )
 
 
-def merge_readings_sql(staging: str) -> str:
-    """Newest version per key from staging, linked to `meters`, merged into `readings`."""
+def merge_staged_readings(
+    warehouse: WarehouseResource,
+    staging: str,
+    partitioning: TimePartitioning = READINGS_PARTITIONING,
+    *,
+    relink: bool = True,
+) -> int:
+    """MERGE the staged readings into `readings`, in as many jobs as the per-job partition
+    limit needs (one for any range in the readings' layout); the jobs run. relink=False
+    keeps the staged meter_known (rows of `readings` itself, migrating)."""
+    [extent] = warehouse.query(
+        f"SELECT MIN({INTERVAL_START.name}) AS first, MAX({INTERVAL_START.name}) AS last "
+        f"FROM {staging}"
+    )
+    if extent["first"] is None:
+        return 0
+    spans = list(partitioning.spans(extent["first"], extent["last"]))
+    for start, end in spans:
+        warehouse.modify(
+            merge_readings_sql(staging, relink=relink),
+            {"span_start": start, "span_end": end},
+            table=READINGS_TABLE,
+            partitioning=partitioning,
+            first=start,
+            last=end - timedelta(microseconds=1),
+        )
+    return len(spans)
+
+
+def migrate_readings_table(warehouse: WarehouseResource, log: Callable[[str], None]) -> None:
+    """Copy `readings` into the platform's layout: its rows to MIGRATING_TABLE, the table
+    made again, the rows merged back. Each step can be run again after a crash: a MIGRATING
+    table left behind is what an interrupted migration still has to merge back."""
+    tables = warehouse.list_tables()
+    if READINGS_TABLE in tables:
+        try:
+            ensure_readings_table(warehouse)
+        except WarehouseLayoutMismatch as mismatch:
+            log(f"{mismatch.args[0].split('. ')[0]}.")
+            _copy_aside(warehouse, log)
+        else:
+            if MIGRATING_TABLE not in tables:
+                log(f"{warehouse.table_id(READINGS_TABLE)} is in the platform's layout already.")
+                return
+    elif MIGRATING_TABLE not in tables:
+        log(f"no table {warehouse.table_id(READINGS_TABLE)}: the first run makes it.")
+        return
+    ensure_readings_table(warehouse)
+    jobs = merge_staged_readings(warehouse, MIGRATING_TABLE, relink=False)
+    [count] = warehouse.query(f"SELECT COUNT(*) AS n FROM {READINGS_TABLE}")
+    warehouse.drop_table(MIGRATING_TABLE)
+    log(
+        f"{warehouse.table_id(READINGS_TABLE)} made again, partitioned by "
+        f"{READINGS_PARTITIONING.unit} on {READINGS_PARTITIONING.column} and clustered by "
+        f"{', '.join(READINGS_CLUSTERING)}: {count['n']} readings merged back in {jobs} job(s)."
+    )
+
+
+def _copy_aside(warehouse: WarehouseResource, log: Callable[[str], None]) -> None:
+    """`readings`' rows into MIGRATING_TABLE, counted, then `readings` dropped."""
+    warehouse.drop_table(MIGRATING_TABLE)  # of an attempt that died before its copy was whole
+    warehouse.ensure_table(MIGRATING_TABLE, BIGQUERY_SCHEMA)
+    warehouse.query(f"INSERT INTO {MIGRATING_TABLE} SELECT * FROM {READINGS_TABLE}")
+    [copied] = warehouse.query(f"SELECT COUNT(*) AS n FROM {MIGRATING_TABLE}")
+    [source] = warehouse.query(f"SELECT COUNT(*) AS n FROM {READINGS_TABLE}")
+    if copied != source:
+        raise RuntimeError(
+            f"copied {copied['n']} of {source['n']} readings to {MIGRATING_TABLE}; "
+            f"{READINGS_TABLE} is left as it was: run the migration again"
+        )
+    warehouse.drop_table(READINGS_TABLE)
+    log(f"{copied['n']} readings copied to {warehouse.table_id(MIGRATING_TABLE)}.")
+
+
+def merge_readings_sql(staging: str, *, relink: bool = True) -> str:
+    """Newest version per key from staging, linked to `meters`, merged into `readings`: the
+    staged readings whose interval starts from @span_start until @span_end."""
     on = " AND ".join(f"t.{name} = n.{name}" for name in INTERVAL_KEY)
     updates = ", ".join(f"{column.name} = n.{column.name}" for column in COLUMNS if not column.key)
     return f"""
         MERGE {READINGS_TABLE} t
         USING (
-            SELECT {", ".join(_linked(column) for column in COLUMNS)}
+            SELECT {", ".join(_linked(column, relink) for column in COLUMNS)}
             FROM {staging} s
             {LINK_TO_METERS}
+            WHERE s.{INTERVAL_START.name} >= @span_start AND s.{INTERVAL_START.name} < @span_end
             QUALIFY ROW_NUMBER() OVER (
                 PARTITION BY {", ".join(f"s.{name}" for name in INTERVAL_KEY)}
                 ORDER BY {", ".join(f"s.{name} DESC" for name in VERSION)}
@@ -64,9 +153,9 @@ def merge_readings_sql(staging: str) -> str:
     """
 
 
-def _linked(column: Column) -> str:
+def _linked(column: Column, relink: bool) -> str:
     """A staged column as the MERGE takes it: meter_known from the reading's meter, now."""
-    if column == METER_KNOWN:
+    if column == METER_KNOWN and relink:
         return f"m.meter_id IS NOT NULL AS {METER_KNOWN.name}"
     return f"s.{column.name}"
 

@@ -29,6 +29,12 @@ from google.cloud.bigquery.retry import DEFAULT_RETRY
 from pydantic import Field
 
 from b8760_assets.local_stack import LOCAL_PROJECT, emulator_endpoint
+from b8760_assets.warehouse_limits import (
+    MAX_PARTITIONS_PER_JOB,
+    MAX_PARTITIONS_PER_TABLE,
+    TimePartitioning,
+    WarehouseLimitExceeded,
+)
 
 # Each API call, its retries included: the client's own defaults wait for an answer for ever
 # and retry an unreachable warehouse for ten minutes (a run once sat 900 s with no output).
@@ -89,6 +95,39 @@ class AccessChange:
     written: bool
 
 
+class WarehouseLayoutMismatch(Exception):
+    """A table made by an earlier version of the platform, partitioned or clustered otherwise."""
+
+    def __init__(
+        self,
+        table: str,
+        existing: bigquery.Table,
+        partitioning: TimePartitioning,
+        clustered_by: Sequence[str],
+    ) -> None:
+        found = existing.time_partitioning
+        was = _by(found.type_, found.field) if found else "by nothing"
+        super().__init__(
+            f"table {table} is partitioned {was}, clustered by "
+            f"{', '.join(existing.clustering_fields or []) or 'nothing'}; the platform lays it "
+            f"out partitioned {_by(partitioning.unit, partitioning.column)}, clustered by "
+            f"{', '.join(clustered_by) or 'nothing'}. Copy it into that layout with "
+            "`b8760 warehouse migrate` (docs/warehouse.md), or drop it to have it made again "
+            "(on the local stack: make clean)"
+        )
+
+
+def _by(unit: str, column: str) -> str:
+    return f"by {unit} on {column}"
+
+
+def _laid_out(
+    table: bigquery.Table, partitioning: TimePartitioning, clustered_by: Sequence[str]
+) -> bool:
+    clustering = list(table.clustering_fields or [])
+    return partitioning.describes(table) and clustering == list(clustered_by)
+
+
 class WarehouseUnavailable(Exception):
     """A warehouse call that got no answer in time, or no connection; the message names it."""
 
@@ -145,28 +184,30 @@ class WarehouseResource(BigQueryResource):
         table: str,
         schema: Sequence[bigquery.SchemaField],
         *,
-        hour_partitioned_on: str | None = None,
+        partitioning: TimePartitioning | None = None,
         clustered_by: Sequence[str] = (),
     ) -> None:
         """Create the dataset and table if missing (through the API: the emulator ignores
-        partitioning written in DDL); a table that exists must have the schema's columns."""
+        partitioning written in DDL); a table that exists must have the schema's columns and,
+        where a partitioning is given, that partitioning and clustering."""
         with self.get_client() as client, self._answering(f"creating {self.table_id(table)}"):
             client.create_dataset(self.dataset, exists_ok=True, **self._limits())
             definition = bigquery.Table(f"{client.project}.{self.table_id(table)}", schema=schema)
-            if hour_partitioned_on:
-                definition.time_partitioning = bigquery.TimePartitioning(
-                    type_=bigquery.TimePartitioningType.HOUR, field=hour_partitioned_on
-                )
+            if partitioning:
+                definition.time_partitioning = partitioning.as_bigquery()
             if clustered_by:
                 definition.clustering_fields = list(clustered_by)
             try:
                 client.create_table(definition, **self._limits())
             except Conflict:
-                existing = [
-                    field.name for field in client.get_table(definition, **self._limits()).schema
-                ]
-                if existing != [field.name for field in schema]:
-                    raise WarehouseSchemaMismatch(self.table_id(table), existing, schema) from None
+                existing = client.get_table(definition, **self._limits())
+                names = [field.name for field in existing.schema]
+                if names != [field.name for field in schema]:
+                    raise WarehouseSchemaMismatch(self.table_id(table), names, schema) from None
+                if partitioning and not _laid_out(existing, partitioning, clustered_by):
+                    raise WarehouseLayoutMismatch(
+                        self.table_id(table), existing, partitioning, clustered_by
+                    ) from None
 
     def load_rows(
         self,
@@ -307,6 +348,36 @@ class WarehouseResource(BigQueryResource):
             # the timeouts; a failed MERGE fails the run, and its rerun repeats it.
             job = client.query(sql, job_config=config, job_retry=None, **self._limits())
             return [dict(row.items()) for row in self._wait(job)]
+
+    def modify(
+        self,
+        sql: str,
+        params: Mapping[str, Any],
+        *,
+        table: str,
+        partitioning: TimePartitioning,
+        first: datetime,
+        last: datetime,
+    ) -> None:
+        """Run a statement that modifies `table`'s rows with times from first to last, unless
+        production BigQuery would refuse it for the partitions it touches (the emulator would
+        not): WarehouseLimitExceeded, naming the limit, before anything is sent."""
+        touched = partitioning.partitions(first, last)
+        where = (
+            f"{self.table_id(table)} from {first.isoformat()} to {last.isoformat()} touches "
+            f"{touched:,} {partitioning.unit} partitions"
+        )
+        if touched > MAX_PARTITIONS_PER_TABLE:
+            raise WarehouseLimitExceeded(
+                f"a job on {where}: more than a table may have (BigQuery's limit, "
+                f"{MAX_PARTITIONS_PER_TABLE:,}); partition the table by a longer unit"
+            )
+        if touched > MAX_PARTITIONS_PER_JOB:
+            raise WarehouseLimitExceeded(
+                f"a job on {where}: more than one job may modify (BigQuery's limit, "
+                f"{MAX_PARTITIONS_PER_JOB:,}); split it by TimePartitioning.spans"
+            )
+        self.query(sql, params)
 
     def _retry(self) -> Retry:
         return DEFAULT_RETRY.with_timeout(self.request_timeout_s)

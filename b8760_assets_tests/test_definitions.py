@@ -13,9 +13,11 @@ import dagster as dg
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions, defs
+from b8760_assets.meter_links import READINGS_MERGE_POOL
 from b8760_assets.meter_registry import METERS_TABLE, build_meter_registry
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
+from b8760_assets.warehouse_limits import MAX_RUNNING_DML_PER_TABLE
 
 CONNECTORS = ("coned", "ext_conn1", "ext_conn10")
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -157,3 +159,20 @@ def graphql_when_up(url: str, query: str, server: subprocess.Popen) -> dict:
         except OSError:
             time.sleep(0.5)
     raise AssertionError(f"{url} did not answer within 120 s")
+
+
+def test_the_warehouse_steps_merge_at_most_as_many_at_once_as_bigquery_runs(
+    stack_env: dict, dagster_home: Path
+) -> None:
+    """Every connector's MERGE goes into one `readings`; the instance's pool limit (the
+    checkout's dagster.yaml) is BigQuery's limit of mutating statements on one table."""
+    location = defs()
+    merging = {
+        key.path[0]: location.get_assets_def(key).op.pool
+        for key in location.resolve_asset_graph().get_all_asset_keys()
+        if key.path[-1] == "warehouse_meter_links"
+    }
+    assert merging == {connector: READINGS_MERGE_POOL for connector in CONNECTORS}
+    with dg.DagsterInstance.get() as instance:
+        limit = instance.get_concurrency_config().pool_config.default_pool_limit
+    assert limit == MAX_RUNNING_DML_PER_TABLE

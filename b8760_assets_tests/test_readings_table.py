@@ -1,18 +1,42 @@
-"""The readings table's MERGE (readings_table.py) on the local BigQuery emulator: whatever
-order replays of an interval arrive in, `readings` ends with the greatest (upload time, source
-file, line), as the reference newest_per_interval keeps it."""
+"""The readings table (readings_table.py) on the local BigQuery emulator: whatever order
+replays of an interval arrive in, `readings` ends with the greatest (upload time, source
+file, line), as the reference newest_per_interval keeps it; its layout holds BigQuery's
+partition limits, which the emulator does not enforce, and an earlier layout migrates."""
 
+import importlib
 import itertools
+from datetime import timedelta
 
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from b8760_assets.cli import main
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
-from b8760_assets.readings_schema import BIGQUERY_SCHEMA
-from b8760_assets.readings_table import READINGS_TABLE, merge_readings_sql
-from b8760_assets.warehouse import WarehouseResource
+from b8760_assets.readings_schema import BIGQUERY_SCHEMA, NAMES
+from b8760_assets.readings_table import (
+    MIGRATING_TABLE,
+    READINGS_CLUSTERING,
+    READINGS_PARTITIONING,
+    READINGS_TABLE,
+    ensure_readings_table,
+    merge_readings_sql,
+    merge_staged_readings,
+    migrate_readings_table,
+)
+from b8760_assets.warehouse import WarehouseLayoutMismatch, WarehouseResource
+from b8760_assets.warehouse_limits import (
+    MAX_PARTITIONS_PER_JOB,
+    MAX_PARTITIONS_PER_TABLE,
+    PARTITIONED_FROM,
+    PARTITIONED_UNTIL,
+    TimePartitioning,
+    WarehouseLimitExceeded,
+)
 from b8760_assets_tests.reference import newest_per_interval
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
+
+WAREHOUSE_CLI = importlib.import_module("b8760_assets.cli.warehouse")
 
 START = utc(2021, 11, 8, 14)
 # Each a replay of the same interval: a later upload beats any name, "a.csv" is older than
@@ -31,16 +55,30 @@ def replay(hour, file, line) -> pl.DataFrame:
     )
 
 
-def merge(warehouse: WarehouseResource, rows: pl.DataFrame) -> None:
-    warehouse.ensure_table("staging", BIGQUERY_SCHEMA)
-    warehouse.load_rows("staging", rows.to_arrow(), write_disposition="WRITE_TRUNCATE")
-    warehouse.query(merge_readings_sql("staging"))
+def stage(warehouse: WarehouseResource, rows: pl.DataFrame, table: str = "staging") -> None:
+    warehouse.ensure_table(table, BIGQUERY_SCHEMA)
+    warehouse.load_rows(table, rows.to_arrow(), write_disposition="WRITE_TRUNCATE")
+
+
+def merge(warehouse: WarehouseResource, rows: pl.DataFrame, **partitioning) -> int:
+    stage(warehouse, rows)
+    return merge_staged_readings(warehouse, "staging", **partitioning)
+
+
+def at_starts(*starts) -> pl.DataFrame:
+    """One reading of meter 3 at each start."""
+    readings = (reading("3", start, 1.0, line=line) for line, start in enumerate(starts, 2))
+    return standardized(*readings, uploaded_at=utc(2023, 1, 1, 0))
+
+
+def rows_of(warehouse: WarehouseResource) -> list[dict]:
+    return warehouse.query(f"SELECT * FROM {READINGS_TABLE} ORDER BY interval_start")
 
 
 @pytest.fixture
 def tables(warehouse: WarehouseResource) -> WarehouseResource:
     """The warehouse with empty `readings` and `meters`."""
-    warehouse.ensure_table(READINGS_TABLE, BIGQUERY_SCHEMA)
+    ensure_readings_table(warehouse)
     warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
     return warehouse
 
@@ -74,3 +112,141 @@ def test_a_replay_after_a_meter_xml_correction_rewrites_its_readings(
     merge(tables, rows.with_columns(value=pl.col("value") / 40))
 
     assert tables.query(values) == [{"value": 9.0}]
+
+
+def test_the_layout_holds_30_years_of_readings_within_bigquerys_partition_limits(
+    tables: WarehouseResource,
+) -> None:
+    with tables.get_client() as client:
+        table = client.get_table(f"{client.project}.{tables.table_id(READINGS_TABLE)}")
+    assert (table.time_partitioning.type_, table.time_partitioning.field) == (
+        "MONTH",
+        "interval_start",
+    )
+    assert table.clustering_fields == ["connector", "meter_id", "interval_start"]
+    thirty_years = (utc(2021, 1, 1, 0), utc(2050, 12, 31, 23))
+    assert READINGS_PARTITIONING.partitions(*thirty_years) == 360 <= MAX_PARTITIONS_PER_TABLE
+    assert TimePartitioning("interval_start", "HOUR").partitions(*thirty_years) == 262_968
+    assert TimePartitioning("interval_start", "DAY").partitions(*thirty_years) == 10_957
+    # Whatever the readings' times (0001 to 9999 pass the landing check), every month from
+    # 1960 to 2159 and one partition for the rest: one MERGE job, under both limits.
+    everything = (utc(1, 1, 1, 0), utc(9999, 12, 31, 22))
+    assert READINGS_PARTITIONING.partitions(*everything) == 2_401 <= MAX_PARTITIONS_PER_JOB
+    assert len(list(READINGS_PARTITIONING.spans(*everything))) == 1
+
+
+@pytest.mark.parametrize("unit", ["HOUR", "DAY", "MONTH", "YEAR"])
+def test_spans_cover_a_range_each_within_the_per_job_limit(unit: str) -> None:
+    partitioning = TimePartitioning("interval_start", unit)  # type: ignore[arg-type]
+    first, last = PARTITIONED_FROM - timedelta(days=400), PARTITIONED_UNTIL + timedelta(days=1)
+    if unit == "HOUR":
+        first, last = utc(2000, 1, 1, 0), utc(2002, 1, 1, 0)
+    spans = list(partitioning.spans(first, last))
+
+    assert spans[0][0] == first and spans[-1][1] == last + timedelta(microseconds=1)
+    assert all(end == start for (_, end), (start, _) in itertools.pairwise(spans))
+    us = timedelta(microseconds=1)
+    assert max(partitioning.partitions(a, b - us) for a, b in spans) <= MAX_PARTITIONS_PER_JOB
+    assert (len(spans) > 1) == (partitioning.partitions(first, last) > MAX_PARTITIONS_PER_JOB)
+
+
+def test_a_merge_over_more_partitions_than_a_job_may_modify_is_split(
+    warehouse: WarehouseResource,
+) -> None:
+    """With day partitions, readings 2000, 2011 and 2022 span 8,036 days: three jobs."""
+    by_day = TimePartitioning("interval_start", "DAY")
+    warehouse.ensure_table(READINGS_TABLE, BIGQUERY_SCHEMA, partitioning=by_day)
+    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    starts = [utc(2000, 1, 1, 0), utc(2011, 1, 1, 0), utc(2022, 1, 1, 0)]
+
+    assert merge(warehouse, at_starts(*starts), partitioning=by_day) == 3
+
+    assert [row["interval_start"] for row in rows_of(warehouse)] == starts
+
+
+def test_a_job_past_a_partition_limit_is_refused_before_it_is_sent(
+    tables: WarehouseResource,
+) -> None:
+    by_day = TimePartitioning("interval_start", "DAY")
+    stage(tables, at_starts(utc(2000, 1, 1, 0), utc(2011, 1, 1, 0)))
+    everything = {"span_start": utc(1, 1, 1, 0), "span_end": utc(9999, 1, 1, 0)}
+
+    with pytest.raises(WarehouseLimitExceeded) as per_job:
+        tables.modify(
+            merge_readings_sql("staging"),
+            everything,
+            table=READINGS_TABLE,
+            partitioning=by_day,
+            first=utc(2000, 1, 1, 0),
+            last=utc(2011, 1, 1, 0),
+        )
+    with pytest.raises(WarehouseLimitExceeded) as per_table:
+        tables.modify(
+            merge_readings_sql("staging"),
+            everything,
+            table=READINGS_TABLE,
+            partitioning=by_day,
+            first=utc(1970, 1, 1, 0),
+            last=utc(2011, 1, 1, 0),
+        )
+
+    assert "touches 4,019 DAY partitions: more than one job may modify" in str(per_job.value)
+    assert "(BigQuery's limit, 4,000)" in str(per_job.value)
+    assert "touches 14,976 DAY partitions: more than a table may have" in str(per_table.value)
+    assert "(BigQuery's limit, 10,000)" in str(per_table.value)
+    assert rows_of(tables) == []  # neither was sent
+
+
+def test_a_readings_table_of_an_earlier_layout_is_refused_then_migrated(
+    warehouse: WarehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """readings as the platform made it before (hour partitions, two clustering columns):
+    the warehouse step refuses it, naming the command, and the command copies it over as it
+    is (meter_known included, though `meters` describes none of its meters now)."""
+    warehouse.ensure_table(
+        READINGS_TABLE,
+        BIGQUERY_SCHEMA,
+        partitioning=TimePartitioning("interval_start", "HOUR"),
+        clustered_by=["connector", "meter_id"],
+    )
+    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    starts = [utc(2021, 11, 8, 14), utc(2021, 12, 8, 14)]
+    stage(warehouse, at_starts(*starts), table="earlier")
+    warehouse.query(f"INSERT INTO {READINGS_TABLE} SELECT * FROM earlier")
+    before = rows_of(warehouse)
+
+    with pytest.raises(WarehouseLayoutMismatch) as refused:
+        ensure_readings_table(warehouse)
+    assert "is partitioned by HOUR on interval_start, clustered by connector, meter_id" in str(
+        refused.value
+    )
+    assert "`b8760 warehouse migrate`" in str(refused.value)
+
+    monkeypatch.setattr(WAREHOUSE_CLI, "warehouse_resource", lambda project: warehouse)
+    migrated = CliRunner().invoke(main, ["warehouse", "migrate"])
+    again = CliRunner().invoke(main, ["warehouse", "migrate"])
+
+    assert migrated.exit_code == 0, migrated.output
+    assert "2 readings copied to" in migrated.output
+    assert "2 readings merged back in 1 job(s)" in migrated.output
+    ensure_readings_table(warehouse)  # in the layout now
+    assert rows_of(warehouse) == before
+    assert MIGRATING_TABLE not in warehouse.list_tables()
+    assert "in the platform's layout already" in again.output
+    assert list(before[0]) == list(NAMES) and READINGS_CLUSTERING[-1] == "interval_start"
+
+
+def test_a_migration_that_stopped_after_dropping_readings_is_finished(
+    warehouse: WarehouseResource,
+) -> None:
+    """Killed between dropping `readings` and merging its rows back: the rows are in the
+    migrating table, and the next run of the command merges them back."""
+    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    stage(warehouse, at_starts(utc(2021, 11, 8, 14)), table=MIGRATING_TABLE)
+    printed: list[str] = []
+
+    migrate_readings_table(warehouse, printed.append)
+
+    assert [row["interval_start"] for row in rows_of(warehouse)] == [utc(2021, 11, 8, 14)]
+    assert "1 readings merged back in 1 job(s)" in printed[-1]
+    assert MIGRATING_TABLE not in warehouse.list_tables()

@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,11 @@ TIMEOUT_S = 2.0
 GRACE_S = 10.0
 # Enough rows that the MERGE is still running when the emulator is killed under it.
 STAGED_ROWS = 300_000
+# The MERGE's span parameters, taking every staged reading.
+EVERY_START = {
+    "span_start": datetime(1, 1, 1, tzinfo=UTC),
+    "span_end": datetime(9999, 12, 31, tzinfo=UTC),
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +75,7 @@ def test_a_merge_whose_warehouse_is_killed_ends_in_a_clear_error(stack: None) ->
 
     def merge_then_kill() -> None:
         with ThreadPoolExecutor(max_workers=1) as merging:
-            merged = merging.submit(warehouse.query, merge_readings_sql("staging"))
+            merged = merging.submit(warehouse.query, merge_readings_sql("staging"), EVERY_START)
             time.sleep(0.5)
             assert not merged.done(), "the MERGE finished before the emulator was killed"
             os.kill(emulator, signal.SIGKILL)

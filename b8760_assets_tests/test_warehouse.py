@@ -12,6 +12,7 @@ from b8760_assets.warehouse import (
     arrow_schema,
     query_parameter,
 )
+from b8760_assets.warehouse_limits import TimePartitioning
 
 SCHEMA = [
     bigquery.SchemaField("connector", "STRING", mode="REQUIRED"),
@@ -32,11 +33,12 @@ def rows(*values: float) -> pa.Table:
     )
 
 
-def test_table_is_hour_partitioned_and_clustered(warehouse: WarehouseResource) -> None:
-    warehouse.ensure_table(
-        "readings", SCHEMA, hour_partitioned_on="interval_start", clustered_by=["connector"]
-    )
-    warehouse.ensure_table("readings", SCHEMA)  # a second call changes nothing
+def test_table_is_partitioned_and_clustered(warehouse: WarehouseResource) -> None:
+    by_hour = TimePartitioning("interval_start", "HOUR")
+    warehouse.ensure_table("readings", SCHEMA, partitioning=by_hour, clustered_by=["connector"])
+    # A second call changes nothing; one without a layout does not look at it.
+    warehouse.ensure_table("readings", SCHEMA, partitioning=by_hour, clustered_by=["connector"])
+    warehouse.ensure_table("readings", SCHEMA)
     with warehouse.get_client() as client:
         table = client.get_table(f"{client.project}.{warehouse.table_id('readings')}")
     assert table.time_partitioning.type_ == "HOUR"
@@ -61,7 +63,9 @@ def test_a_table_of_other_columns_is_a_clear_error(warehouse: WarehouseResource)
 
 
 def test_load_appends_or_replaces(warehouse: WarehouseResource) -> None:
-    warehouse.ensure_table("readings", SCHEMA, hour_partitioned_on="interval_start")
+    warehouse.ensure_table(
+        "readings", SCHEMA, partitioning=TimePartitioning("interval_start", "HOUR")
+    )
     assert warehouse.load_rows("readings", rows(1.5, 2.5)) == 2
     warehouse.load_rows("readings", rows(4.0))
     assert warehouse.query("SELECT SUM(value) AS total FROM readings") == [{"total": 8.0}]

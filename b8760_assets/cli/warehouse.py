@@ -1,10 +1,12 @@
-"""`b8760 warehouse query`: SQL against the configured warehouse (the local emulator by default)."""
+"""`b8760 warehouse query` and `migrate`: the configured warehouse (the local emulator by
+default)."""
 
 import json
 
 import click
 
 from b8760_assets import settings
+from b8760_assets.readings_table import migrate_readings_table
 from b8760_assets.resources import warehouse_resource
 
 
@@ -27,6 +29,17 @@ def query(sql: str, as_json: bool) -> None:
             click.echo(json.dumps(row, default=str))
         return
     click.echo(table(rows))
+
+
+@warehouse.command()
+def migrate() -> None:
+    """Copy `readings` into the platform's layout (partitioned by month of the interval
+    start), when an earlier version made it otherwise; safe to run again if it stops.
+
+    Stop the landing-zone sensor first: a run's MERGE meanwhile would fail on the missing
+    table and be retried. Costs a copy of the table (docs/warehouse.md).
+    """
+    migrate_readings_table(warehouse_resource(project=settings.gcp_project()), log=click.echo)
 
 
 def table(rows: list[dict]) -> str:
