@@ -10,6 +10,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+import dagster as dg
+
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import BAD_VALUE_CSV, GOOD_CSV, upload
 from b8760_assets_tests.own_platform import OwnPlatform, own_platform
@@ -60,6 +62,17 @@ def state(platform: OwnPlatform) -> dict[str, object]:
     return found
 
 
+def reported(run: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    """Each step's materialization metadata (the warehouse's readings_loaded, batches, ...)."""
+    return {
+        event.asset_key.to_user_string(): {
+            key: value.value
+            for key, value in event.step_materialization_data.materialization.metadata.items()
+        }
+        for event in run.get_asset_materialization_events()
+    }
+
+
 def test_a_run_killed_at_any_storage_call_is_finished_by_its_rerun(
     storage: StorageResource,
 ) -> None:
@@ -75,13 +88,17 @@ def test_a_run_killed_at_any_storage_call_is_finished_by_its_rerun(
         platform = prepared(storage)
         killed = run_killed_at(platform, call_number)
         assert killed.returncode == -signal.SIGKILL, (call_number, killed.stderr[-3000:])
-        assert platform.run(CONNECTOR, H).success
+        rerun = platform.run(CONNECTOR, H)
+        assert rerun.success
         left = state(platform)
-        return call_number, {
+        differences = {
             name: (left.get(name, "(missing)"), expected.get(name, "(missing)"))
             for name in left.keys() | expected.keys()
             if left.get(name) != expected.get(name)
         }
+        if differences:  # what the rerun's steps said they did, to tell where it went wrong
+            differences["rerun reported"] = reported(rerun)
+        return call_number, differences
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         differences = {
