@@ -109,6 +109,43 @@ def test_sensor_requests_one_run_per_connector_hour(
         assert [r.run_key for r in again.run_requests] == [request.run_key]
 
 
+def test_a_tick_lists_the_landing_zone_once_whatever_the_connectors(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two bucket checks and a listing per connector made a tick of 1,500 connectors 4,500
+    requests; it is one listing of the landing zone, and the claims of who has files."""
+    layouts = [
+        replace(layout, connector=replace(layout.connector, name=f"ext_conn{number}"))
+        for number in range(1, 31)
+    ]
+    busy = layouts[9]  # ext_conn10, whose folder ext_conn1/ is a prefix of
+    upload(storage, busy, "good.csv", GOOD_CSV)
+    upload(storage, layouts[0], "readme.txt", b"not a data file")
+    sensor = build_landing_zone_sensor(
+        layouts, {each.connector.name: [raw_landing_files_key(each)] for each in layouts}
+    )
+    calls: list[tuple[str, ...]] = []
+    for name in ("ensure_bucket", "list"):
+        real = getattr(StorageResource, name)
+
+        def counted(self, *args, _real=real, _name=name, **kwargs):
+            calls.append((_name, *args))
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(StorageResource, name, counted)
+
+    with dg.instance_for_test() as instance:
+        [request] = evaluate(sensor, instance, None, storage).run_requests
+
+    assert request.tags[CONNECTOR_TAG] == "ext_conn10"
+    assert calls == [
+        ("ensure_bucket", layout.landing_bucket),
+        ("list", layout.landing_bucket, ""),
+        ("ensure_bucket", layout.bucket),
+        ("list", layout.bucket, "ext_conn10/claims/"),
+    ]
+
+
 def test_sensor_skips_files_an_hour_has_claimed(
     storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,6 +29,7 @@ BENCHMARKS = (
     "memory",
     "warehouse_load",
     "definitions_load",
+    "sensor_connectors",
 )
 
 

@@ -275,8 +275,13 @@ def freeze_hour(
 def landing_files(storage: StorageResource, layout: ConnectorLayout) -> Iterable[StoredObject]:
     """The connector's uploads now in the landing zone, less the platform's own (readme.txt)."""
     for upload in storage.list(layout.landing_bucket, layout.landing_prefix):
-        if layout.file_name(upload.name) not in RESERVED_NAMES:
+        if is_upload(layout, upload):
             yield upload
+
+
+def is_upload(layout: ConnectorLayout, listed: StoredObject) -> bool:
+    """Whether an object of the connector's landing folder is an upload (not readme.txt)."""
+    return layout.file_name(listed.name) not in RESERVED_NAMES
 
 
 def claim(

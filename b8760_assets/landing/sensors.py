@@ -4,9 +4,11 @@ A file uploaded during the current hour waits for the next tick after the hour e
 takes in only what was uploaded before it ended.
 
 The landing zone holds only files not yet moved, and claims exist only while a move is in
-flight, so a tick lists what is waiting, never the history. The cursor remembers the last
-hour checked per connector, so each connector is listed at most once an hour; run keys
-(`<connector>:<hour>`) make a connector-hour run at most once even if the cursor is lost.
+flight, so a tick lists what is waiting, never the history: one listing of the landing zone
+for every connector, and a connector's claims only when something of it waits. The cursor
+remembers the last hour checked per connector, so each connector is looked at at most once
+an hour; run keys (`<connector>:<hour>`) make a connector-hour run at most once even if the
+cursor is lost.
 """
 
 import json
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from b8760_assets.landing.intake import landing_files, uploaded_at
+from b8760_assets.landing.intake import is_upload, uploaded_at
 from b8760_assets.layout import ConnectorLayout, hour_segment
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
 from b8760_assets.storage import StorageResource
@@ -24,28 +26,37 @@ CONNECTOR_TAG = "b8760/connector"
 
 
 def waiting_uploads(
-    storage: StorageResource, layout: ConnectorLayout, before: datetime
-) -> list[str]:
-    """Names of the connector's uploads made before `before` (the end of the hour a run
-    would take them in) that no arrival hour has claimed yet: a later upload waits for the
-    hour it was uploaded in to end.
+    storage: StorageResource, layouts: Sequence[ConnectorLayout], before: datetime
+) -> dict[str, list[str]]:
+    """Per connector with any, the names of its uploads made before `before` (the end of the
+    hour a run would take them in) that no arrival hour has claimed yet: a later upload
+    waits for the hour it was uploaded in to end.
 
-    The claims are listed only when something is waiting: a tick with nothing new lists the
-    landing prefix alone, never the participant's bucket, whose listing costs the size of
-    the bucket on the local storage emulator (real GCS lists by prefix).
+    The landing zone holds only what is waiting (and each connector's readme.txt), so it is
+    listed once for all the connectors, whatever their number; the claims of a connector
+    are listed only when something of it is waiting.
     """
-    names = [
-        layout.file_name(upload.name)
-        for upload in landing_files(storage, layout)
-        if uploaded_at(upload) < before
-    ]
-    if not names:
-        return []
-    claimed = {
-        layout.claimed_file(claim.name)
-        for claim in storage.list(layout.bucket, layout.claims_prefix)
-    }
-    return [name for name in names if name not in claimed]
+    by_bucket: dict[str, dict[str, ConnectorLayout]] = {}
+    for layout in layouts:
+        by_bucket.setdefault(layout.landing_bucket, {})[layout.landing_prefix] = layout
+    uploads: dict[str, list[str]] = {}
+    for bucket, of_prefix in by_bucket.items():
+        storage.ensure_bucket(bucket)
+        for upload in storage.list(bucket, ""):
+            owner = of_prefix.get(upload.name.split("/", 1)[0] + "/")
+            if owner and is_upload(owner, upload) and uploaded_at(upload) < before:
+                uploads.setdefault(owner.connector.name, []).append(owner.file_name(upload.name))
+    waiting = {}
+    for layout in layouts:
+        if names := uploads.get(layout.connector.name):
+            storage.ensure_bucket(layout.bucket)
+            claimed = {
+                layout.claimed_file(claim.name)
+                for claim in storage.list(layout.bucket, layout.claims_prefix)
+            }
+            if unclaimed := [name for name in names if name not in claimed]:
+                waiting[layout.connector.name] = unclaimed
+    return waiting
 
 
 def build_landing_zone_sensor(
@@ -69,18 +80,22 @@ def build_landing_zone_sensor(
         last_complete_hour = floor_hour(datetime.now(UTC)) - HOUR
         hour = hour_segment(last_complete_hour)
         checked = json.loads(context.cursor or "{}")
+        due = [
+            layout
+            for layout in layouts
+            if checked.get(layout.connector.name, "") < hour
+            and last_complete_hour >= layout.connector.start_hour
+        ]
+        waiting = waiting_uploads(storage, due, before=last_complete_hour + HOUR) if due else {}
         requests = []
-        for layout in layouts:
+        for layout in due:
             name = layout.connector.name
-            if checked.get(name, "") >= hour or last_complete_hour < layout.connector.start_hour:
-                continue
-            storage.ensure_bucket(layout.landing_bucket)
-            storage.ensure_bucket(layout.bucket)
-            waiting = waiting_uploads(storage, layout, before=last_complete_hour + HOUR)
             checked[name] = hour
-            if not waiting:
+            if name not in waiting:
                 continue
-            context.log.info(f"{name}: {len(waiting)} file(s) waiting; requesting hour {hour}")
+            context.log.info(
+                f"{name}: {len(waiting[name])} file(s) waiting; requesting hour {hour}"
+            )
             requests.append(
                 dg.RunRequest(
                     run_key=f"{name}:{hour}",
