@@ -28,9 +28,11 @@ from b8760_assets.warehouse import WarehouseResource
 
 WAREHOUSE_METER_LINKS = "warehouse_meter_links"
 UNKNOWN_METERS_CHECK = "readings_of_unknown_meters"
-# Every connector's step MERGEs into the one `readings`, where BigQuery runs at most
-# MAX_RUNNING_DML_PER_TABLE mutating statements at once (and fails past 20 waiting): the
-# instance's limit for this pool (dagster.yaml) keeps the steps under it whatever the runs.
+# Every connector's step MERGEs into the one `readings`, an hour's all into one month
+# partition, where concurrent mutating statements conflict (and BigQuery runs at most
+# MAX_RUNNING_DML_PER_TABLE at once): the instance limits this pool (dagster.yaml) to
+# READINGS_MERGES_AT_ONCE, whatever the runs.
+READINGS_MERGES_AT_ONCE = 1
 READINGS_MERGE_POOL = "warehouse_readings_merge"
 
 
