@@ -12,7 +12,7 @@ from b8760_assets.storage import StorageResource
 
 
 def b8760(*args: str):
-    return CliRunner().invoke(main, list(args))
+    return CliRunner().invoke(main, list(args), prog_name="b8760")
 
 
 def test_download_prints_the_meter_hour_and_its_url(storage: StorageResource, bucket: str) -> None:
@@ -51,6 +51,20 @@ def test_warehouse_query_prints_a_table_or_json(stack_env: dict) -> None:
     ]
     as_json = b8760("warehouse", "query", "SELECT 'coned' AS connector, 6 AS readings", "--json")
     assert json.loads(as_json.stdout) == {"connector": "coned", "readings": 6}
+
+
+def test_a_query_the_warehouse_refuses_is_one_line(stack_env: dict) -> None:
+    refused = b8760("warehouse", "query", "SELEC 1")
+    assert refused.exit_code == 1
+    assert refused.stderr == 'Error: 400 Syntax error: Unexpected identifier "SELEC" at [1:7]\n'
+
+
+def test_help_and_version_as_a_user_types_them() -> None:
+    assert b8760("-h").stdout == b8760("--help").stdout
+    assert "Operate the Benchmark 8760 data platform." in b8760("-h").stdout
+    assert b8760("warehouse", "query", "-h").stdout.startswith("Usage: b8760 warehouse query")
+    version = b8760("--version")
+    assert version.exit_code == 0 and version.stdout == "b8760, version 0.1.0\n"
 
 
 def test_table_of_no_rows() -> None:

@@ -30,9 +30,16 @@ def landing_zone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[storage.B
 
 @pytest.fixture
 def boto_config(landing_zone) -> Path:
+    """The config `eval "$(b8760 local boto)"` exports: every line a shell can evaluate."""
     result = CliRunner().invoke(main, ["local", "boto"])
-    path, export = result.output.splitlines()
-    assert export == f"export BOTO_CONFIG={path}"
+    comment, export = result.output.splitlines()
+    path = export.removeprefix("export BOTO_CONFIG=")
+    assert comment == f"# gsutil's config for the local stack: {path}"
+    evaluated = subprocess.run(
+        ["bash", "-c", 'eval "$0" && echo "$BOTO_CONFIG"', result.output],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert evaluated.stdout.strip() == path and evaluated.stderr == ""
     return Path(path)
 
 

@@ -13,7 +13,8 @@ from b8760_assets.cli.upload import upload
 from b8760_assets.cli.warehouse import warehouse
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="b8760-assets", prog_name="b8760")
 def main() -> None:
     """Operate the Benchmark 8760 data platform."""
 

@@ -2,10 +2,8 @@
 from the configuration."""
 
 import json
-from typing import Any
 
 import click
-from google.api_core.exceptions import GoogleAPICallError
 from google.auth.exceptions import DefaultCredentialsError
 
 from b8760_assets import settings
@@ -34,6 +32,7 @@ from b8760_assets.access.warehouse_views import (
     view_dataset,
     write_views,
 )
+from b8760_assets.cli.messages import ErrorsAsMessages
 from b8760_assets.config import ConfigError, Platform, check_platform
 from b8760_assets.resources import warehouse_resource
 from b8760_assets.warehouse import AccessChange, NotAView, WarehouseResource
@@ -46,16 +45,10 @@ PROJECT_OPTION = click.option(
 )
 
 
-class AccessErrorsAsMessages(click.Group):
+class AccessErrorsAsMessages(ErrorsAsMessages):
     """Errors of IAM, GCP and the configuration already say what is wrong: show them, exit 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (AccessError, UnsafeName, ConfigError, NotAView, DefaultCredentialsError) as error:
-            raise click.ClickException(str(error)) from error
-        except GoogleAPICallError as error:
-            raise click.ClickException(f"{error.code} {error.message}") from error
+    shown = (AccessError, UnsafeName, ConfigError, NotAView, DefaultCredentialsError)
 
 
 def platform_or_exit() -> Platform:

@@ -67,7 +67,8 @@ def env() -> None:
 
 @local.command()
 def boto() -> None:
-    """Write the boto config that gsutil needs to reach the stack, and show how to use it."""
+    """Write the boto config that gsutil needs to reach the stack, and the line that points
+    gsutil at it: eval "$(b8760 local boto)"."""
     path = local_stack.write_boto_config()
-    click.echo(path)
+    click.echo(f"# gsutil's config for the local stack: {path}")
     click.echo(f"export BOTO_CONFIG={shlex.quote(str(path))}")

@@ -6,11 +6,29 @@ import json
 import click
 
 from b8760_assets import settings
+from b8760_assets.cli.messages import ErrorsAsMessages
 from b8760_assets.readings_table import migrate_readings_table
 from b8760_assets.resources import warehouse_resource
+from b8760_assets.warehouse import (
+    WarehouseLayoutMismatch,
+    WarehouseSchemaMismatch,
+    WarehouseUnavailable,
+)
+from b8760_assets.warehouse_limits import WarehouseLimitExceeded
 
 
-@click.group()
+class WarehouseErrorsAsMessages(ErrorsAsMessages):
+    """A query BigQuery refuses, or a warehouse that does not answer: one line, exit 1."""
+
+    shown = (
+        WarehouseUnavailable,
+        WarehouseSchemaMismatch,
+        WarehouseLayoutMismatch,
+        WarehouseLimitExceeded,
+    )
+
+
+@click.group(cls=WarehouseErrorsAsMessages)
 def warehouse() -> None:
     """The warehouse (BigQuery; the local bqemulator with no GCP project)."""
 
