@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
@@ -102,6 +103,17 @@ def test_dagster_cli_validates_and_materializes(stack_env: dict, dagster_home: P
         records = instance.get_run_records()
         assert [record.dagster_run.status for record in records] == [dg.DagsterRunStatus.SUCCESS]
         assert instance.get_latest_materialization_event(dg.AssetKey(["warehouse", "meters"]))
+
+
+def test_a_fresh_checkout_validates_without_dagster_home(
+    stack_env: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As a new user types it, nothing exported: Dagster reads the checkout's dagster.yaml
+    and keeps its runs in a temporary folder."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    validated = run_dagster("definitions", "validate", "-w", "workspace.yaml")
+    assert validated.returncode == 0, validated.stderr[-3000:]
+    assert "All code locations passed validation." in validated.stdout + validated.stderr
 
 
 LOCATIONS_QUERY = """{ workspaceOrError { ... on Workspace { locationEntries {
