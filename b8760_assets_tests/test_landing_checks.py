@@ -17,7 +17,6 @@ from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.properties import KNOWN_FORMATS
 from b8760_assets.landing import file_checks
 from b8760_assets.landing.csv_format import CsvFormat, timestamps
-from b8760_assets.landing.csv_format.row_rules import QUALITY_FLAGS
 from b8760_assets.landing.file_checks import (
     FORMATS,
     CheckedFile,
@@ -26,7 +25,13 @@ from b8760_assets.landing.file_checks import (
     check_name,
     check_size,
 )
-from b8760_assets.landing.formats import READINGS_SCHEMA, SHOWN_CHARS, FormatRejected, Rejection
+from b8760_assets.landing.formats import (
+    QUALITY_FLAGS,
+    READINGS_SCHEMA,
+    SHOWN_CHARS,
+    FormatRejected,
+    Rejection,
+)
 from b8760_assets.layout import MAX_NAME_BYTES, RESERVED_NAMES
 
 EXT_CONN1 = ConnectorProperties(

@@ -27,6 +27,13 @@ READINGS_SCHEMA = pl.Schema(
     }
 )
 
+# The platform's quality flags, whatever flags a format's files use.
+QUALITY_FLAGS = {
+    "A": "actual, measured by the meter",
+    "E": "estimated by the connector or its source system",
+    "M": "missing: the meter recorded nothing and the value is a placeholder",
+}
+
 # Values quoted in a message are cut here: a message names the value, it does not replay the file.
 SHOWN_CHARS = 80
 

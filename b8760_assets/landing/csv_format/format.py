@@ -18,10 +18,11 @@ from b8760_assets.config import ConnectorProperties
 from b8760_assets.landing.csv_format.batch_check import BatchVerdict, batch_verdict
 from b8760_assets.landing.csv_format.blocks import row_batches
 from b8760_assets.landing.csv_format.header import REQUIRED_COLUMNS, check_header, too_few_fields
-from b8760_assets.landing.csv_format.repeated_readings import FileKeys, first_repeated_reading
+from b8760_assets.landing.csv_format.repeated_readings import first_repeated_reading
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import check_line_ends
 from b8760_assets.landing.formats import FormatRejected, Rejection
+from b8760_assets.landing.reading_keys import FileKeys
 from b8760_assets.ordered_map import ordered_map
 
 # Threads that read, check and transform batches at once.
