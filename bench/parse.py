@@ -38,14 +38,14 @@ def standardize_file(path: Path, connector, meters) -> int:
     meters' units, the readings kept as Parquet), then the kept readings normalized as the
     standardized asset reads them; the rows standardized."""
     from b8760_assets.landing.checked_readings import CheckedReadings, read_checked_readings
-    from b8760_assets.landing.file_checks import check_local_file
-    from b8760_assets.standardized.normalize import Normalizer
+    from b8760_assets.landing.file_checks import KnownMeters, check_local_file
 
-    normalizer = Normalizer(connector, meters)
+    known = KnownMeters.of(connector, meters)
+    normalizer = known.normalizer
     kept = path.with_suffix(".parquet")
     with CheckedReadings(kept) as readings:
         checked = check_local_file(
-            path.name, path, connector, normalizer=normalizer, on_readings=readings.write
+            path.name, path, connector, meters=known, on_readings=readings.write
         )
     if not checked.accepted:
         raise RuntimeError(f"the benchmark file was refused: {checked.rejection}")

@@ -2,18 +2,20 @@
 refuse it with a reason the uploader can act on.
 
 Every format returns the same normalized readings (READINGS_SCHEMA), so the steps after the
-landing check never need to know how a connector wrote its file.
+landing check never need to know how a connector wrote its file. A format that finds readings
+it does not take in (a Green Button channel no meter claims) says so in a Notice, which the
+hour's manifest keeps beside the file: nothing is dropped silently.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import polars as pl
 
-from b8760_assets.config import ConnectorProperties
+from b8760_assets.config import ConnectorProperties, Meter
 
 READINGS_SCHEMA = pl.Schema(
     {
@@ -39,8 +41,8 @@ SHOWN_CHARS = 80
 
 
 @dataclass(frozen=True)
-class Rejection:
-    """Why a file was refused, in words an uploader can act on.
+class Finding:
+    """Something the check found in a file, in words an uploader can act on.
 
     rule is a stable machine name ("csv.bad_timestamp") for dashboards and tests; the message
     says what was found, where, and what to do instead.
@@ -51,8 +53,18 @@ class Rejection:
     message: str
 
     def to_json(self) -> dict[str, object]:
-        """The reason kept for a rejected file (reasons/<hour>/<digest>.json)."""
+        """As kept for the file (its reason, its manifest entry)."""
         return {"rule": self.rule, "line": self.line, "message": self.message}
+
+
+class Rejection(Finding):
+    """Why a file was refused: kept with it in quarantine (reasons/<hour>/<digest>.json)."""
+
+
+class Notice(Finding):
+    """Readings an accepted file holds that the platform did not take in, and why (a Green
+    Button channel no meter claims): kept in the hour's manifest, so that none is dropped
+    silently."""
 
 
 class FormatRejected(Exception):
@@ -74,8 +86,16 @@ class ReadingsFormat(Protocol):
         """Whether a file, judged by its name and first bytes, is in this format."""
         ...
 
-    def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
-        """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem."""
+    def read(
+        self,
+        data: bytes,
+        connector: ConnectorProperties,
+        *,
+        meters: Mapping[str, Meter],
+        notice: Callable[[Notice], None],
+    ) -> pl.DataFrame:
+        """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem;
+        see read_batches."""
         ...
 
     def read_batches(
@@ -83,12 +103,20 @@ class ReadingsFormat(Protocol):
         source: bytes | Path,
         connector: ConnectorProperties,
         transform: Callable[[pl.DataFrame], Any] | None = None,
+        *,
+        meters: Mapping[str, Meter],
+        notice: Callable[[Notice], None],
     ) -> Iterator[Any]:
         """The readings of a file (its bytes, or a local file) a batch at a time, in file
         order and in the memory of a few batches whatever the file's size, each through
         `transform` if given (which may run in other threads); FormatRejected for the file's
         first problem, which may come after some batches: a caller that needs the verdict
-        first reads them all."""
+        first reads them all.
+
+        `meters` are the connector's meters by id, for a format whose files name their
+        meters otherwise (a Green Button file names UsagePoints); `notice` is given, before
+        the verdict, each Notice of readings the file holds and the platform does not take.
+        """
         ...
 
 
