@@ -8,10 +8,11 @@ hour's manifest keeps beside the file: nothing is dropped silently.
 """
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
@@ -75,16 +76,19 @@ class FormatRejected(Exception):
         self.rejection = rejection
 
 
-class ReadingsFormat(Protocol):
-    """A file format connectors may upload readings in (named in properties.xml file.formats)."""
+class ReadingsFormat(ABC):
+    """A file format connectors may upload readings in (named in properties.xml file.formats).
+
+    A format reads a file a batch at a time (read_batches); its read of a file in memory is
+    those batches put together."""
 
     name: str
     # How an uploader makes a file recognizable as this format, for the format.unknown message.
     hint: str
 
+    @abstractmethod
     def detect(self, head: bytes, name: str) -> bool:
         """Whether a file, judged by its name and first bytes, is in this format."""
-        ...
 
     def read(
         self,
@@ -96,8 +100,10 @@ class ReadingsFormat(Protocol):
     ) -> pl.DataFrame:
         """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem;
         see read_batches."""
-        ...
+        batches = list(self.read_batches(data, connector, meters=meters, notice=notice))
+        return pl.concat(batches) if batches else READINGS_SCHEMA.to_frame()
 
+    @abstractmethod
     def read_batches(
         self,
         source: bytes | Path,
@@ -117,7 +123,6 @@ class ReadingsFormat(Protocol):
         meters otherwise (a Green Button file names UsagePoints); `notice` is given, before
         the verdict, each Notice of readings the file holds and the platform does not take.
         """
-        ...
 
 
 def quoted(value: str | None) -> str:

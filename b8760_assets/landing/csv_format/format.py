@@ -21,7 +21,7 @@ from b8760_assets.landing.csv_format.header import REQUIRED_COLUMNS, check_heade
 from b8760_assets.landing.csv_format.repeated_readings import first_repeated_reading
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import check_line_ends
-from b8760_assets.landing.formats import FormatRejected, Notice, Rejection
+from b8760_assets.landing.formats import FormatRejected, Notice, ReadingsFormat, Rejection
 from b8760_assets.landing.reading_keys import FileKeys
 from b8760_assets.ordered_map import ordered_map
 
@@ -30,7 +30,7 @@ WORKERS = min(4, os.cpu_count() or 1)
 T = TypeVar("T")
 
 
-class CsvFormat:
+class CsvFormat(ReadingsFormat):
     """Readings as CSV text (UTF-8, with or without a BOM; LF or CRLF line ends)."""
 
     name = "csv"
@@ -40,16 +40,6 @@ class CsvFormat:
 
     def detect(self, head: bytes, name: str) -> bool:
         return name.lower().endswith(".csv") or b"meter_id" in head.split(b"\n", 1)[0]
-
-    def read(
-        self,
-        data: bytes,
-        connector: ConnectorProperties,
-        *,
-        meters: Mapping[str, Meter],
-        notice: Callable[[Notice], None],
-    ) -> pl.DataFrame:
-        return pl.concat(list(self.read_batches(data, connector, meters=meters, notice=notice)))
 
     def read_batches(
         self,
