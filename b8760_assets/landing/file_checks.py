@@ -16,6 +16,7 @@ import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.landing.csv_format import CsvFormat
+from b8760_assets.landing.espi_format import EspiFormat
 from b8760_assets.landing.formats import (
     FormatRejected,
     Notice,
@@ -27,7 +28,7 @@ from b8760_assets.layout import MAX_NAME_BYTES, PLATFORM_NAMES
 from b8760_assets.standardized.normalize import Normalizer
 
 # Every format a connector's properties.xml may name in file.formats.
-FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat()}
+FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat(), "espi": EspiFormat()}
 
 # Enough of a file to recognize its format by.
 HEAD_BYTES = 4096
