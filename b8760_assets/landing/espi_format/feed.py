@@ -34,10 +34,9 @@ READ_BYTES = 1024 * 1024
 SCAN_BYTES = 64 * 1024
 
 
-@dataclass
+@dataclass(frozen=True)
 class Entry:
-    """One Atom entry: its links, the ESPI resource it holds, and what the format needs of
-    that resource (a ReadingType's fields, an IntervalBlock's readings)."""
+    """One Atom entry: its links, the ESPI resource it holds, and a ReadingType's fields."""
 
     kind: str | None  # UsagePoint, MeterReading, ReadingType, IntervalBlock, ...
     self_href: str | None
@@ -45,15 +44,15 @@ class Entry:
     related: tuple[str, ...]
     line: int
     fields: Fields = field(default_factory=dict)
-    readings: list[RawReadings] = field(default_factory=list)
 
     def describe(self) -> str:
         return f"{self.kind or 'entry'} {quoted(self.self_href)} (line {self.line})"
 
 
-def entries(source: bytes | Path) -> Iterator[Entry]:
-    """The feed's entries in file order; FormatRejected for XML the platform will not parse
-    or a root that is not an Atom feed."""
+def entries(source: bytes | Path) -> Iterator[tuple[Entry, list[RawReadings]]]:
+    """The feed's entries in file order, each with the readings of its IntervalBlocks (a
+    list, a chunk at a time for a long block); FormatRejected for XML the platform will not
+    parse or a root that is not an Atom feed."""
     _refuse_entities(source)
     parser = etree.XMLPullParser(
         events=("start", "end"),
@@ -79,7 +78,9 @@ def entries(source: bytes | Path) -> Iterator[Entry]:
         )
 
 
-def _entries(parser: etree.XMLPullParser, chunks: Iterator[bytes]) -> Iterator[Entry]:
+def _entries(
+    parser: etree.XMLPullParser, chunks: Iterator[bytes]
+) -> Iterator[tuple[Entry, list[RawReadings]]]:
     """Entries as the parser completes them, fed a chunk at a time. Only entries and blocks
     raise events (one per element would cost more than the parse): a block still open after
     a chunk gives up its complete readings once it holds CHUNK_READINGS."""
@@ -98,14 +99,14 @@ def _entries(parser: etree.XMLPullParser, chunks: Iterator[bytes]) -> Iterator[E
                 open_block = None
             else:
                 _refuse_stray_readings(element)  # its blocks are cleared by now
-                yield _entry(element, taken)
+                yield _entry(element), taken
                 taken = []
                 _clear(element)
         if open_block is not None and len(open_block) > CHUNK_READINGS:
             taken.append(take_readings(open_block, keep_last=True))
 
 
-def _entry(element: etree._Element, readings: list[RawReadings]) -> Entry:
+def _entry(element: etree._Element) -> Entry:
     links: dict[str, list[str]] = {}
     for link in element.iterchildren(LINK):
         links.setdefault(link.get("rel", "alternate"), []).append(link.get("href", ""))
@@ -124,7 +125,6 @@ def _entry(element: etree._Element, readings: list[RawReadings]) -> Entry:
         related=tuple(links.get("related", ())),
         line=element.sourceline,
         fields=fields,
-        readings=readings,
     )
 
 

@@ -136,9 +136,9 @@ class _FeedReading:
         """The claimed readings in batches of about BATCH_READINGS, in file order, then those
         of the blocks held until the feed named their channel."""
         with _Held() as held:
-            for entry in entries(source):
+            for entry, readings in entries(source):
                 self.links.add(entry)
-                for raw in entry.readings:
+                for raw in readings:
                     channel = self.links.channel_of(entry)
                     if channel is None:
                         held.add(entry, raw)

@@ -15,6 +15,7 @@ from b8760_assets.landing.espi_format.feed import Entry
 from b8760_assets.landing.formats import Rejection
 
 USAGE_POINT, METER_READING, READING_TYPE = "UsagePoint", "MeterReading", "ReadingType"
+INTERVAL_BLOCK = "IntervalBlock"
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,17 @@ class Channel:
 
 
 class FeedLinks:
-    """The entries seen so far, by their self hrefs and by the hrefs they relate."""
+    """The entries seen so far that others may belong to (all but IntervalBlocks, so that
+    the index grows with the channels of a feed, not its days), by their self hrefs and by
+    the hrefs they relate."""
 
     def __init__(self) -> None:
         self.by_self: dict[str, Entry] = {}
         self.relating: dict[str, list[Entry]] = defaultdict(list)
 
     def add(self, entry: Entry) -> None:
+        if entry.kind == INTERVAL_BLOCK:
+            return
         if entry.self_href is not None:
             self.by_self.setdefault(entry.self_href, entry)
         for href in entry.related:
