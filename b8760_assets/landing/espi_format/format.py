@@ -36,8 +36,9 @@ from b8760_assets.landing.reading_keys import READING_KEY, FileKeys, batch_keys
 from b8760_assets.landing.reading_rules import row_rejection
 from b8760_assets.ordered_map import ordered_map
 
-# Readings converted and checked at a time, by WORKERS threads at once.
-BATCH_READINGS = 100_000
+# Readings converted and checked at a time, by WORKERS threads at once: each batch in flight
+# holds its readings as Python text, about 200 bytes a reading.
+BATCH_READINGS = 50_000
 WORKERS = min(4, os.cpu_count() or 1)
 # Readings of blocks whose channel is not known yet, held in memory before they go to disk.
 HELD_READINGS = 1_000_000
