@@ -20,9 +20,9 @@ import polars as pl
 from bench.common import (
     START,
     Result,
+    alternating,
     meter_ids,
     scratch,
-    timed,
     write_platform,
     write_readings_csv,
 )
@@ -71,14 +71,11 @@ def run(size: str = "full") -> list[Result]:
         rows = write_readings_csv(path, meter_ids(meters_count), START, hours)
         size_bytes = path.stat().st_size
 
-        _ = pl.read_csv(path)  # warm-up: the page cache, polars' threads
-        standardize_file(path, connector, meters)
-        raw_times, platform_times = [], []
-        for _ in range(2):
-            raw_times.append(timed(lambda: pl.read_csv(path).height)[0])
-            seconds, standardized = timed(lambda: standardize_file(path, connector, meters))
-            assert standardized == rows, (standardized, rows)
-            platform_times.append(seconds)
+        raw_times, platform_times = alternating(
+            lambda: pl.read_csv(path).height,
+            lambda: standardize_file(path, connector, meters),
+            rows,
+        )
     raw, figure = min(raw_times), min(platform_times)
     return [
         Result(
