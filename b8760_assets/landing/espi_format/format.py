@@ -40,8 +40,9 @@ from b8760_assets.ordered_map import ordered_map
 # holds its readings as Python text, about 200 bytes a reading.
 BATCH_READINGS = 50_000
 WORKERS = min(4, os.cpu_count() or 1)
-# Readings of blocks whose channel is not known yet, held in memory before they go to disk.
-HELD_READINGS = 1_000_000
+# Readings of blocks whose channel is not known yet, held in memory (as text, like a batch)
+# before they go to disk.
+HELD_READINGS = 2 * BATCH_READINGS
 CHANNEL_SCHEMA = {
     "meter_id": pl.String,
     "unit": pl.String,
