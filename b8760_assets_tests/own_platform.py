@@ -4,6 +4,7 @@ and its connectors' chains run with `materialize()` as the sensor or a backfill 
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -50,12 +51,15 @@ class OwnPlatform:
         return dg.materialize(assets, tags=range_run_tags(first, last), resources=self.resources)
 
 
-def own_platform(storage: StorageResource, suffix: str | None = None) -> OwnPlatform:
-    """The sample platform with every bucket and the dataset renamed for this caller alone
-    (by `suffix`, a new one by default: another process can name the same platform)."""
+def own_platform(
+    storage: StorageResource, suffix: str | None = None, root: Path = SAMPLE_PLATFORM_DIR
+) -> OwnPlatform:
+    """The sample platform (or the one in `root`) with every bucket and the dataset renamed
+    for this caller alone (by `suffix`, a new one by default: another process can name the
+    same platform)."""
     suffix = suffix or os.urandom(4).hex()
     landing = f"landing-{suffix}"
-    platform = load_platform(SAMPLE_PLATFORM_DIR)
+    platform = load_platform(root)
     connectors = {
         name: replace(connector, bucket=f"{connector.bucket.replace('_', '-')}-{suffix}")
         for name, connector in platform.connectors.items()

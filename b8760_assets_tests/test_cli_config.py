@@ -72,3 +72,23 @@ def test_missing_platform_folder_fails(tmp_path: Path) -> None:
     code, out, _ = check(str(tmp_path / "nowhere"))
 
     assert (code, out) == (1, f"{tmp_path / 'nowhere'}: no such platform folder\n")
+
+
+def test_a_green_button_key_problem_is_printed_at_its_line(tmp_path: Path) -> None:
+    root = copy_sample_platform(tmp_path)
+    meters = root / "meters" / "ext_conn1.xml"
+    replace_in(
+        meters,
+        "<site>Loop campus, building A</site>",
+        "<site>Loop campus, building A</site>\n"
+        '    <usage_point flow_direction="sideways">/UsagePoint/1</usage_point>',
+    )
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    line = line_of(meters, "<usage_point")
+    assert out.splitlines()[0] == (
+        f"meters/ext_conn1.xml:{line}: flow_direction: unknown flow direction 'sideways'; "
+        "expected one of forward, net, reverse, total"
+    )

@@ -212,3 +212,47 @@ def test_external_entity_in_a_meter_is_never_read(tmp_path: Path) -> None:
 
     assert problems == [declared_entity_problem(path, "x")]
     assert "TOP-SECRET" not in "\n".join(problems)
+
+
+def with_usage_point(meter: str, href: str, flow: str | None = None) -> str:
+    """A <meter> element (meter_xml) that reads a Green Button UsagePoint."""
+    attribute = "" if flow is None else f' flow_direction="{flow}"'
+    element = f"    <usage_point{attribute}>{href}</usage_point>\n  </meter>"
+    return meter.replace("  </meter>", element)
+
+
+def test_a_meter_may_read_a_usage_point_and_one_flow_of_it(tmp_path: Path) -> None:
+    href = "/espi/1_1/resource/RetailCustomer/9B6C7066/UsagePoint/5446AF3F"
+    path = write_meters(
+        tmp_path / "gb.xml",
+        with_usage_point(meter_xml(id="IN"), href, "forward"),
+        with_usage_point(meter_xml(id="ANY"), href),
+        meter_xml(id="CSV"),
+    )
+
+    meters = {meter.id: meter for meter in read_meters(path)}
+
+    assert (meters["IN"].usage_point, meters["IN"].flow_direction) == (href, "forward")
+    assert (meters["ANY"].usage_point, meters["ANY"].flow_direction) == (href, None)
+    assert (meters["CSV"].usage_point, meters["CSV"].flow_direction) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "href, flow, problem",
+    [
+        (
+            "/UsagePoint/1",
+            "upward",
+            "flow_direction: unknown flow direction 'upward'; expected one of forward, net, "
+            "reverse, total",
+        ),
+        ("/Usage Point/1", None, "usage_point: '/Usage Point/1' is not a UsagePoint href"),
+        ("", None, "usage_point: '' is not a UsagePoint href"),
+    ],
+)
+def test_usage_point_rules(tmp_path: Path, href: str, flow: str | None, problem: str) -> None:
+    path = write_meters(tmp_path / "gb.xml", with_usage_point(meter_xml(), href, flow))
+
+    [found] = problems_of(path)
+
+    assert found.startswith(f"{path}:{line_of(path, '<usage_point')}: {problem}")

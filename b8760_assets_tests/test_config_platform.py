@@ -245,3 +245,84 @@ def test_missing_folder(tmp_path: Path, folder: str) -> None:
 
 def test_missing_platform_folder(tmp_path: Path) -> None:
     assert problems_of(tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: no such platform folder"]
+
+
+def usage_point_meter(meter_id: str, href: str, flow: str | None = None) -> str:
+    """A meter of ext_conn1 (participant_2) that reads a Green Button UsagePoint."""
+    attribute = "" if flow is None else f' flow_direction="{flow}"'
+    return meter_xml(id=meter_id, connector="ext_conn1", participant="participant_2").replace(
+        "  </meter>", f"    <usage_point{attribute}>{href}</usage_point>\n  </meter>"
+    )
+
+
+def takes_espi(root: Path) -> None:
+    replace_in(
+        root / "connectors" / "ext_conn1" / "properties.xml",
+        '"file.formats">csv<',
+        '"file.formats">csv,espi<',
+    )
+
+
+def test_meters_may_read_the_flows_of_one_usage_point(root: Path) -> None:
+    takes_espi(root)
+    write_meters(
+        root / "meters" / "gb.xml",
+        usage_point_meter("IN", "/UsagePoint/1", "forward"),
+        usage_point_meter("OUT", "/UsagePoint/1", "reverse"),
+        usage_point_meter("OTHER", "/UsagePoint/2"),
+    )
+
+    platform = load_platform(root)
+
+    assert platform.connectors["ext_conn1"].formats == ("csv", "espi")
+    assert {m.id: m.flow_direction for m in platform.meters if m.usage_point} == {
+        "IN": "forward",
+        "OUT": "reverse",
+        "OTHER": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "first_flow, second_flow", [(None, "forward"), ("net", "net"), (None, None)]
+)
+def test_a_flow_of_a_usage_point_is_one_meters(
+    root: Path, first_flow: str | None, second_flow: str | None
+) -> None:
+    takes_espi(root)
+    path = write_meters(
+        root / "meters" / "gb.xml",
+        usage_point_meter("A", "/UsagePoint/1", first_flow),
+        usage_point_meter("B", "/UsagePoint/1", second_flow),
+    )
+
+    [problem] = problems_of(root)
+
+    assert problem.startswith(
+        f"meters/gb.xml:{line_of(path, 'id=', 2)}: usage_point: meter 'A' at "
+        f"meters/gb.xml:{line_of(path, 'id=')} already reads "
+    )
+    assert "'/UsagePoint/1'" in problem
+
+
+def test_a_usage_point_needs_a_connector_that_takes_green_button_files(root: Path) -> None:
+    path = write_meters(root / "meters" / "gb.xml", usage_point_meter("A", "/UsagePoint/1"))
+
+    assert problems_of(root) == [
+        f"meters/gb.xml:{line_of(path, 'id=')}: usage_point: connector ext_conn1 takes csv "
+        "files; a meter reads a UsagePoint from Green Button files: add espi to its "
+        "file.formats, or remove the usage_point"
+    ]
+
+
+def test_the_documented_green_button_meters_pass_the_check(root: Path) -> None:
+    documented = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
+    [example] = [block for block in documented.split("```xml\n")[1:] if "<usage_point" in block]
+    takes_espi(root)
+    (root / "meters" / "gb.xml").write_text(example.split("```")[0])
+
+    platform = load_platform(root)
+
+    assert {m.id: m.flow_direction for m in platform.meters if m.usage_point} == {
+        "GB-IN": "forward",
+        "GB-OUT": "reverse",
+    }

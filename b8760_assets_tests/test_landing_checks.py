@@ -17,7 +17,6 @@ from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.properties import KNOWN_FORMATS
 from b8760_assets.landing import file_checks
 from b8760_assets.landing.csv_format import CsvFormat, timestamps
-from b8760_assets.landing.csv_format.row_rules import QUALITY_FLAGS
 from b8760_assets.landing.file_checks import (
     FORMATS,
     CheckedFile,
@@ -26,7 +25,13 @@ from b8760_assets.landing.file_checks import (
     check_name,
     check_size,
 )
-from b8760_assets.landing.formats import READINGS_SCHEMA, SHOWN_CHARS, FormatRejected, Rejection
+from b8760_assets.landing.formats import (
+    QUALITY_FLAGS,
+    READINGS_SCHEMA,
+    SHOWN_CHARS,
+    FormatRejected,
+    Rejection,
+)
 from b8760_assets.layout import MAX_NAME_BYTES, RESERVED_NAMES
 
 EXT_CONN1 = ConnectorProperties(
@@ -611,7 +616,7 @@ class JsonReadings:
     def detect(self, head: bytes, name: str) -> bool:
         return head.startswith(b"{")
 
-    def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
+    def read(self, data: bytes, connector: ConnectorProperties, **_: object) -> pl.DataFrame:
         return pl.DataFrame(schema=READINGS_SCHEMA)
 
 
@@ -737,7 +742,9 @@ def test_accepted_verdicts_compare_and_print_without_their_readings() -> None:
     checked = check_file("readings.csv", data, EXT_CONN1)
 
     assert checked == check_file("readings.csv", data, EXT_CONN1)
-    assert repr(checked) == "CheckedFile(name='readings.csv', format='csv', rejection=None)"
+    assert repr(checked) == (
+        "CheckedFile(name='readings.csv', format='csv', rejection=None, notices=())"
+    )
 
 
 # Untrusted uploads: always a verdict, never an exception (which would stop the hour's intake)
@@ -749,7 +756,7 @@ def test_accepted_verdicts_compare_and_print_without_their_readings() -> None:
 def test_a_reader_that_fails_refuses_the_file_as_unreadable(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, error: BaseException
 ) -> None:
-    def failing_read(self: CsvFormat, data: bytes, connector: ConnectorProperties) -> None:
+    def failing_read(self: CsvFormat, data: bytes, connector: object, **_: object) -> None:
         raise error
 
     monkeypatch.setattr(CsvFormat, "read", failing_read)
@@ -768,7 +775,7 @@ def test_a_reader_that_fails_refuses_the_file_as_unreadable(
 def test_a_readers_own_rejection_is_kept_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     refused = Rejection("csv.some_rule", 7, "line 7: a reason")
 
-    def refusing_read(self: CsvFormat, data: bytes, connector: ConnectorProperties) -> None:
+    def refusing_read(self: CsvFormat, data: bytes, connector: object, **_: object) -> None:
         raise FormatRejected(refused)
 
     monkeypatch.setattr(CsvFormat, "read", refusing_read)
@@ -809,7 +816,9 @@ UPLOADS = st.builds(
 def test_the_csv_reader_reads_or_refuses_any_upload(data: bytes, timezone: str) -> None:
     """Without the safety net of check_file: no upload may reach it."""
     try:
-        frame = CsvFormat().read(data, replace(EXT_CONN1, timezone=timezone))
+        frame = CsvFormat().read(
+            data, replace(EXT_CONN1, timezone=timezone), meters={}, notice=pytest.fail
+        )
     except FormatRejected:
         return
     assert frame.schema == READINGS_SCHEMA

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from b8760_assets.landing.csv_format import blocks, repeated_readings, source
+from b8760_assets.landing import reading_keys
+from b8760_assets.landing.csv_format import blocks, source
 from b8760_assets.landing.file_checks import CheckedFile, check_file, check_local_file
 from b8760_assets_tests.test_landing_checks import (
     EXT_CONN1,
@@ -30,7 +31,7 @@ def batches_of(rows: int, chunk_bytes: int, keys_in_memory: int = 2) -> Iterator
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(blocks, "BATCH_ROWS", rows)
         patch.setattr(source, "CHUNK_BYTES", chunk_bytes)
-        patch.setattr(repeated_readings, "KEYS_IN_MEMORY", keys_in_memory)
+        patch.setattr(reading_keys, "KEYS_IN_MEMORY", keys_in_memory)
         yield
 
 

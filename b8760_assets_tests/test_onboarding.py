@@ -9,12 +9,19 @@ assert the requests' bodies. The readme goes to the session's local stack (fake-
 import copy
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from b8760_assets.access.gcp import AccessError
-from b8760_assets.access.onboarding import offboard, onboard, place_readme
+from b8760_assets.access.onboarding import (
+    FORMAT_SUMMARIES,
+    offboard,
+    onboard,
+    place_readme,
+    readme_text,
+)
 from b8760_assets.access.policy import (
     AccessScope,
     adding,
@@ -23,6 +30,7 @@ from b8760_assets.access.policy import (
     same_grants,
 )
 from b8760_assets.config import load_platform
+from b8760_assets.config.properties import KNOWN_FORMATS
 from b8760_assets.layout import README_NAME, RESERVED_NAMES
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
@@ -183,3 +191,16 @@ def test_the_readme_is_placed_once_and_replaced_when_it_changes(storage: Storage
 
 def test_the_readme_is_never_taken_in_by_the_landing_zone_connector() -> None:
     assert README_NAME in RESERVED_NAMES
+
+
+def test_the_readme_names_each_format_the_connector_takes() -> None:
+    sample = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
+    connector = replace(sample, formats=("csv", "espi"))
+
+    text = readme_text(connector, "landing_zone")
+
+    assert (
+        "File format     csv (UTF-8, first line meter_id,start,end,value,unit), "
+        "espi (Green Button ESPI XML, as your utility exports it)\n"
+    ) in text
+    assert set(FORMAT_SUMMARIES) == KNOWN_FORMATS  # every format has its line

@@ -136,6 +136,23 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
+def alternating(
+    baseline: Callable[[], Any], platform: Callable[[], int], rows: int, rounds: int = 2
+) -> tuple[list[float], list[float]]:
+    """The seconds of the baseline and of the platform's path, each timed `rounds` times in
+    turn after a warm-up of both (the page cache, polars' threads), so that whatever else the
+    machine does weighs on both alike; the platform's path must give `rows` every time."""
+    baseline()
+    platform()
+    baseline_times, platform_times = [], []
+    for _ in range(rounds):
+        baseline_times.append(timed(baseline)[0])
+        seconds, given = timed(platform)
+        assert given == rows, (given, rows)
+        platform_times.append(seconds)
+    return baseline_times, platform_times
+
+
 def best_of(repeats: int, function: Callable[[], Any]) -> tuple[float, Any]:
     """The fastest of `repeats` runs (the least disturbed by whatever else the machine does)."""
     runs = [timed(function) for _ in range(repeats)]
@@ -213,7 +230,7 @@ PROPERTIES = """<?xml version="1.0" encoding="UTF-8"?>
   <entry key="connector.external">true</entry>
   <entry key="participant.name">{participant}</entry>
   <entry key="participant.bucket">{bucket}</entry>
-  <entry key="file.formats">csv</entry>
+  <entry key="file.formats">{formats}</entry>
   <entry key="file.max.bytes">{max_bytes}</entry>
   <entry key="data.timezone">{timezone}</entry>
   <entry key="data.unit">kWh</entry>
@@ -225,7 +242,7 @@ METER = """  <meter id="{id}" connector="{connector}" participant="{participant}
     <unit>kWh</unit>
     <multiplier>1</multiplier>
     <timezone>{timezone}</timezone>
-    <site>Site {id}</site>
+    <site>Site {id}</site>{usage_point}
   </meter>
 """
 START = datetime(2021, 1, 1, tzinfo=UTC)
@@ -245,10 +262,13 @@ def write_platform(
     bucket_prefix: str = "participant",
     start: datetime = START,
     max_bytes: int = 100 * MB,
+    formats: str = "csv",
+    usage_point: Callable[[str], str] | None = None,
 ) -> Path:
     """A platform folder as docs/configuration.md describes it: connectors c000, c001, ...
     of participants p0, p1, ... (buckets <bucket_prefix>-0, ...), each with its meters in a
-    meter XML file of its own."""
+    meter XML file of its own; with `usage_point`, each meter reads the Green Button
+    UsagePoint it names for the meter's id."""
     for number in range(connectors):
         name = f"c{number:03d}"
         participant = f"p{number % participants}"
@@ -263,6 +283,7 @@ def write_platform(
                 timezone=TIMEZONE,
                 start=start,
                 max_bytes=max_bytes,
+                formats=formats,
             )
         )
         meters = folder / "meters" / f"{name}.xml"
@@ -271,7 +292,15 @@ def write_platform(
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<meters xmlns="https://benchmark8760.org/schema/meters/1">\n'
             + "".join(
-                METER.format(id=meter, connector=name, participant=participant, timezone=TIMEZONE)
+                METER.format(
+                    id=meter,
+                    connector=name,
+                    participant=participant,
+                    timezone=TIMEZONE,
+                    usage_point=""
+                    if usage_point is None
+                    else f"\n    <usage_point>{usage_point(meter)}</usage_point>",
+                )
                 for meter in meter_ids(meters_per_connector)
             )
             + "</meters>\n"

@@ -20,9 +20,9 @@ import polars as pl
 from bench.common import (
     START,
     Result,
+    alternating,
     meter_ids,
     scratch,
-    timed,
     write_platform,
     write_readings_csv,
 )
@@ -38,14 +38,14 @@ def standardize_file(path: Path, connector, meters) -> int:
     meters' units, the readings kept as Parquet), then the kept readings normalized as the
     standardized asset reads them; the rows standardized."""
     from b8760_assets.landing.checked_readings import CheckedReadings, read_checked_readings
-    from b8760_assets.landing.file_checks import check_local_file
-    from b8760_assets.standardized.normalize import Normalizer
+    from b8760_assets.landing.file_checks import KnownMeters, check_local_file
 
-    normalizer = Normalizer(connector, meters)
+    known = KnownMeters.of(connector, meters)
+    normalizer = known.normalizer
     kept = path.with_suffix(".parquet")
     with CheckedReadings(kept) as readings:
         checked = check_local_file(
-            path.name, path, connector, normalizer=normalizer, on_readings=readings.write
+            path.name, path, connector, meters=known, on_readings=readings.write
         )
     if not checked.accepted:
         raise RuntimeError(f"the benchmark file was refused: {checked.rejection}")
@@ -71,14 +71,11 @@ def run(size: str = "full") -> list[Result]:
         rows = write_readings_csv(path, meter_ids(meters_count), START, hours)
         size_bytes = path.stat().st_size
 
-        _ = pl.read_csv(path)  # warm-up: the page cache, polars' threads
-        standardize_file(path, connector, meters)
-        raw_times, platform_times = [], []
-        for _ in range(2):
-            raw_times.append(timed(lambda: pl.read_csv(path).height)[0])
-            seconds, standardized = timed(lambda: standardize_file(path, connector, meters))
-            assert standardized == rows, (standardized, rows)
-            platform_times.append(seconds)
+        raw_times, platform_times = alternating(
+            lambda: pl.read_csv(path).height,
+            lambda: standardize_file(path, connector, meters),
+            rows,
+        )
     raw, figure = min(raw_times), min(platform_times)
     return [
         Result(

@@ -3,6 +3,7 @@
 python -m bench                        all of them, full size (about half an hour)
 python -m bench --quick                all of them at a small size (a couple of minutes)
 python -m bench --only parse --only memory
+python -m bench --only espi             the Green Button format
 python -m bench --json results.json    the table's figures and notes, for BENCHMARKS.md
 """
 
@@ -29,6 +30,7 @@ BENCHMARKS = (
     "memory",
     "warehouse_load",
     "definitions_load",
+    "espi",
     "sensor_connectors",
 )
 

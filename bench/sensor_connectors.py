@@ -1,4 +1,4 @@
-"""8. Sensor tick at 1,500 connectors (what one landing bucket's IAM policy holds with the
+"""9. Sensor tick at 1,500 connectors (what one landing bucket's IAM policy holds with the
 seed's grants): every connector quiet (its folder holds only readme.txt), and 10 % of them
 holding a new file, against the floor of any tick, one listing of the landing bucket with the
 raw client. Target: under 15 s either way (Dagster's sensor timeout is 60 s).
@@ -87,7 +87,7 @@ def run(size: str = "full") -> list[Result]:
     )
     return [
         Result(
-            benchmark=f"8. sensor tick, {label}",
+            benchmark=f"9. sensor tick, {label}",
             figure=figure,
             figure_unit="s",
             figure_label=f"{connectors:,} connectors, {waiting}",

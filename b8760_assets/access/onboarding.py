@@ -27,6 +27,12 @@ from b8760_assets.config import ConnectorProperties
 from b8760_assets.layout import README_NAME, landing_prefix
 from b8760_assets.storage import StorageResource
 
+# Each format a connector may deliver, as its readme names it (docs/uploading.md has the rest).
+FORMAT_SUMMARIES = {
+    "csv": "csv (UTF-8, first line meter_id,start,end,value,unit)",
+    "espi": "espi (Green Button ESPI XML, as your utility exports it)",
+}
+
 
 def onboarding_grants(connector: ConnectorProperties, scope: AccessScope) -> list[Grant]:
     """The connector's two landing grants, and its participant's download grant."""
@@ -44,7 +50,7 @@ Benchmark 8760 landing zone: connector {connector.name}
 
 Your folder     {folder}
 Participant     {connector.participant}
-File format     {", ".join(connector.formats)} (UTF-8, first line meter_id,start,end,value,unit)
+File format     {", ".join(FORMAT_SUMMARIES[name] for name in connector.formats)}
 Time zone       {connector.timezone} (for timestamps written without a UTC offset)
 Default unit    {connector.unit} (when a row's unit is empty)
 Largest file    {connector.max_file_bytes:,} bytes; empty files are refused

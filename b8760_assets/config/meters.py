@@ -24,6 +24,9 @@ KNOWN_COMMODITIES = frozenset(
 )
 METER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MULTIPLIER_PATTERN = re.compile(r"[0-9]+(\.[0-9]+)?")
+# The flows a meter may read of a Green Button UsagePoint, by name, with their ESPI
+# FlowDirectionKind codes (a ReadingType's flowDirection).
+FLOW_DIRECTIONS = {"forward": 1, "reverse": 19, "net": 4, "total": 20}
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,10 @@ class Meter:
     site: str
     source: Path
     line: int
+    # The Green Button UsagePoint the meter reads, by its self href as the connector's files
+    # write it, and the flow of it (FLOW_DIRECTIONS), or any flow when None.
+    usage_point: str | None = None
+    flow_direction: str | None = None
 
 
 def _meter_id(text: str) -> str:
@@ -64,6 +71,17 @@ def _site(text: str) -> str:
     return text
 
 
+def _usage_point(text: str) -> str:
+    """A UsagePoint's self href, compared as the file writes it: no whitespace inside."""
+    if not text or any(char.isspace() for char in text):
+        raise InvalidValue(
+            f"{text!r} is not a UsagePoint href; write the href of the UsagePoint's self link "
+            "as the connector's Green Button files write it, e.g. "
+            "/espi/1_1/resource/RetailCustomer/9B6C7066/UsagePoint/5446AF3F"
+        )
+    return text
+
+
 RULES = {
     "id": _meter_id,
     "connector": lambda text: values.name(text, "connector"),
@@ -73,6 +91,8 @@ RULES = {
     "multiplier": _multiplier,
     "timezone": values.timezone,
     "site": _site,
+    "usage_point": _usage_point,
+    "flow_direction": lambda text: values.one_of(text, FLOW_DIRECTIONS, "flow direction"),
 }
 
 
@@ -82,6 +102,8 @@ def _keys_of(meter: etree._Element) -> Iterator[tuple[str, str, int]]:
         yield key, meter.get(key).strip(), meter.sourceline
     for child in meter.iterchildren(tag=etree.Element):
         yield etree.QName(child).localname, "".join(child.itertext()).strip(), child.sourceline
+        if child.get("flow_direction") is not None:
+            yield "flow_direction", child.get("flow_direction").strip(), child.sourceline
 
 
 def read_meter_file(path: Path) -> tuple[tuple[Meter, ...], list[ConfigProblem]]:

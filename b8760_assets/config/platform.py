@@ -14,7 +14,12 @@ from pathlib import Path
 
 from b8760_assets.config.meters import Meter, read_meter_file
 from b8760_assets.config.problems import ConfigProblem, checked
-from b8760_assets.config.properties import ConnectorFile, ConnectorProperties, read_connector_file
+from b8760_assets.config.properties import (
+    ESPI_FORMAT,
+    ConnectorFile,
+    ConnectorProperties,
+    read_connector_file,
+)
 
 CONNECTORS_FOLDER = "connectors"
 METERS_FOLDER = "meters"
@@ -181,6 +186,56 @@ def _meter_problems(
     return problems
 
 
+def _usage_point_problems(
+    meters: Iterable[Meter], connectors: dict[str, ConnectorProperties], root: Path
+) -> list[ConfigProblem]:
+    """A meter reads a UsagePoint only from a connector that takes Green Button files, and no
+    two meters of a connector read the same flow of one UsagePoint (a meter without a flow
+    direction reads every flow of it)."""
+    problems = []
+    claimed: dict[tuple[str, str], list[Meter]] = defaultdict(list)
+    for meter in meters:
+        if meter.usage_point is None:
+            continue
+        connector = connectors.get(meter.connector)
+        if connector is not None and ESPI_FORMAT not in connector.formats:
+            problems.append(
+                ConfigProblem(
+                    meter.source,
+                    meter.line,
+                    "usage_point",
+                    f"connector {meter.connector} takes {', '.join(connector.formats)} files; "
+                    f"a meter reads a UsagePoint from Green Button files: add {ESPI_FORMAT} to "
+                    f"its file.formats, or remove the usage_point",
+                )
+            )
+        same = claimed[(meter.connector, meter.usage_point)]
+        other = next(
+            (
+                m
+                for m in same
+                if None in (m.flow_direction, meter.flow_direction)
+                or m.flow_direction == meter.flow_direction
+            ),
+            None,
+        )
+        if other is not None:
+            flow = meter.flow_direction or other.flow_direction
+            problems.append(
+                ConfigProblem(
+                    meter.source,
+                    meter.line,
+                    "usage_point",
+                    f"meter {other.id!r} at {other.source.relative_to(root)}:{other.line} "
+                    f"already reads {'the ' + flow + ' flow of ' if flow else ''}UsagePoint "
+                    f"{meter.usage_point!r}; a flow of a UsagePoint is one meter's (give each "
+                    "meter its own flow_direction)",
+                )
+            )
+        same.append(meter)
+    return problems
+
+
 def check_platform(root: Path) -> tuple[Platform | None, list[ConfigProblem]]:
     """The platform in root and no problems, or None and every problem found in it."""
     if not root.is_dir():
@@ -191,6 +246,7 @@ def check_platform(root: Path) -> tuple[Platform | None, list[ConfigProblem]]:
     connectors = {name: connector_files[name].properties for name in sorted(connector_files)}
     problems += _bucket_problems(connector_files.values(), root)
     problems += _meter_problems(meters, connectors, folders, root)
+    problems += _usage_point_problems(meters, connectors, root)
     if problems:
         located = [replace(problem, file=problem.file.relative_to(root)) for problem in problems]
         return None, sorted(located, key=lambda problem: (str(problem.file), problem.line or 0))

@@ -16,7 +16,9 @@ from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
 from b8760_assets.config.xml_parsing import read_valid_xml
 
-KNOWN_FORMATS = frozenset({"csv"})
+# csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
+KNOWN_FORMATS = frozenset({"csv", "espi"})
+ESPI_FORMAT = "espi"
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 
 # GCS bucket naming, restricted to names without the dotted (domain) form's longer limit.

@@ -6,6 +6,7 @@ never opens the network: no XXE, no billion laughs. A file that declares an enti
 refused for it, before libxml2 could word it as a parse error or a limit it ran into.
 """
 
+from collections.abc import Iterable
 from importlib.resources import files
 from pathlib import Path
 from xml.parsers import expat
@@ -15,26 +16,29 @@ from lxml import etree
 from b8760_assets.config.problems import ConfigProblem
 
 SCHEMAS = files("b8760_assets.config") / "schemas"
+# How every untrusted XML file is parsed, the configuration's and uploads' (a Green Button
+# feed): no entity expanded, no DTD loaded, nothing fetched, libxml2's size and depth limits on.
+SAFE_PARSING = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+}
 
 
 def _safe_parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=False,
-    )
+    return etree.XMLParser(**SAFE_PARSING, remove_comments=False)
 
 
 class _Declared(Exception):
     """Stops expat at the first entity declaration, or at the root element."""
 
 
-def _declared_entity(data: bytes) -> tuple[str, int] | None:
-    """The first entity the document's DOCTYPE declares, and its line. Expat stops there or
-    at the root element, so nothing is ever expanded, and it never reads an external DTD."""
+def declared_entity(chunks: Iterable[bytes]) -> tuple[str, int] | None:
+    """The first entity a document's DOCTYPE declares, and its line, from the document's
+    bytes a chunk at a time. Expat stops there or at the root element, so nothing is ever
+    expanded, it never reads an external DTD, and only the chunks before the root are read."""
     scanner = expat.ParserCreate()
     scanner.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     found = []
@@ -49,10 +53,19 @@ def _declared_entity(data: bytes) -> tuple[str, int] | None:
     scanner.EntityDeclHandler = declared
     scanner.StartElementHandler = root_element
     try:
-        scanner.Parse(data, True)
+        for chunk in chunks:
+            scanner.Parse(chunk, False)
+        scanner.Parse(b"", True)
     except (_Declared, expat.ExpatError):  # a file expat cannot read, libxml2 words
         pass
     return found[0] if found else None
+
+
+def entity_refused(name: str) -> str:
+    return (
+        f"the DOCTYPE declares entity {name}; entities are refused (they could pull in other "
+        "files or expand without end): remove the declarations and write each value itself"
+    )
 
 
 def _problem(path: Path, entry: etree._LogEntry) -> ConfigProblem:
@@ -72,19 +85,10 @@ def read_valid_xml(
         data = path.read_bytes()
     except OSError as error:
         return None, [ConfigProblem(path, None, None, f"cannot read the file: {error.strerror}")]
-    entity = _declared_entity(data)
+    entity = declared_entity([data])
     if entity is not None:
         name, line = entity
-        return None, [
-            ConfigProblem(
-                path,
-                line,
-                None,
-                f"the DOCTYPE declares entity {name}; entities are refused (they could pull in "
-                "other files or expand without end): remove the declarations and write each "
-                "value itself",
-            )
-        ]
+        return None, [ConfigProblem(path, line, None, entity_refused(name))]
     parser = _safe_parser()
     try:
         root = etree.fromstring(data, parser)

@@ -5,16 +5,17 @@ or a backfilled range, in one run), the intake moves the files, and the hour's o
 comes back as metadata and as the rejected-files check, so the UI shows what happened.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
 from b8760_assets.config import Meter
+from b8760_assets.landing.file_checks import KnownMeters
+from b8760_assets.landing.formats import Finding
 from b8760_assets.landing.intake import take_in_hours
-from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
+from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import chain_asset, hour_of_partition
-from b8760_assets.standardized.normalize import Normalizer
 from b8760_assets.storage import StorageResource
 
 RAW_LANDING_FILES = "raw_landing_files"
@@ -29,9 +30,10 @@ def build_raw_landing_files(
     layout: ConnectorLayout, meters: Mapping[str, Meter]
 ) -> dg.AssetsDefinition:
     """The intake of a connector's files; `meters` (by id) say which values would overflow
-    once stated in their meters' units, so that such a file is refused at the landing check."""
+    once stated in their meters' units, so that such a file is refused at the landing check,
+    and which meter reads each channel of a Green Button file."""
     connector = layout.connector
-    normalizer = Normalizer(connector, meters)
+    known = KnownMeters.of(connector, meters)
 
     @chain_asset(
         connector,
@@ -54,7 +56,7 @@ def build_raw_landing_files(
             storage,
             layout,
             [hour_of_partition(partition) for partition in context.partition_keys],
-            normalizer=normalizer,
+            meters=known,
             log=context.log.info,
         )
         return dg.MaterializeResult(
@@ -80,19 +82,30 @@ def intake_metadata(manifests: list[Manifest]) -> dict[str, int | dg.MetadataVal
         "readings": sum(e.readings or 0 for e in entries),
         "hours": len(manifests),
         "rejected_files": dg.MetadataValue.md(rejections_table(manifests)),
+        "notices": dg.MetadataValue.md(notices_table(manifests)),
     }
 
 
 def rejections_table(manifests: list[Manifest]) -> str:
+    """Each rejected file of the hours, with its rule, line and message."""
+    found = [(m, e, e.rejection) for m in manifests for e in m.files if e.rejection is not None]
+    return _findings_table(found, "No file was rejected.")
+
+
+def notices_table(manifests: list[Manifest]) -> str:
+    """The readings accepted files held that the platform did not take in, and why."""
+    found = [(m, e, notice) for m in manifests for e in m.files for notice in e.notices]
+    return _findings_table(found, "Every reading of the accepted files was taken in.")
+
+
+def _findings_table(found: Sequence[tuple[Manifest, ManifestEntry, Finding]], none: str) -> str:
     rows = [
-        f"| {manifest.arrival_hour:%Y-%m-%dT%H:00} | `{e.name}` | {e.rejection.rule} "
-        f"| {e.rejection.line or ''} | {e.rejection.message.replace('|', '/')} |"
-        for manifest in manifests
-        for e in manifest.files
-        if e.rejection is not None
+        f"| {manifest.arrival_hour:%Y-%m-%dT%H:00} | `{entry.name}` | {finding.rule} "
+        f"| {finding.line or ''} | {finding.message.replace('|', '/')} |"
+        for manifest, entry, finding in found
     ]
     if not rows:
-        return "No file was rejected."
+        return none
     return "\n".join(["| hour | file | rule | line | message |", "|---|---|---|---|---|", *rows])
 
 

@@ -54,6 +54,8 @@ def read_checked_readings(path: Path, transform: Callable[[pl.DataFrame], T]) ->
     """transform(readings) of a checked-readings file's readings, BATCH_ROWS at a time, in
     file order: transformed by WORKERS threads at once, a few batches ahead, so that memory
     holds a few batches whatever the file's size."""
-    batches = pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS)
+    # pre_buffer off: pyarrow's read-ahead cache keeps what it read until the iteration ends,
+    # so that memory would grow with the file (it helps only high-latency filesystems).
+    batches = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS)
     readings = (cast(pl.DataFrame, pl.from_arrow(batch)) for batch in batches)
     return ordered_map(transform, readings, workers=WORKERS, ahead=WORKERS)

@@ -14,19 +14,40 @@ from pathlib import Path
 
 import polars as pl
 
-from b8760_assets.config import ConnectorProperties
+from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.landing.csv_format import CsvFormat
-from b8760_assets.landing.formats import FormatRejected, ReadingsFormat, Rejection, quoted
+from b8760_assets.landing.espi_format import EspiFormat
+from b8760_assets.landing.formats import (
+    FormatRejected,
+    Notice,
+    ReadingsFormat,
+    Rejection,
+    quoted,
+)
 from b8760_assets.layout import MAX_NAME_BYTES, PLATFORM_NAMES
 from b8760_assets.standardized.normalize import Normalizer
 
 # Every format a connector's properties.xml may name in file.formats.
-FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat()}
+FORMATS: Mapping[str, ReadingsFormat] = {"csv": CsvFormat(), "espi": EspiFormat()}
 
 # Enough of a file to recognize its format by.
 HEAD_BYTES = 4096
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KnownMeters:
+    """A connector's meters as the landing check uses them: by id, for the formats whose files
+    name them otherwise (which Green Button UsagePoint each reads), and as a Normalizer, to
+    refuse a value that would overflow once stated in its meter's unit."""
+
+    by_id: Mapping[str, Meter]
+    normalizer: Normalizer
+
+    @classmethod
+    def of(cls, connector: ConnectorProperties, meters: Mapping[str, Meter]) -> "KnownMeters":
+        return cls(meters, Normalizer(connector, meters))
 
 
 @dataclass(frozen=True)
@@ -40,6 +61,8 @@ class CheckedFile:
     readings: pl.DataFrame | None = field(compare=False, repr=False)
     rejection: Rejection | None
     count: int | None = field(default=None, repr=False)  # readings in an accepted file
+    # Readings of an accepted file the platform did not take in, and why.
+    notices: tuple[Notice, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -112,18 +135,20 @@ def check_size(size: int, connector: ConnectorProperties) -> Rejection | None:
 
 
 def check_file(
-    name: str, data: bytes, connector: ConnectorProperties, normalizer: Normalizer | None = None
+    name: str, data: bytes, connector: ConnectorProperties, meters: KnownMeters | None = None
 ) -> CheckedFile:
     """The verdict on one uploaded file: name, size, format, then every reading in it, and
-    with the connector's `normalizer`, that every value stays a number in its meter's unit.
+    with the connector's `meters`, that every value stays a number in its meter's unit (and
+    which meter reads each channel of a Green Button file).
 
     Always a verdict, never an exception: a file that made the check raise would fail the
     intake of its whole arrival hour, on every retry.
     """
+    known = meters or KnownMeters.of(connector, {})
 
-    def read(file_format: ReadingsFormat) -> tuple[pl.DataFrame, int]:
-        readings = file_format.read(data, connector)
-        overflow = _overflow(readings, normalizer)
+    def read(file_format: ReadingsFormat, notice: Callable[[Notice], None]) -> _Read:
+        readings = file_format.read(data, connector, meters=known.by_id, notice=notice)
+        overflow = _overflow(readings, known.normalizer)
         if overflow is not None:
             raise FormatRejected(overflow)
         return readings, readings.height
@@ -136,7 +161,7 @@ def check_local_file(
     path: Path,
     connector: ConnectorProperties,
     *,
-    normalizer: Normalizer | None = None,
+    meters: KnownMeters | None = None,
     on_readings: Callable[[pl.DataFrame], None] | None = None,
 ) -> CheckedFile:
     """check_file on a file downloaded to `path`, read a batch at a time: the memory it takes
@@ -145,9 +170,17 @@ def check_local_file(
     a later batch may still make a rejection, so whatever it keeps must wait for the verdict.
     An exception in on_readings is raised as it is."""
 
-    def read(file_format: ReadingsFormat) -> tuple[None, int]:
+    known = meters or KnownMeters.of(connector, {})
+
+    def read(file_format: ReadingsFormat, notice: Callable[[Notice], None]) -> _Read:
         count, first_overflow = 0, None
-        batches = file_format.read_batches(path, connector, partial(_with_overflow, normalizer))
+        batches = file_format.read_batches(
+            path,
+            connector,
+            partial(_with_overflow, known.normalizer),
+            meters=known.by_id,
+            notice=notice,
+        )
         for readings, overflow in batches:
             # The format's own rules come first, as check_file has them: an overflow is the
             # verdict only once the whole file has been read without another problem.
@@ -168,16 +201,16 @@ def check_local_file(
 
 
 def _with_overflow(
-    normalizer: Normalizer | None, readings: pl.DataFrame
+    normalizer: Normalizer, readings: pl.DataFrame
 ) -> tuple[pl.DataFrame, Rejection | None]:
     """A batch with its overflow rejection, if any: worked out in the reader's threads."""
     return readings, _overflow(readings, normalizer)
 
 
-def _overflow(readings: pl.DataFrame, normalizer: Normalizer | None) -> Rejection | None:
+def _overflow(readings: pl.DataFrame, normalizer: Normalizer) -> Rejection | None:
     """Why a reading's value stops being a number in its meter's unit (1.7e308 gal with a
     multiplier of 10), or None: such a value could be stored nowhere downstream."""
-    row = None if normalizer is None else normalizer.first_overflow(readings)
+    row = normalizer.first_overflow(readings)
     if row is None:
         return None
     return Rejection(
@@ -198,11 +231,16 @@ class _ConsumerFailed(Exception):
         self.error = error
 
 
+# What a read gives the verdict: the readings (None when handed over a batch at a time), and
+# their count.
+_Read = tuple[pl.DataFrame | None, int]
+
+
 def _verdict(
     name: str,
     size: int,
     head: bytes,
-    read: Callable[[ReadingsFormat], tuple[pl.DataFrame | None, int]],
+    read: Callable[[ReadingsFormat, Callable[[Notice], None]], _Read],
     connector: ConnectorProperties,
 ) -> CheckedFile:
     rejection = check_name(name) or check_size(size, connector)
@@ -216,9 +254,10 @@ def _verdict(
     file_format = next((each for each in accepted if each.detect(head, name)), None)
     if file_format is None:
         return CheckedFile(name, None, None, _unrecognized(name, head, connector))
+    notices: list[Notice] = []
     try:
-        readings, count = read(file_format)
-        return CheckedFile(name, file_format.name, readings, None, count)
+        readings, count = read(file_format, notices.append)
+        return CheckedFile(name, file_format.name, readings, None, count, tuple(notices))
     except FormatRejected as refused:
         return CheckedFile(name, file_format.name, None, refused.rejection)
     except _ConsumerFailed as failed:

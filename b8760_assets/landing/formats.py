@@ -2,18 +2,21 @@
 refuse it with a reason the uploader can act on.
 
 Every format returns the same normalized readings (READINGS_SCHEMA), so the steps after the
-landing check never need to know how a connector wrote its file.
+landing check never need to know how a connector wrote its file. A format that finds readings
+it does not take in (a Green Button channel no meter claims) says so in a Notice, which the
+hour's manifest keeps beside the file: nothing is dropped silently.
 """
 
 import json
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
-from b8760_assets.config import ConnectorProperties
+from b8760_assets.config import ConnectorProperties, Meter
 
 READINGS_SCHEMA = pl.Schema(
     {
@@ -27,13 +30,20 @@ READINGS_SCHEMA = pl.Schema(
     }
 )
 
+# The platform's quality flags, whatever flags a format's files use.
+QUALITY_FLAGS = {
+    "A": "actual, measured by the meter",
+    "E": "estimated by the connector or its source system",
+    "M": "missing: the meter recorded nothing and the value is a placeholder",
+}
+
 # Values quoted in a message are cut here: a message names the value, it does not replay the file.
 SHOWN_CHARS = 80
 
 
 @dataclass(frozen=True)
-class Rejection:
-    """Why a file was refused, in words an uploader can act on.
+class Finding:
+    """Something the check found in a file, in words an uploader can act on.
 
     rule is a stable machine name ("csv.bad_timestamp") for dashboards and tests; the message
     says what was found, where, and what to do instead.
@@ -44,8 +54,18 @@ class Rejection:
     message: str
 
     def to_json(self) -> dict[str, object]:
-        """The reason kept for a rejected file (reasons/<hour>/<digest>.json)."""
+        """As kept for the file (its reason, its manifest entry)."""
         return {"rule": self.rule, "line": self.line, "message": self.message}
+
+
+class Rejection(Finding):
+    """Why a file was refused: kept with it in quarantine (reasons/<hour>/<digest>.json)."""
+
+
+class Notice(Finding):
+    """Readings an accepted file holds that the platform did not take in, and why (a Green
+    Button channel no meter claims): kept in the hour's manifest, so that none is dropped
+    silently."""
 
 
 class FormatRejected(Exception):
@@ -56,33 +76,53 @@ class FormatRejected(Exception):
         self.rejection = rejection
 
 
-class ReadingsFormat(Protocol):
-    """A file format connectors may upload readings in (named in properties.xml file.formats)."""
+class ReadingsFormat(ABC):
+    """A file format connectors may upload readings in (named in properties.xml file.formats).
+
+    A format reads a file a batch at a time (read_batches); its read of a file in memory is
+    those batches put together."""
 
     name: str
     # How an uploader makes a file recognizable as this format, for the format.unknown message.
     hint: str
 
+    @abstractmethod
     def detect(self, head: bytes, name: str) -> bool:
         """Whether a file, judged by its name and first bytes, is in this format."""
-        ...
 
-    def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
-        """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem."""
-        ...
+    def read(
+        self,
+        data: bytes,
+        connector: ConnectorProperties,
+        *,
+        meters: Mapping[str, Meter],
+        notice: Callable[[Notice], None],
+    ) -> pl.DataFrame:
+        """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem;
+        see read_batches."""
+        batches = list(self.read_batches(data, connector, meters=meters, notice=notice))
+        return pl.concat(batches) if batches else READINGS_SCHEMA.to_frame()
 
+    @abstractmethod
     def read_batches(
         self,
         source: bytes | Path,
         connector: ConnectorProperties,
         transform: Callable[[pl.DataFrame], Any] | None = None,
+        *,
+        meters: Mapping[str, Meter],
+        notice: Callable[[Notice], None],
     ) -> Iterator[Any]:
         """The readings of a file (its bytes, or a local file) a batch at a time, in file
         order and in the memory of a few batches whatever the file's size, each through
         `transform` if given (which may run in other threads); FormatRejected for the file's
         first problem, which may come after some batches: a caller that needs the verdict
-        first reads them all."""
-        ...
+        first reads them all.
+
+        `meters` are the connector's meters by id, for a format whose files name their
+        meters otherwise (a Green Button file names UsagePoints); `notice` is given, before
+        the verdict, each Notice of readings the file holds and the platform does not take.
+        """
 
 
 def quoted(value: str | None) -> str:

@@ -27,11 +27,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, CheckedReadings
-from b8760_assets.landing.file_checks import CheckedFile, check_local_file, check_size
+from b8760_assets.landing.file_checks import (
+    CheckedFile,
+    KnownMeters,
+    check_local_file,
+    check_size,
+)
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
 from b8760_assets.layout import RESERVED_NAMES, ConnectorLayout, hour_segment
 from b8760_assets.partitions import HOUR
-from b8760_assets.standardized.normalize import Normalizer
 from b8760_assets.storage import (
     GenerationConflict,
     ObjectMissing,
@@ -51,7 +55,7 @@ def take_in_hours(
     layout: ConnectorLayout,
     hours: Sequence[datetime],
     *,
-    normalizer: Normalizer | None = None,
+    meters: KnownMeters | None = None,
     log: Log = lambda message: None,
 ) -> list[Manifest]:
     """take_in_hour for each of `hours` (in order), listing once for all of them.
@@ -62,7 +66,7 @@ def take_in_hours(
     the hours that find nothing have their empty manifests written together. Whatever
     another run froze meanwhile is taken as it froze it.
     """
-    normalizer = normalizer or Normalizer(layout.connector, {})
+    meters = meters or KnownMeters.of(layout.connector, {})
     frozen = frozen_hours(storage, layout, hours)
     manifests: dict[datetime, Manifest] = {}
     new = sorted(hour for hour in hours if hour not in frozen)
@@ -71,7 +75,7 @@ def take_in_hours(
         by_hour = first_hours(list(landing_files(storage, layout)), new)
         for hour, uploads in by_hour.items():
             manifests[hour] = take_in_hour(
-                storage, layout, hour, normalizer=normalizer, log=log, waiting=(uploads, claims)
+                storage, layout, hour, meters=meters, log=log, waiting=(uploads, claims)
             )
         manifests.update(
             freeze_empty_hours(storage, layout, [hour for hour in new if hour not in by_hour])
@@ -80,7 +84,7 @@ def take_in_hours(
     read = storage.in_parallel(lambda hour: read_manifest(storage, layout, hour), ran)
     for hour, (manifest, generation) in zip(ran, read, strict=True):
         manifests[hour] = finish_hour(
-            storage, layout, hour, manifest, generation, normalizer=normalizer, log=log
+            storage, layout, hour, manifest, generation, meters=meters, log=log
         )
     return [manifests[hour] for hour in hours]
 
@@ -166,18 +170,19 @@ def take_in_hour(
     layout: ConnectorLayout,
     hour: datetime,
     *,
-    normalizer: Normalizer | None = None,
+    meters: KnownMeters | None = None,
     log: Log = lambda message: None,
     waiting: Waiting | None = None,
 ) -> Manifest:
     """The hour's manifest with every file moved to raw/ or rejected/; safe to repeat.
 
-    `normalizer` states values in their meters' units, so that a value that would overflow
-    there is refused (without one, values are checked as uploaded). `waiting` is what
+    `meters` are the connector's: values are stated in their meters' units, so that a value
+    that would overflow there is refused (without them, values are checked as uploaded), and
+    they say which meter reads each channel of a Green Button file. `waiting` is what
     take_in_hours found for an hour that had no manifest then."""
-    normalizer = normalizer or Normalizer(layout.connector, {})
+    meters = meters or KnownMeters.of(layout.connector, {})
     manifest, generation = freeze_hour(storage, layout, hour, waiting=waiting)
-    return finish_hour(storage, layout, hour, manifest, generation, normalizer=normalizer, log=log)
+    return finish_hour(storage, layout, hour, manifest, generation, meters=meters, log=log)
 
 
 def finish_hour(
@@ -187,7 +192,7 @@ def finish_hour(
     manifest: Manifest,
     generation: int,
     *,
-    normalizer: Normalizer,
+    meters: KnownMeters,
     log: Log = lambda message: None,
 ) -> Manifest:
     """Move the frozen hour's files not moved yet, then record their outcomes."""
@@ -196,7 +201,7 @@ def finish_hour(
         return manifest
     log(f"{layout.connector.name} {hour_segment(hour)}: {len(pending)} file(s) to take in")
     for number, entry in enumerate(pending, start=1):
-        done = move_file(storage, layout, hour, entry, normalizer)
+        done = move_file(storage, layout, hour, entry, meters)
         log(f"[{number}/{len(pending)}] {entry.name}: {describe(done)}")
         manifest = manifest.with_entry(done)
     try:
@@ -216,7 +221,8 @@ def finish_hour(
 def describe(entry: ManifestEntry) -> str:
     if entry.rejection is not None:
         return f"rejected, {entry.rejection.rule}: {entry.rejection.message}"
-    return f"accepted, {entry.readings} readings"
+    noticed = "".join(f"; {notice.rule}: {notice.message}" for notice in entry.notices)
+    return f"accepted, {entry.readings} readings{noticed}"
 
 
 def read_manifest(
@@ -318,7 +324,7 @@ def move_file(
     layout: ConnectorLayout,
     hour: datetime,
     entry: ManifestEntry,
-    normalizer: Normalizer,
+    meters: KnownMeters,
 ) -> ManifestEntry:
     """Check one frozen file and keep its verdict (the checked readings of an accepted file,
     the reason of a refused one), copy it to raw/ or rejected/, verify the copy, then delete
@@ -326,7 +332,7 @@ def move_file(
     source = entry.landing_object
     with tempfile.TemporaryDirectory(prefix="b8760-intake-") as folder:
         readings = Path(folder) / "checked.parquet"
-        checked = check_frozen_file(storage, layout, hour, entry, normalizer, readings)
+        checked = check_frozen_file(storage, layout, hour, entry, meters, readings)
         if checked.rejection is None:  # accepted
             destination = layout.accepted(hour, entry.name)
             kept = storage.upload_file(
@@ -365,6 +371,7 @@ def move_file(
         readings=checked.count,
         rejection=checked.rejection,
         checked_readings=kept.name if checked.accepted else None,
+        notices=checked.notices,
     )
 
 
@@ -373,7 +380,7 @@ def check_frozen_file(
     layout: ConnectorLayout,
     hour: datetime,
     entry: ManifestEntry,
-    normalizer: Normalizer,
+    meters: KnownMeters,
     readings: Path,
 ) -> CheckedFile:
     """The landing check on exactly the frozen version: from the landing zone, or from its
@@ -398,7 +405,7 @@ def check_frozen_file(
             raise
     with CheckedReadings(readings) as kept:
         return check_local_file(
-            entry.name, path, layout.connector, normalizer=normalizer, on_readings=kept.write
+            entry.name, path, layout.connector, meters=meters, on_readings=kept.write
         )
 
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
-from b8760_assets.landing.formats import Rejection
+from b8760_assets.landing.formats import Notice, Rejection
 from b8760_assets.storage import StoredObject
 
 ACCEPTED = "accepted"
@@ -30,6 +30,8 @@ class ManifestEntry:
     # The object, in the participant's bucket, of the accepted file's readings as the landing
     # check read them (Parquet): what standardization reads.
     checked_readings: str | None = None
+    # Readings an accepted file holds that the platform did not take in, and why.
+    notices: tuple[Notice, ...] = ()
 
     @property
     def done(self) -> bool:
@@ -77,6 +79,7 @@ class Manifest:
                         **entry,
                         "landing_object": _stored_object(entry["landing_object"]),
                         "rejection": entry["rejection"] and Rejection(**entry["rejection"]),
+                        "notices": tuple(Notice(**n) for n in entry.get("notices", ())),
                     }
                 )
                 for entry in document["files"]

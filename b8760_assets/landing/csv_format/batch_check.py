@@ -20,14 +20,10 @@ from b8760_assets.landing.csv_format.parsed_rows import (
     parsed_values,
     trimmed_values,
 )
-from b8760_assets.landing.csv_format.repeated_readings import batch_keys
-from b8760_assets.landing.csv_format.row_rules import (
-    first_offense,
-    line_break_rules,
-    offending_row_and_rule,
-    row_rules,
-)
+from b8760_assets.landing.csv_format.row_rules import line_break_rules, row_rules
 from b8760_assets.landing.formats import Rejection
+from b8760_assets.landing.reading_keys import batch_keys
+from b8760_assets.landing.reading_rules import first_offense, offending_row_and_rule
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,22 @@ those rules, the earliest offending line wins, on a tie before the repeated-read
 """
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
 
-from b8760_assets.config import ConnectorProperties
+from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.landing.csv_format.batch_check import BatchVerdict, batch_verdict
 from b8760_assets.landing.csv_format.blocks import row_batches
 from b8760_assets.landing.csv_format.header import REQUIRED_COLUMNS, check_header, too_few_fields
-from b8760_assets.landing.csv_format.repeated_readings import FileKeys, first_repeated_reading
+from b8760_assets.landing.csv_format.repeated_readings import first_repeated_reading
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import check_line_ends
-from b8760_assets.landing.formats import FormatRejected, Rejection
+from b8760_assets.landing.formats import FormatRejected, Notice, ReadingsFormat, Rejection
+from b8760_assets.landing.reading_keys import FileKeys
 from b8760_assets.ordered_map import ordered_map
 
 # Threads that read, check and transform batches at once.
@@ -29,7 +30,7 @@ WORKERS = min(4, os.cpu_count() or 1)
 T = TypeVar("T")
 
 
-class CsvFormat:
+class CsvFormat(ReadingsFormat):
     """Readings as CSV text (UTF-8, with or without a BOM; LF or CRLF line ends)."""
 
     name = "csv"
@@ -40,18 +41,19 @@ class CsvFormat:
     def detect(self, head: bytes, name: str) -> bool:
         return name.lower().endswith(".csv") or b"meter_id" in head.split(b"\n", 1)[0]
 
-    def read(self, data: bytes, connector: ConnectorProperties) -> pl.DataFrame:
-        return pl.concat(list(self.read_batches(data, connector)))
-
     def read_batches(
         self,
         source: bytes | Path,
         connector: ConnectorProperties,
         transform: Callable[[pl.DataFrame], T] | None = None,
+        *,
+        meters: Mapping[str, Meter],
+        notice: Callable[[Notice], None],
     ) -> Iterator[pl.DataFrame | T]:
         """The readings of a file (its bytes, or a local file) a batch at a time, in file
         order, each through `transform` if given; FormatRejected, possibly after some batches,
-        for the file's first problem.
+        for the file's first problem. A CSV file names each reading's meter and takes in
+        every reading it holds: `meters` and `notice` are the protocol's, not needed here.
 
         Batches are read, checked and transformed by WORKERS threads at once (polars lets go
         of the GIL), a few batches ahead, so `transform` must be safe to run in threads; only

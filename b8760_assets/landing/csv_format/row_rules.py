@@ -1,12 +1,7 @@
-"""The rules every reading keeps on its own values, and the rejection each gives a row that
-breaks it.
-
-A batch is checked a rule at a time over whole columns (polars), never a row at a time:
-only the first row that breaks a rule comes back to Python, to word its message.
+"""The rules a CSV reading keeps on its own values, and the rejection each gives a row that
+breaks it (the machinery and the interval rules every format shares: reading_rules.py).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -16,60 +11,24 @@ from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.meters import METER_ID_PATTERN
 from b8760_assets.config.values import KNOWN_UNITS
 from b8760_assets.landing.csv_format.timestamps import timestamp_problem
-from b8760_assets.landing.formats import Rejection, quoted
+from b8760_assets.landing.formats import QUALITY_FLAGS, Rejection, quoted
+from b8760_assets.landing.reading_rules import (
+    RowRule,
+    boundary,
+    known_length,
+    lengths_allowed,
+    row_rejection,
+    unaligned,
+)
 
-QUALITY_FLAGS = {
-    "A": "actual, measured by the meter",
-    "E": "estimated by the connector or its source system",
-    "M": "missing: the meter recorded nothing and the value is a placeholder",
-}
-INTERVAL_MINUTES = (5, 15, 30, 60)
-INTERVAL_MICROSECONDS = [minutes * 60_000_000 for minutes in INTERVAL_MINUTES]
 METER_ID_REGEX = f"^(?:{METER_ID_PATTERN.pattern})$"
 TIMESTAMP_COLUMNS = {"start": "interval_start", "end": "interval_end"}
-
-
-@dataclass(frozen=True)
-class RowRule:
-    """A rule every reading keeps: which rows break it, and the rejection for one of them."""
-
-    offending: pl.Expr
-    rejection: Callable[[dict[str, Any]], Rejection]
-
-
-def first_offense(frame: pl.DataFrame, rules: list[RowRule]) -> tuple[int, Rejection] | None:
-    """The line of the earliest row that breaks any rule (the first rule, on a tie), and the
-    rejection it earns."""
-    found = offending_row_and_rule(frame, rules)
-    if found is None:
-        return None
-    row, number = found
-    offending = frame.row(row, named=True)
-    return offending["line"], rules[number].rejection(offending)
-
-
-def offending_row_and_rule(frame: pl.DataFrame, rules: list[RowRule]) -> tuple[int, int] | None:
-    """The earliest row that breaks any rule, and the first rule it breaks."""
-    firsts = (
-        frame.lazy()
-        .select(rule.offending.arg_true().first().alias(str(n)) for n, rule in enumerate(rules))
-        .collect()
-        .row(0)
-    )
-    offenders = [(row, number) for number, row in enumerate(firsts) if row is not None]
-    return min(offenders) if offenders else None
-
-
-def row_rejection(row: dict[str, Any], rule: str, problem: str) -> Rejection:
-    return Rejection(rule, row["line"], f"line {row['line']}: {problem}")
 
 
 def row_rules(connector: ConnectorProperties) -> list[RowRule]:
     """The rules on one row's values. A reading that repeats an earlier one, which may be in
     another batch, is found over the whole file (repeated_readings.py)."""
     start, end = pl.col("interval_start"), pl.col("interval_end")
-    duration = (end - start).dt.total_microseconds()
-    known_length = duration.is_in(INTERVAL_MICROSECONDS).fill_null(False)
     return [
         RowRule(
             ~pl.col("meter_id").str.contains(METER_ID_REGEX).fill_null(False),
@@ -87,8 +46,8 @@ def row_rules(connector: ConnectorProperties) -> list[RowRule]:
             )
             for column, target in TIMESTAMP_COLUMNS.items()
         ),
-        RowRule(~known_length & start.is_not_null() & end.is_not_null(), _bad_interval_rejection),
-        RowRule(known_length & (start.dt.epoch("us") % duration != 0), _unaligned_rejection),
+        RowRule(~known_length() & start.is_not_null() & end.is_not_null(), _bad_interval_rejection),
+        RowRule(unaligned(), _unaligned_rejection),
         RowRule(
             ~pl.col("value_number").is_finite().fill_null(False),
             lambda row: row_rejection(
@@ -127,27 +86,22 @@ def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rej
 
 def _bad_interval_rejection(row: dict[str, Any]) -> Rejection:
     minutes = (row["interval_end"] - row["interval_start"]).total_seconds() / 60
-    *most, last = INTERVAL_MINUTES
     return row_rejection(
         row,
         "csv.bad_interval",
         f"the interval from start {quoted(row['start'])} to end {quoted(row['end'])} lasts "
-        f"{minutes:g} minutes; an interval lasts {', '.join(map(str, most))} or {last} minutes",
+        f"{minutes:g} minutes; {lengths_allowed()}",
     )
 
 
 def _unaligned_rejection(row: dict[str, Any]) -> Rejection:
     """Intervals line up in UTC, so that each one falls inside one UTC meter-hour."""
     minutes = int((row["interval_end"] - row["interval_start"]).total_seconds() // 60)
-    boundary = "on the hour"
-    if minutes != 60:
-        boundary = f"at a multiple of {minutes} minutes past the hour"
     return row_rejection(
         row,
         "csv.unaligned_interval",
-        f"the {minutes}-minute interval from start {quoted(row['start'])} starts at "
-        f"{row['interval_start'].time().isoformat()} UTC; a {minutes}-minute interval starts "
-        f"{boundary} in UTC",
+        f"the {minutes}-minute interval from start {quoted(row['start'])} "
+        + boundary(row["interval_start"], row["interval_end"]),
     )
 
 

@@ -5,22 +5,18 @@ which may happen twice (clocks going back) or never (clocks going forward).
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
 
 import polars as pl
 
 from b8760_assets.landing.formats import quoted
+from b8760_assets.landing.reading_rules import EARLIEST, LATEST
 
 # ISO 8601 with seconds (a fraction is allowed). With a UTC offset (Z, ±HH:MM, ±HHMM or ±HH)
 # a time is absolute; without one it is wall time in the connector's time zone.
 WITH_OFFSET = "%Y-%m-%dT%H:%M:%S%.f%#z"
 WALL_TIME = "%Y-%m-%dT%H:%M:%S%.f"
 TIMESTAMP_EXAMPLE = "2021-11-08T14:00:00-05:00"
-# The first and last instants a reading may start or end at, both included: a day inside the
-# years Python's datetime has (which the steps after this one use), for its local time.
-EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
-LATEST = datetime(9999, 12, 31, tzinfo=UTC)
 # A column is parsed value by value only when most of its values are distinct; otherwise
 # each distinct value is parsed once (a file repeats every timestamp for each of its meters).
 DISTINCT_SHARE = 0.25
