@@ -4,7 +4,8 @@ the checkout's instance settings with PostgreSQL storage, a real server, the rea
 once; every uploaded file's readings arrive once, and no run is made twice."""
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -118,7 +119,7 @@ def run_interval(instance: dg.DagsterInstance, run_id: str) -> tuple[float, floa
 
 
 def test_connectors_run_at_once_on_a_postgres_instance_and_every_reading_arrives_once(
-    instance: dg.DagsterInstance, start_daemon
+    instance: dg.DagsterInstance, start_daemon: Callable[[], subprocess.Popen]
 ) -> None:
     platform = load_platform(SAMPLE_PLATFORM_DIR)
     layouts = {c: ConnectorLayout(platform.connectors[c], landing_bucket()) for c in METERS}
