@@ -1,7 +1,8 @@
 """Fixtures on the session's own local stack: real services, never a developer's."""
 
 import os
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.bigquery_fake import FakeBigQuery
+from b8760_assets_tests.dagster_processes import daemon_process, stop
 from b8760_assets_tests.gcp_fake import FakeGcp
+from b8760_assets_tests.postgres_server import PostgresServer, postgres_server
 from b8760_assets_tests.stack import isolated_stack
 
 # The project the access tests' fakes stand for, and the sample platform's buckets in it.
@@ -30,6 +33,13 @@ def stack_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, in
     with isolated_stack(tmp_path_factory.mktemp("state")) as ports:
         local_stack.start_all()
         yield ports
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server; each test that needs one makes a database of its own."""
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -73,6 +83,21 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "dagster.yaml").write_text((Path(__file__).parents[1] / "dagster.yaml").read_text())
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def start_daemon(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
+    """Starts `dagster-daemon run` on workspace.yaml and the test's instance; every daemon
+    started (with its code servers and run workers) is stopped at the end."""
+    daemons: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        daemons.append(daemon_process(tmp_path / f"daemon-{len(daemons)}.log"))
+        return daemons[-1]
+
+    yield start
+    for daemon in daemons:
+        stop(daemon)
 
 
 @pytest.fixture

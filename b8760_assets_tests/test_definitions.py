@@ -1,10 +1,7 @@
 """The code location as Dagster loads it: the definitions, the meter registry, the CLI."""
 
-import json
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,10 +16,10 @@ from b8760_assets.meter_registry import METERS_TABLE, build_meter_registry
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets.warehouse_limits import MAX_RUNNING_DML_PER_TABLE
+from b8760_assets_tests.dagster_processes import CHECKOUT, graphql, webserver
 
 CONNECTORS = ("coned", "ext_conn1", "ext_conn10")
 DAGSTER = str(Path(sys.executable).parent / "dagster")
-CHECKOUT = Path(__file__).parents[1]
 
 
 def run_dagster(*args: str) -> subprocess.CompletedProcess[str]:
@@ -138,39 +135,14 @@ def test_a_range_of_hours_is_one_run_from_the_cli(stack_env: dict, dagster_home:
 
 def test_webserver_shows_the_code_location(stack_env: dict, dagster_home: Path) -> None:
     """What `make dev` serves: workspace.yaml's code location, loaded, with its asset groups."""
-    port = local_stack.free_ports(1)[0]
-    webserver = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-webserver"), "-w", "workspace.yaml",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=CHECKOUT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        entries = graphql_when_up(f"http://127.0.0.1:{port}/graphql", LOCATIONS_QUERY, webserver)
-    finally:
-        webserver.terminate()
-        webserver.wait(timeout=30)
+    with webserver(local_stack.free_ports(1)[0]) as url:
+        entries = graphql(url, LOCATIONS_QUERY)
     [entry] = entries["workspaceOrError"]["locationEntries"]
     assert entry["name"] == "b8760"
     location = entry["locationOrLoadError"]
     assert location["__typename"] == "RepositoryLocation", location
     groups = {g["groupName"] for r in location["repositories"] for g in r["assetGroups"]}
     assert "meter_registry" in groups
-
-
-def graphql_when_up(url: str, query: str, server: subprocess.Popen) -> dict:
-    """The query's data once the server answers (it loads the code location first)."""
-    request = urllib.request.Request(
-        url, json.dumps({"query": query}).encode(), {"Content-Type": "application/json"}
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, server.stderr.read()
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return json.load(response)["data"]
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within 120 s")
 
 
 def test_the_warehouse_steps_merge_at_most_as_many_at_once_as_bigquery_runs(

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 
-from b8760_assets import local_stack
 from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import read_manifest
 from b8760_assets.landing.manifest import ACCEPTED
@@ -23,62 +21,22 @@ from b8760_assets.partitions import HOUR, floor_hour, hour_of_partition
 from b8760_assets.resources import storage_resource
 from b8760_assets.run_launcher import is_alive_since, run_worker
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
+from b8760_assets_tests.dagster_processes import checkout_instance_config, own_instance, wait_for
 from b8760_assets_tests.landing_files import GOOD_CSV, dated
-from b8760_assets_tests.stack import isolated_stack
 from b8760_assets_tests.stored_objects import write_all
 
-CHECKOUT = Path(__file__).parents[1]
-DAGSTER_DAEMON = str(Path(sys.executable).parent / "dagster-daemon")
 # Enough files that moving them takes longer than noticing that the run began to.
 FILES = 100
 
 
 @pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     """dagster.yaml's instance on a local stack of its own, its monitoring polled every second
     (instead of dagster.yaml's 30 s) so that the test takes seconds."""
-    config = yaml.safe_load((CHECKOUT / "dagster.yaml").read_text())
-    config.setdefault("run_monitoring", {})["poll_interval_seconds"] = 1
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with isolated_stack(tmp_path / "state"):
-        local_stack.start_all()
-        with dg.DagsterInstance.get() as instance:
-            instance.get_runs()  # makes the sqlite storage before any daemon opens it
-            yield instance
-
-
-@pytest.fixture
-def start_daemon(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
-    """`dagster-daemon run` on workspace.yaml, in a process group of its own (its code servers
-    and their run workers with it); every one started is stopped at the end."""
-    daemons: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        with open(tmp_path / f"daemon-{len(daemons)}.log", "w") as log:
-            daemon = subprocess.Popen(
-                [DAGSTER_DAEMON, "run", "-w", "workspace.yaml"],
-                cwd=CHECKOUT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        daemons.append(daemon)
-        return daemon
-
-    yield start
-    for daemon in daemons:
-        if daemon.poll() is None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            daemon.wait(timeout=60)
-
-
-def wait_for(what: str, found: Callable[[], object], timeout_s: float) -> object:
-    deadline = time.monotonic() + timeout_s
-    while not (result := found()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
-        time.sleep(0.05)
-    return result
+    config = checkout_instance_config()
+    config["run_monitoring"]["poll_interval_seconds"] = 1
+    with own_instance(tmp_path, config) as instance:
+        yield instance
 
 
 def taking_in(instance: dg.DagsterInstance) -> dg.DagsterRun | None:

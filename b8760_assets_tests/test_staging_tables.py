@@ -25,10 +25,9 @@ from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets.staging_tables import STAGING_PREFIX, left_behind, staging_table
 from b8760_assets.warehouse import WarehouseResource
-from b8760_assets_tests.stack import isolated_stack
+from b8760_assets_tests.dagster_processes import CHECKOUT, checkout_instance_config, own_instance
 from b8760_assets_tests.warehouse_rows import readings_rows
 
-CHECKOUT = Path(__file__).parents[1]
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 KEY = dg.AssetKey(["ext_conn1", "warehouse_meter_links"])
 HOUR = datetime(2022, 3, 1, 14, tzinfo=UTC)
@@ -56,13 +55,9 @@ def test_left_behind_are_the_staging_tables_of_runs_not_in_progress() -> None:
 
 
 @pytest.fixture
-def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     """dagster.yaml's instance, on a local stack of its own (the default dataset and buckets)."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((CHECKOUT / "dagster.yaml").read_text())
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    with isolated_stack(tmp_path / "state"), dg.DagsterInstance.get() as instance:
+    with own_instance(tmp_path, checkout_instance_config()) as instance:
         yield instance
 
 
