@@ -16,7 +16,7 @@ from dagster._serdes.config_class import class_from_code_pointer
 
 from b8760_assets.access.names import ACCOUNT_PREFIX, PARTICIPANT_ACCOUNT_PREFIX
 from b8760_assets.landing.sensors import CONNECTOR_TAG
-from b8760_assets.warehouse_limits import MAX_RUNNING_DML_PER_TABLE
+from b8760_assets.meter_links import READINGS_MERGES_AT_ONCE
 from b8760_assets_tests.dagster_processes import CHECKOUT
 
 DEPLOY = CHECKOUT / "deploy"
@@ -93,9 +93,9 @@ def test_the_helm_values_say_what_the_production_instance_says() -> None:
 
 
 def test_the_production_limits_are_the_platforms() -> None:
-    """The readings' MERGEs share BigQuery's DML limit; one run per connector at a time."""
+    """The readings' MERGEs one at a time, as locally; one run per connector at a time."""
     concurrency = read_yaml(DEPLOY / "dagster.yaml")["concurrency"]
-    assert concurrency["pools"]["default_limit"] == MAX_RUNNING_DML_PER_TABLE
+    assert concurrency["pools"]["default_limit"] == READINGS_MERGES_AT_ONCE
     [per_connector] = concurrency["runs"]["tag_concurrency_limits"]
     assert per_connector == {
         "key": CONNECTOR_TAG,

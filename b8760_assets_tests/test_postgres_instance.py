@@ -19,12 +19,12 @@ from b8760_assets.landing.intake import read_manifest
 from b8760_assets.landing.manifest import ACCEPTED
 from b8760_assets.landing.sensors import CONNECTOR_TAG
 from b8760_assets.layout import ConnectorLayout
+from b8760_assets.meter_links import READINGS_MERGES_AT_ONCE
 from b8760_assets.meter_registry import METERS_TABLE
 from b8760_assets.partitions import HOUR, floor_hour, hour_of_partition
 from b8760_assets.readings_table import READINGS_TABLE
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
-from b8760_assets.warehouse_limits import MAX_RUNNING_DML_PER_TABLE
 from b8760_assets_tests.dagster_processes import (
     checkout_instance_config,
     graphql,
@@ -137,10 +137,10 @@ def test_connectors_run_at_once_on_a_postgres_instance_and_every_reading_arrives
     assert sorted(run.tags[CONNECTOR_TAG] for run in runs) == sorted(METERS)  # once each
     assert all("dagster/parent_run_id" not in run.tags for run in runs)  # none retried
     assert {(r["runId"], r["status"]) for r in seen} == {(run.run_id, "SUCCESS") for run in runs}
-    # Several connectors' runs at once; the readings' MERGEs no more at once than BigQuery takes.
+    # Several connectors' runs at once; the readings' MERGEs no more at once than the pool's.
     assert most_at_once([run_interval(instance, run.run_id) for run in runs]) >= 2
     merges = [step_intervals(instance, run.run_id, "warehouse_meter_links") for run in runs]
-    assert most_at_once(merges) <= MAX_RUNNING_DML_PER_TABLE
+    assert most_at_once(merges) <= READINGS_MERGES_AT_ONCE
 
     storage = storage_resource()
     for run in runs:
