@@ -7,6 +7,7 @@ refuses a policy past either; the platform refuses it first, with the way out, a
 80 % on, while there is time to switch.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_PRINCIPALS = 1_500
@@ -73,3 +74,22 @@ def check_room(home: str, policy: dict) -> None:
             f"{held.groups} groups, past IAM's {MAX_PRINCIPALS:,} and {MAX_GROUPS} per policy, "
             f"so nothing was changed: {WAY_OUT}"
         )
+
+
+def fullness_report(live: Mapping[str, dict]) -> list[str]:
+    """A line per bucket's policy, one for all managed folders' (the fullest named), and a
+    warning for each policy 80 % full or more, with the way out."""
+    held = [fullness(home, policy) for home, policy in live.items()]
+    buckets = [each for each in held if "/" not in each.home]
+    folders = [each for each in held if "/" in each.home]
+    lines = [str(each) for each in buckets]
+    if folders:
+        fullest = max(folders, key=lambda each: each.fraction)
+        lines.append(f"{len(folders):,} managed folder policies, the fullest {fullest}")
+    lines += [
+        f"warning: gs://{each.home} IAM policy is {each.fraction:.0%} full (IAM refuses it past "
+        f"{MAX_PRINCIPALS:,} principals or {MAX_GROUPS} groups): {WAY_OUT}"
+        for each in held
+        if each.nearly_full
+    ]
+    return lines
