@@ -61,6 +61,16 @@ def check(principal: str, permission: str, resource: str, *options: str) -> Resu
     )  # fmt: skip
 
 
+def audit_after_viewer_added(fake: FakeGcp, home: str) -> str:
+    """What audit says (and that it fails) once ext_conn1 may read all of home."""
+    fake.policies[home]["bindings"].append(
+        {"role": "roles/storage.objectViewer", "members": [EXT_CONN1]}
+    )
+    drift = b8760("access", "audit", "--project", PROJECT)
+    assert drift.exit_code == 1
+    return drift.output
+
+
 def test_check_allows_a_connector_its_own_folder() -> None:
     result = check(EXT_CONN1, "storage.objects.create", OWN)
     assert result.exit_code == 0, result.output
@@ -124,12 +134,7 @@ def test_audit_reports_drift_until_the_platform_is_applied(fake: FakeGcp, tmp_pa
     )
     assert clean.output.splitlines()[-1].startswith("0 finding(s)")
 
-    fake.policies["landing_zone"]["bindings"].append(
-        {"role": "roles/storage.objectViewer", "members": [EXT_CONN1]}
-    )
-    drift = b8760("access", "audit", "--project", PROJECT)
-    assert drift.exit_code == 1
-    assert drift.output.startswith(
+    assert audit_after_viewer_added(fake, "landing_zone").startswith(
         f"unconditional grant: gs://landing_zone: roles/storage.objectViewer to {EXT_CONN1}"
     )
 
@@ -287,12 +292,7 @@ def test_managed_folders_check_and_audit(
     ) in clean.output
     assert "gs://landing_zone IAM policy: 3 of 1,500 principals" in clean.output  # GCS's own
 
-    fake.policies["landing_zone/ext_conn10/"]["bindings"].append(
-        {"role": "roles/storage.objectViewer", "members": [EXT_CONN1]}
-    )
-    drift = b8760("access", "audit", "--project", PROJECT)
-    assert drift.exit_code == 1
-    assert drift.output.startswith(
+    assert audit_after_viewer_added(fake, "landing_zone/ext_conn10/").startswith(
         f"unconditional grant: gs://landing_zone/ext_conn10/: roles/storage.objectViewer to "
         f"{EXT_CONN1} (unconditional): reaches every object of gs://landing_zone/ext_conn10/"
     )
