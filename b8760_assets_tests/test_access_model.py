@@ -254,3 +254,23 @@ def test_all_users_matches_everyone_and_unknown_roles_are_named() -> None:
 def test_a_resource_that_is_not_a_gcs_name_is_refused() -> None:
     with pytest.raises(ValueError, match="not a GCS resource name"):
         decide(GRANTS, Request("user:a@example.org", "storage.objects.get", "landing_zone/x"))
+
+
+def test_a_managed_folder_is_bound_as_gcs_binds_it() -> None:
+    """resource.type and resource.name of a managed folder, for a condition that names one."""
+    folder = f"{bucket_resource(LANDING)}/managedFolders/ext_conn1/"
+    admin = Grant(
+        LANDING,
+        "roles/storage.legacyObjectReader",
+        "user:a@example.org",
+        Condition(
+            'resource.type == "storage.googleapis.com/ManagedFolder" && '
+            f'resource.name.startsWith("{folder}")'
+        ),
+    )
+    on_folder = Request("user:a@example.org", "storage.objects.get", f"{folder}2022/")
+    on_object = Request(
+        "user:a@example.org", "storage.objects.get", object_resource(LANDING, "ext_conn1/a")
+    )
+    assert decide([admin], on_folder).allowed
+    assert not decide([admin], on_object).allowed
