@@ -5,9 +5,13 @@ clients talk to this server instead:
 - GCS bucket IAM, JSON over HTTP as google-cloud-storage sends it: `GET` and `PUT
   /storage/v1/b/<bucket>/iam`, with etags (a stale one is refused with 412), policy versions
   (conditions are refused below version 3, and hidden from a reader that asks for less), and
-  400 for a service account that does not exist, as GCS answers;
+  400 for a service account or custom role that does not exist, as GCS answers;
+- GCS managed folders the same way: `POST /storage/v1/b/<bucket>/managedFolders` makes one
+  (409 if it exists), `GET` and `PUT .../managedFolders/<folder, / escaped>/iam` its policy
+  (404 before it is made); `policies` keys them by home, `landing_zone/ext_conn1/`;
 - the IAM admin API over gRPC, the only transport google-cloud-iam's IAMClient has:
-  service accounts (create, get, enable, disable) and their keys (list, create, delete).
+  service accounts (create, get, enable, disable), their keys (list, create, delete) and
+  custom roles (get, create, update).
 Every request is recorded with its body, for the tests to assert.
 """
 
@@ -20,7 +24,7 @@ from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import grpc
 from cryptography.hazmat.primitives import serialization
@@ -30,10 +34,13 @@ from google.cloud import iam_admin_v1, storage
 from google.cloud.iam_admin_v1.services.iam.transports import IAMGrpcTransport
 from google.protobuf import empty_pb2
 
-from b8760_assets.access.gcp import BucketPolicies, Iam, ServiceAccounts
+from b8760_assets.access.gcp import Iam, iam_of
 
 IAM_SERVICE = "google.iam.admin.v1.IAM"
-BUCKET_PATH = re.compile(r"/storage/v1/b/(?P<bucket>[^/]+)(?P<iam>/iam)?")
+BUCKET_PATH = re.compile(
+    r"/storage/v1/b/(?P<bucket>[^/]+)"
+    r"(?P<folders>/managedFolders(/(?P<folder>[^/]+))?)?(?P<iam>/iam)?"
+)
 ACCOUNT_NAME = re.compile(r"projects/[^/]+/serviceAccounts/(?P<email>[^/]+)")
 
 
@@ -81,6 +88,7 @@ class FakeGcp:
         self.requests: list[Recorded] = []
         self.policies: dict[str, dict] = {}
         self.accounts: dict[str, Account] = {}
+        self.roles: dict[str, iam_admin_v1.Role] = {}
         self._etags = itertools.count(1)
         self._key_ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -111,12 +119,8 @@ class FakeGcp:
             client_options={"api_endpoint": self.storage_url},
         )
         channel = grpc.insecure_channel(f"127.0.0.1:{self._grpc_port}")
-        return Iam(
-            BucketPolicies(client),
-            ServiceAccounts(
-                iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=channel)), self.project
-            ),
-        )
+        admin = iam_admin_v1.IAMClient(transport=IAMGrpcTransport(channel=channel))
+        return iam_of(client, admin, self.project)
 
     def add_bucket(self, bucket: str, policy: dict | None = None) -> None:
         self.policies[bucket] = {**(policy or default_policy()), "etag": self._next_etag()}
@@ -149,20 +153,35 @@ class FakeGcp:
         access = {"uniformBucketLevelAccess": {"enabled": True}}
         return 200, {"kind": "storage#bucket", "name": bucket, "iamConfiguration": access}
 
-    def get_policy(self, bucket: str, version: int) -> tuple[int, dict]:
-        policy = self.policies.get(bucket)
+    def create_folder(self, bucket: str, body: dict) -> tuple[int, dict]:
+        home = f"{bucket}/{body['name']}"
+        with self._lock:
+            if bucket not in self.policies:
+                return 404, error_body(404, f"The specified bucket does not exist: {bucket}")
+            if home in self.policies:
+                return 409, error_body(409, f"The managed folder {body['name']} already exists")
+            self.policies[home] = {"version": 1, "bindings": [], "etag": self._next_etag()}
+        return 200, {"kind": "storage#managedFolder", "bucket": bucket, "name": body["name"]}
+
+    def get_policy(self, home: str, version: int) -> tuple[int, dict]:
+        policy = self.policies.get(home)
         if policy is None:
-            return 404, error_body(404, f"The specified bucket does not exist: {bucket}")
+            return 404, error_body(
+                404, f"The specified bucket or managed folder does not exist: {home}"
+            )
         if version < 3 and any("condition" in b for b in policy["bindings"]):
             return 400, error_body(400, "a policy with conditions needs requested version 3")
-        resource = f"projects/_/buckets/{bucket}"
+        bucket, _, folder = home.partition("/")
+        resource = f"projects/_/buckets/{bucket}" + (f"/managedFolders/{folder}" if folder else "")
         return 200, {"kind": "storage#policy", "resourceId": resource, **policy}
 
-    def set_policy(self, bucket: str, body: dict) -> tuple[int, dict]:
+    def set_policy(self, home: str, body: dict) -> tuple[int, dict]:
         with self._lock:
-            current = self.policies.get(bucket)
+            current = self.policies.get(home)
             if current is None:
-                return 404, error_body(404, f"The specified bucket does not exist: {bucket}")
+                return 404, error_body(
+                    404, f"The specified bucket or managed folder does not exist: {home}"
+                )
             if body.get("etag") != current["etag"]:
                 return 412, error_body(412, "Precondition Failed: the etag is stale")
             bindings = body.get("bindings", [])
@@ -172,12 +191,17 @@ class FakeGcp:
                 email = member.removeprefix("serviceAccount:")
                 if member.startswith("serviceAccount:") and email not in self.accounts:
                     return 400, error_body(400, f"Service account {email} does not exist.")
-            self.policies[bucket] = {
+            for role in sorted({b["role"] for b in bindings}):
+                if role.startswith("projects/") and role not in self.roles:
+                    return 400, error_body(
+                        400, f"Role ({role}) does not exist in the resource's hierarchy."
+                    )
+            self.policies[home] = {
                 "version": body.get("version", 1),
                 "bindings": bindings,
                 "etag": self._next_etag(),
             }
-        return self.get_policy(bucket, 3)
+        return self.get_policy(home, 3)
 
     # IAM admin
 
@@ -234,6 +258,27 @@ class FakeGcp:
             private_key_data=json.dumps(_key_file(self.project, account.email, key_id)).encode(),
         )
 
+    def get_role(self, request, context):
+        role = self.roles.get(request.name)
+        if role is None:
+            context.abort(
+                grpc.StatusCode.NOT_FOUND, f"The role named {request.name} was not found."
+            )
+        return role
+
+    def create_role(self, request, context):
+        name = f"{request.parent}/roles/{request.role_id}"
+        if name in self.roles:
+            context.abort(grpc.StatusCode.ALREADY_EXISTS, f"A role named {request.role_id} exists")
+        role = self.roles[name] = iam_admin_v1.Role(request.role, name=name)
+        return role
+
+    def update_role(self, request, context):
+        role = self.get_role(request, context)
+        for field_name in request.update_mask.paths:
+            setattr(role, field_name, getattr(request.role, field_name))
+        return role
+
     def delete_key(self, request, context):
         account = self.account(request.name.rsplit("/keys/", 1)[0], context)
         if request.name not in account.keys:
@@ -287,18 +332,32 @@ def _policy_handler(fake: FakeGcp) -> type[BaseHTTPRequestHandler]:
                 self._answer(404, error_body(404, f"this fake has no {url.path}"))
             elif match["iam"]:
                 version = int(parse_qs(url.query).get("optionsRequestedPolicyVersion", ["1"])[0])
-                self._answer(*fake.get_policy(match["bucket"], version))
+                self._answer(*fake.get_policy(_home(match), version))
+            elif match["folders"]:
+                self._answer(404, error_body(404, f"this fake has no GET {url.path}"))
             else:
                 self._answer(*fake.get_bucket(match["bucket"]))
 
         def do_PUT(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            fake.record("storage", "PUT", self.path, body)
+            body = self._body("PUT")
             match = BUCKET_PATH.fullmatch(urlsplit(self.path).path)
             if match is None or not match["iam"]:
                 self._answer(404, error_body(404, f"this fake has no PUT {self.path}"))
             else:
-                self._answer(*fake.set_policy(match["bucket"], body))
+                self._answer(*fake.set_policy(_home(match), body))
+
+        def do_POST(self) -> None:
+            body = self._body("POST")
+            match = BUCKET_PATH.fullmatch(urlsplit(self.path).path)
+            if match is None or not match["folders"] or match["folder"] or match["iam"]:
+                self._answer(404, error_body(404, f"this fake has no POST {self.path}"))
+            else:
+                self._answer(*fake.create_folder(match["bucket"], body))
+
+        def _body(self, method: str) -> dict:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            fake.record("storage", method, self.path, body)
+            return body
 
         def _answer(self, status: int, body: dict) -> None:
             send_json(self, status, body)
@@ -307,6 +366,12 @@ def _policy_handler(fake: FakeGcp) -> type[BaseHTTPRequestHandler]:
             pass
 
     return PolicyHandler
+
+
+def _home(match: re.Match[str]) -> str:
+    """The policy's home a request names: the bucket, or bucket/managed folder/."""
+    folder = unquote(match["folder"] or "")
+    return f"{match['bucket']}/{folder}" if folder else match["bucket"]
 
 
 def _iam_handler(fake: FakeGcp) -> grpc.GenericRpcHandler:
@@ -321,7 +386,8 @@ def _iam_handler(fake: FakeGcp) -> grpc.GenericRpcHandler:
                     always_print_fields_with_no_presence=False,
                 )
             )
-            fake.record("iam", method, request.name, body)
+            resource = request.name if "name" in request_type.meta.fields else request.parent
+            fake.record("iam", method, resource, body)
             return handle(request, context)
 
         serialize = getattr(response_type, "serialize", None) or response_type.SerializeToString
@@ -358,6 +424,15 @@ def _iam_handler(fake: FakeGcp) -> grpc.GenericRpcHandler:
             "CreateServiceAccountKey": recorded(
                 "CreateServiceAccountKey", types.CreateServiceAccountKeyRequest,
                 types.ServiceAccountKey, fake.create_key,
+            ),
+            "GetRole": recorded(
+                "GetRole", types.GetRoleRequest, types.Role, fake.get_role,
+            ),
+            "CreateRole": recorded(
+                "CreateRole", types.CreateRoleRequest, types.Role, fake.create_role,
+            ),
+            "UpdateRole": recorded(
+                "UpdateRole", types.UpdateRoleRequest, types.Role, fake.update_role,
             ),
             "DeleteServiceAccountKey": recorded(
                 "DeleteServiceAccountKey", types.DeleteServiceAccountKeyRequest,

@@ -18,6 +18,7 @@ from b8760_assets.config import load_platform
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.bigquery_fake import FakeBigQuery
+from b8760_assets_tests.config_files import copy_sample_platform, properties_xml
 from b8760_assets_tests.gcp_fake import FakeGcp
 
 PROJECT = "benchmark8760"
@@ -58,6 +59,16 @@ def check(principal: str, permission: str, resource: str, *options: str) -> Resu
         "access", "check", "--principal", principal, "--permission", permission,
         "--resource", resource, "--project", PROJECT, *options,
     )  # fmt: skip
+
+
+def audit_after_viewer_added(fake: FakeGcp, home: str) -> str:
+    """What audit says (and that it fails) once ext_conn1 may read all of home."""
+    fake.policies[home]["bindings"].append(
+        {"role": "roles/storage.objectViewer", "members": [EXT_CONN1]}
+    )
+    drift = b8760("access", "audit", "--project", PROJECT)
+    assert drift.exit_code == 1
+    return drift.output
 
 
 def test_check_allows_a_connector_its_own_folder() -> None:
@@ -117,14 +128,13 @@ def test_audit_reports_drift_until_the_platform_is_applied(fake: FakeGcp, tmp_pa
 
     clean = b8760("access", "audit", "--project", PROJECT)
     assert clean.exit_code == 0, clean.output
-    assert clean.output.startswith("0 finding(s)")
-
-    fake.policies["landing_zone"]["bindings"].append(
-        {"role": "roles/storage.objectViewer", "members": [EXT_CONN1]}
+    assert clean.output.splitlines()[0] == (
+        "gs://landing_zone IAM policy: 7 of 1,500 principals, 0 of 250 groups (0% full); "
+        "6 bindings, 4 conditional"
     )
-    drift = b8760("access", "audit", "--project", PROJECT)
-    assert drift.exit_code == 1
-    assert drift.output.startswith(
+    assert clean.output.splitlines()[-1].startswith("0 finding(s)")
+
+    assert audit_after_viewer_added(fake, "landing_zone").startswith(
         f"unconditional grant: gs://landing_zone: roles/storage.objectViewer to {EXT_CONN1}"
     )
 
@@ -157,7 +167,8 @@ def test_check_live_reads_the_bucket_s_policy(fake: FakeGcp, tmp_path: Path) -> 
 
     result = check(EXT_CONN1, "storage.objects.get", OWN, "--live")
     assert result.exit_code == 0, result.output
-    assert f"policy:     the live policy of gs://landing_zone in project {PROJECT}" in result.output
+    live = "gs://landing_zone, gs://landing_zone/ext_conn1/"  # the bucket's, and a folder's if any
+    assert f"policy:     the live policy of {live} in project {PROJECT}" in result.output
 
 
 @pytest.mark.parametrize(
@@ -224,3 +235,64 @@ def test_apply_in_gcp_writes_the_views_and_their_access(
     again = b8760("access", "apply", "--project", PROJECT)
     assert "dataset b8760 access: unchanged" in again.output
     assert "view b8760_participant_1.readings: unchanged" in again.output
+
+
+def test_audit_warns_when_a_policy_is_80_percent_full(fake: FakeGcp) -> None:
+    """1,197 more project viewers (never findings) beside GCS's 3: 1,200 of 1,500."""
+    viewers = [f"projectViewer:{number}" for number in range(1_000, 2_197)]
+    fake.policies["landing_zone"]["bindings"].append(
+        {"role": "roles/storage.legacyBucketReader", "members": viewers}
+    )
+    result = b8760("access", "audit", "--project", PROJECT)
+
+    assert "gs://landing_zone IAM policy: 1,200 of 1,500 principals" in result.output
+    assert (
+        "warning: gs://landing_zone IAM policy is 80% full (IAM refuses it past 1,500 principals "
+        "or 250 groups): set landing.access in the platform's platform.xml to managed_folders"
+    ) in result.output
+    assert "warning: gs://participant_1" not in result.output
+
+
+@pytest.fixture
+def folders_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample platform with landing.access managed_folders."""
+    root = copy_sample_platform(tmp_path)
+    (root / "platform.xml").write_text(properties_xml([("landing.access", "managed_folders")]))
+    monkeypatch.setenv("B8760_PLATFORM_DIR", str(root))
+    return root
+
+
+def test_managed_folders_check_and_audit(
+    folders_platform: Path, fake: FakeGcp, tmp_path: Path
+) -> None:
+    denied = check(EXT_CONN1, "storage.objects.get", OTHER)
+    assert denied.exit_code == 1
+    allowed = check(EXT_CONN1, "storage.objects.create", OWN)
+    assert allowed.exit_code == 0, allowed.output
+    assert (
+        f"decided by: gs://landing_zone/ext_conn1/: projects/{PROJECT}/roles/b8760LandingUploader "
+        f"to {EXT_CONN1} (unconditional)"
+    ) in allowed.output
+    listing = check(EXT_CONN1, "storage.objects.list", "projects/_/buckets/landing_zone")
+    assert listing.exit_code == 1
+
+    platform = load_platform(folders_platform)
+    scope = platform_scope(PROJECT, platform)
+    for name in ("ext_conn1", "ext_conn10"):
+        onboard(fake.iam(), platform.connectors[name], scope, tmp_path / name)
+    assert b8760("access", "apply", "--project", PROJECT).exit_code == 0
+    live = check(EXT_CONN1, "storage.objects.create", OWN, "--live")
+    assert live.exit_code == 0, live.output
+
+    clean = b8760("access", "audit", "--project", PROJECT)
+    assert clean.exit_code == 0, clean.output
+    assert (
+        "2 managed folder policies, the fullest gs://landing_zone/ext_conn1/ IAM policy: 1 of "
+        "1,500 principals"
+    ) in clean.output
+    assert "gs://landing_zone IAM policy: 3 of 1,500 principals" in clean.output  # GCS's own
+
+    assert audit_after_viewer_added(fake, "landing_zone/ext_conn10/").startswith(
+        f"unconditional grant: gs://landing_zone/ext_conn10/: roles/storage.objectViewer to "
+        f"{EXT_CONN1} (unconditional): reaches every object of gs://landing_zone/ext_conn10/"
+    )

@@ -1,4 +1,6 @@
-"""The seed's access model, over the sample platform's grants evaluated as GCS IAM does.
+"""The seed's access model, over the sample platform's grants evaluated as GCS IAM does, in
+each landing access mode (two conditional roles, a conditional custom role, the custom role
+on a managed folder per connector).
 
 An external connector may create objects in its own landing folder and read them back by
 name, and nothing else: not another connector's folder (ext_conn1 against ext_conn10/),
@@ -25,13 +27,19 @@ from b8760_assets.access.policy import (
     AccessScope,
     Grant,
     desired_grants,
+    landing_role,
 )
 from b8760_assets.config import load_platform
+from b8760_assets.config.platform_settings import LANDING_ACCESS_MODES, MANAGED_FOLDERS
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 
 PLATFORM = load_platform(SAMPLE_PLATFORM_DIR)
 SCOPE = AccessScope("benchmark8760", "landing_zone", "example.org")
 GRANTS = desired_grants(PLATFORM, SCOPE)
+GRANTS_IN = {
+    mode: desired_grants(PLATFORM, replace(SCOPE, landing_access=mode))
+    for mode in LANDING_ACCESS_MODES
+}
 EXTERNAL = [name for name, connector in PLATFORM.connectors.items() if connector.external]
 LANDING = "landing_zone"
 # A participant's standardized meter-hour, as the seed's download example names it.
@@ -101,16 +109,19 @@ def participant_cases(participant: str) -> list[tuple[str, str, bool]]:
     return cases
 
 
-MATRIX = [
-    pytest.param(account_member(name, SCOPE.project), *case, id=f"{name}-{case[0]}-{case[1]}")
+CASES = [
+    (account_member(name, SCOPE.project), name, case)
     for name in EXTERNAL
     for case in connector_cases(name)
 ] + [
-    pytest.param(
-        participant_member(name, SCOPE.group_domain), *case, id=f"{name}-{case[0]}-{case[1]}"
-    )
+    (participant_member(name, SCOPE.group_domain), name, case)
     for name in PLATFORM.participants
     for case in participant_cases(name)
+]
+MATRIX = [
+    pytest.param(mode, principal, *case, id=f"{mode}-{name}-{case[0]}-{case[1]}")
+    for mode in LANDING_ACCESS_MODES
+    for principal, name, case in CASES
 ]
 
 
@@ -118,11 +129,49 @@ def test_the_sample_platform_has_the_prefix_case() -> None:
     assert {"ext_conn1", "ext_conn10"} <= set(EXTERNAL)
 
 
-@pytest.mark.parametrize("principal, action, resource, expected", MATRIX)
+@pytest.mark.parametrize("mode, principal, action, resource, expected", MATRIX)
 def test_decisions_follow_the_seed_s_model(
-    principal: str, action: str, resource: str, expected: bool
+    mode: str, principal: str, action: str, resource: str, expected: bool
 ) -> None:
-    assert allowed(principal, action, resource) is expected
+    assert allowed(principal, action, resource, GRANTS_IN[mode]) is expected
+
+
+def test_a_managed_folder_s_grant_reaches_its_objects_only() -> None:
+    """Without condition: the folder's policy holds what lies inside the folder, nested
+    folders too, and neither the bucket (no listing) nor a sibling folder."""
+    grants = GRANTS_IN[MANAGED_FOLDERS]
+    member = account_member("ext_conn1", SCOPE.project)
+    [own] = [grant for grant in grants if grant.member == member]
+    assert (own.home, own.role, own.condition) == (
+        "landing_zone/ext_conn1/", landing_role(SCOPE.project), None,
+    )  # fmt: skip
+    deep = object_resource(LANDING, "ext_conn1/2022/03/a.csv")
+    assert decide(grants, Request(member, "storage.objects.create", deep)).allowed
+    nested = f"{bucket_resource(LANDING)}/managedFolders/ext_conn1/2022/"
+    inside = decide(grants, Request(member, "storage.managedFolders.get", nested))
+    assert not inside.allowed
+    assert "do not hold storage.managedFolders.get" in inside.reason  # reached, not held
+    listing = decide(grants, Request(member, "storage.objects.list", bucket_resource(LANDING)))
+    assert not listing.allowed
+    assert listing.reason == (
+        "the principal's grants are on gs://landing_zone/ext_conn1/, which do not hold "
+        "projects/_/buckets/landing_zone"
+    )
+    sibling = object_resource(LANDING, "ext_conn10/a.csv")
+    assert not decide(grants, Request(member, "storage.objects.create", sibling)).allowed
+
+
+def test_the_custom_role_holds_create_and_get_and_no_list() -> None:
+    member = account_member("ext_conn1", SCOPE.project)
+    role = Grant(LANDING, landing_role("any-project"), member)  # unconditional, bucket-wide
+    for permission, expected in (
+        ("storage.objects.create", True),
+        ("storage.objects.get", True),
+        ("storage.objects.list", False),
+        ("storage.objects.delete", False),
+    ):
+        request = Request(member, permission, object_resource(LANDING, "x"))
+        assert decide([role], request).allowed is expected, permission
 
 
 def test_object_viewer_holds_list_and_only_the_condition_denies_it() -> None:
@@ -205,3 +254,23 @@ def test_all_users_matches_everyone_and_unknown_roles_are_named() -> None:
 def test_a_resource_that_is_not_a_gcs_name_is_refused() -> None:
     with pytest.raises(ValueError, match="not a GCS resource name"):
         decide(GRANTS, Request("user:a@example.org", "storage.objects.get", "landing_zone/x"))
+
+
+def test_a_managed_folder_is_bound_as_gcs_binds_it() -> None:
+    """resource.type and resource.name of a managed folder, for a condition that names one."""
+    folder = f"{bucket_resource(LANDING)}/managedFolders/ext_conn1/"
+    admin = Grant(
+        LANDING,
+        "roles/storage.legacyObjectReader",
+        "user:a@example.org",
+        Condition(
+            'resource.type == "storage.googleapis.com/ManagedFolder" && '
+            f'resource.name.startsWith("{folder}")'
+        ),
+    )
+    on_folder = Request("user:a@example.org", "storage.objects.get", f"{folder}2022/")
+    on_object = Request(
+        "user:a@example.org", "storage.objects.get", object_resource(LANDING, "ext_conn1/a")
+    )
+    assert decide([admin], on_folder).allowed
+    assert not decide([admin], on_object).allowed

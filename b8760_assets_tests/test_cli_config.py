@@ -8,7 +8,12 @@ from click.testing import CliRunner
 
 from b8760_assets.cli import main
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
-from b8760_assets_tests.config_files import copy_sample_platform, line_of, replace_in
+from b8760_assets_tests.config_files import (
+    copy_sample_platform,
+    line_of,
+    properties_xml,
+    replace_in,
+)
 
 
 def check(*args: str) -> tuple[int, str, str]:
@@ -22,7 +27,7 @@ def test_sample_platform_passes_with_a_summary() -> None:
     assert code == 0
     assert out.splitlines()[0] == (
         f"{SAMPLE_PLATFORM_DIR}: 3 connectors, 2 participants, 12 meters; "
-        "external: ext_conn1, ext_conn10"
+        "external: ext_conn1, ext_conn10; landing access: conditional_roles"
     )
     assert out.splitlines()[1] == (
         "  coned       internal participant_1 (bucket participant_1), 6 meters, "
@@ -92,3 +97,19 @@ def test_a_green_button_key_problem_is_printed_at_its_line(tmp_path: Path) -> No
         f"meters/ext_conn1.xml:{line}: flow_direction: unknown flow direction 'sideways'; "
         "expected one of forward, net, reverse, total"
     )
+
+
+def test_a_bad_platform_setting_is_a_problem_at_its_line(tmp_path: Path) -> None:
+    root = copy_sample_platform(tmp_path)
+    settings = root / "platform.xml"
+    settings.write_text(properties_xml([("landing.access", "folders"), ("landing.acess", "x")]))
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    assert out.splitlines() == [
+        f"platform.xml:{line_of(settings, 'folders')}: landing.access: unknown landing access "
+        "mode 'folders'; expected one of conditional_roles, custom_role, managed_folders",
+        f"platform.xml:{line_of(settings, 'acess')}: landing.acess: unknown key; did you mean "
+        "landing.access?",
+    ]

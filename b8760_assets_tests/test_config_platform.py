@@ -13,6 +13,7 @@ from b8760_assets_tests.config_files import (
     copy_sample_platform,
     line_of,
     meter_xml,
+    properties_xml,
     replace_in,
     write_meters,
     write_properties,
@@ -326,3 +327,27 @@ def test_the_documented_green_button_meters_pass_the_check(root: Path) -> None:
         "GB-IN": "forward",
         "GB-OUT": "reverse",
     }
+
+
+def test_without_platform_xml_the_landing_access_is_the_seed_s(root: Path) -> None:
+    assert load_platform(root).settings.landing_access == "conditional_roles"
+
+
+@pytest.mark.parametrize("mode", ["conditional_roles", "custom_role", "managed_folders"])
+def test_platform_xml_chooses_the_landing_access(root: Path, mode: str) -> None:
+    (root / "platform.xml").write_text(properties_xml([("landing.access", mode)]))
+    assert load_platform(root).settings.landing_access == mode
+
+
+def test_platform_xml_problems_come_with_the_connectors_(root: Path) -> None:
+    settings = root / "platform.xml"
+    settings.write_text(properties_xml([("landing.access", "managed_folders")] * 2))
+    replace_in(root / "connectors" / "coned" / "properties.xml", ">kWh<", ">kwh<")
+
+    problems = problems_of(root)
+
+    assert problems[-1] == (
+        f"platform.xml:{line_of(settings, 'managed', 2)}: landing.access: duplicate key; "
+        f"first set on line {line_of(settings, 'managed')}"
+    )
+    assert problems[0].startswith("connectors/coned/properties.xml:")

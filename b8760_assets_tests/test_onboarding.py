@@ -129,7 +129,7 @@ def test_offboarding_restores_the_previous_policy(fake: FakeGcp, tmp_path: Path)
 
     changes, disabled = offboard(fake.iam(), "ext_conn1", SCOPE)
 
-    assert [change.bucket for change in changes] == ["landing_zone"]
+    assert [change.home for change in changes] == ["landing_zone"]
     assert same_grants("landing_zone", before, fake.policies["landing_zone"])
     assert disabled and fake.accounts[EMAIL].disabled
     [disable] = fake.iam_requests("DisableServiceAccount")

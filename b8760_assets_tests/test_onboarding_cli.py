@@ -19,7 +19,7 @@ from b8760_assets.access import gcp
 from b8760_assets.cli import main
 from b8760_assets.config import load_platform
 from b8760_assets.storage import StorageResource
-from b8760_assets_tests.config_files import copy_sample_platform
+from b8760_assets_tests.config_files import copy_sample_platform, properties_xml
 from b8760_assets_tests.gcp_fake import FakeGcp
 
 PROJECT = "benchmark8760"
@@ -205,3 +205,55 @@ def test_gcp_errors_are_messages(
     assert result.exit_code == 1
     assert "Error: 404 " in result.output and "participant_2" in result.output
     assert not (tmp_path / "key.json").exists()
+
+
+def test_onboarding_is_refused_when_the_landing_policy_is_full(
+    platform_dir: Path, landing: str, fake: FakeGcp, tmp_path: Path
+) -> None:
+    """3 project members and 1,496 others: the two grants of one more connector do not fit."""
+    others = [f"user:u{number}@example.org" for number in range(1_496)]
+    fake.policies[landing]["bindings"].append(
+        {"role": "roles/storage.objectViewer", "members": others}
+    )
+    result = onboard_ext_conn2("--project", PROJECT, "--key-file", str(tmp_path / "key.json"))
+
+    assert result.exit_code == 1
+    assert (
+        f"gs://{landing} IAM policy would hold 1,501 principals and 0 groups, past IAM's 1,500 "
+        "and 250 per policy, so nothing was changed: set landing.access in the platform's "
+        "platform.xml to managed_folders"
+    ) in result.output
+    assert not (platform_dir / "connectors" / "ext_conn2").exists()
+    assert fake.iam_requests("CreateServiceAccount") == []
+    assert fake.policy_requests("PUT") == []
+
+
+def test_onboarding_into_a_managed_folder(
+    platform_dir: Path, landing: str, fake: FakeGcp, tmp_path: Path
+) -> None:
+    (platform_dir / "platform.xml").write_text(
+        properties_xml([("landing.access", "managed_folders")])
+    )
+    dry = onboard_ext_conn2("--dry-run")  # the local stack: printed, for project b8760-local
+    assert dry.exit_code == 0, dry.output
+    assert "gcloud iam roles create b8760LandingUploader --project=b8760-local" in dry.output
+    assert f"gcloud storage managed-folders create gs://{landing}/ext_conn2/" in dry.output
+    assert (
+        f"gcloud storage managed-folders add-iam-policy-binding gs://{landing}/ext_conn2/ "
+        "--member=serviceAccount:b8760-ext-conn2@b8760-local.iam.gserviceaccount.com "
+        "--role=projects/b8760-local/roles/b8760LandingUploader\n"
+    ) in dry.output
+
+    result = onboard_ext_conn2("--project", PROJECT, "--key-file", str(tmp_path / "key.json"))
+
+    assert result.exit_code == 0, result.output
+    assert f"gs://{landing}/ext_conn2/ IAM policy: updated" in result.output
+    assert fake.policies[f"{landing}/ext_conn2/"]["bindings"] == [
+        {
+            "role": f"projects/{PROJECT}/roles/b8760LandingUploader",
+            "members": [f"serviceAccount:{EMAIL}"],
+        }
+    ]
+    off = b8760("connector", "offboard", "ext_conn2", "--project", PROJECT)
+    assert off.exit_code == 0, off.output
+    assert fake.policies[f"{landing}/ext_conn2/"]["bindings"] == []

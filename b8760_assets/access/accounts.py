@@ -14,7 +14,16 @@ from pathlib import Path
 
 from b8760_assets.access.gcp import AccessError, Iam, PolicyChange
 from b8760_assets.access.names import service_account_email
-from b8760_assets.access.policy import Grant, Policy, adding, removing
+from b8760_assets.access.policy import (
+    LANDING_ROLE_ID,
+    LANDING_ROLE_PERMISSIONS,
+    LANDING_ROLE_TITLE,
+    Grant,
+    Policy,
+    adding,
+    landing_role,
+    removing,
+)
 
 PolicyEdit = Callable[[str, Policy, list[Grant]], Policy]
 
@@ -41,8 +50,9 @@ class Provisioned:
     key: str  # what happened to the key, in words
 
 
-def buckets_of(grants: list[Grant]) -> list[str]:
-    return list(dict.fromkeys(grant.bucket for grant in grants))
+def homes_of(grants: list[Grant]) -> list[str]:
+    """The policies (buckets', managed folders') the grants are in, in order."""
+    return list(dict.fromkeys(grant.home for grant in grants))
 
 
 def planned_changes(
@@ -50,18 +60,26 @@ def planned_changes(
 ) -> list[PolicyChange]:
     """What change_policies would do to the policies `current` returns, without writing."""
     changes = []
-    for bucket in buckets_of(grants):
-        before = current(bucket)
-        changes.append(PolicyChange(bucket, before, edit(bucket, before, grants), written=False))
+    for home in homes_of(grants):
+        before = current(home)
+        changes.append(PolicyChange(home, before, edit(home, before, grants), written=False))
     return changes
 
 
 def change_policies(iam: Iam, grants: list[Grant], edit: PolicyEdit) -> list[PolicyChange]:
-    """Edit every bucket the grants are on, one read-modify-write each."""
+    """Edit every policy the grants are in, one read-modify-write each."""
     return [
-        iam.policies.change(bucket, lambda bucket, policy: edit(bucket, policy, grants))
-        for bucket in buckets_of(grants)
+        iam.policies.change(home, lambda home, policy: edit(home, policy, grants))
+        for home in homes_of(grants)
     ]
+
+
+def granting(iam: Iam, grants: list[Grant]) -> list[PolicyChange]:
+    """Add the grants; the platform's custom role first, if they name it (a policy may name
+    only a role that exists)."""
+    if any(grant.role == iam.roles.name for grant in grants):
+        iam.roles.ensure()
+    return change_policies(iam, grants, adding)
 
 
 def write_key_file(path: Path, data: bytes) -> None:
@@ -87,7 +105,7 @@ def provision(
 ) -> Provisioned:
     """Create (or find, or enable) the account, add the grants, and make a key if needed."""
     email, account = iam.accounts.ensure(spec.id, spec.display_name, spec.description)
-    changes = change_policies(iam, grants, adding)
+    changes = granting(iam, grants)
     return Provisioned(email, account, changes, issue_key(iam, email, key_file, new_key))
 
 
@@ -99,17 +117,37 @@ def withdraw(iam: Iam, email: str, grants: list[Grant]) -> tuple[list[PolicyChan
 
 def gcloud_binding(verb: str, grant: Grant) -> str:
     """The gcloud command that adds (verb "add") or removes ("remove") one grant."""
+    kind = "managed-folders" if grant.folder else "buckets"
     command = [
-        "gcloud", "storage", "buckets", f"{verb}-iam-policy-binding", f"gs://{grant.bucket}",
+        "gcloud", "storage", kind, f"{verb}-iam-policy-binding", f"gs://{grant.home}",
         f"--member={grant.member}", f"--role={grant.role}",
     ]  # fmt: skip
-    if grant.condition is None:
+    if grant.condition is not None:
+        condition = grant.condition
+        command.append(f"--condition=expression={condition.expression},title={condition.title}")
+    elif not grant.folder:
         command.append("--condition=None")  # gcloud asks otherwise, in a conditional policy
-    else:
-        command.append(
-            f"--condition=expression={grant.condition.expression},title={grant.condition.title}"
-        )
     return shlex.join(command)
+
+
+def gcloud_granting(grants: list[Grant], project: str) -> list[str]:
+    """The gcloud commands that do what granting does: the custom role and the managed
+    folders the grants need, then the bindings."""
+    role = [
+        "gcloud", "iam", "roles", "create", LANDING_ROLE_ID, f"--project={project}",
+        f"--title={LANDING_ROLE_TITLE}", "--stage=GA",
+        f"--permissions={','.join(sorted(LANDING_ROLE_PERMISSIONS))}",
+    ]  # fmt: skip
+    folders = [
+        shlex.join(["gcloud", "storage", "managed-folders", "create", f"gs://{home}"])
+        for home in homes_of([grant for grant in grants if grant.folder])
+    ]
+    needs_role = any(grant.role == landing_role(project) for grant in grants)
+    return [
+        *([shlex.join(role)] if needs_role else []),
+        *folders,
+        *(gcloud_binding("add", grant) for grant in grants),
+    ]
 
 
 def gcloud_provisioning(
@@ -124,11 +162,7 @@ def gcloud_provisioning(
         "gcloud", "iam", "service-accounts", "keys", "create", str(key_file),
         f"--iam-account={spec.email(project)}",
     ]  # fmt: skip
-    return [
-        shlex.join(create),
-        *(gcloud_binding("add", grant) for grant in grants),
-        shlex.join(key),
-    ]
+    return [shlex.join(create), *gcloud_granting(grants, project), shlex.join(key)]
 
 
 def gcloud_withdrawal(email: str, grants: list[Grant], project: str) -> list[str]:

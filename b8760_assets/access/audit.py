@@ -48,9 +48,9 @@ def _finding(grant: Grant, explained: bool, landing_bucket: str) -> Finding:
     """A live grant the configuration does not imply, under its most dangerous name."""
     who = "" if explained else "; no connector or participant explains the member"
     if grant.condition is None:
-        others = ", other connectors' too" if grant.bucket == landing_bucket else ""
+        others = ", other connectors' too" if grant.home == landing_bucket else ""
         return Finding(
-            UNCONDITIONAL, grant, f"reaches every object of gs://{grant.bucket}{others}{who}"
+            UNCONDITIONAL, grant, f"reaches every object of gs://{grant.home}{others}{who}"
         )
     short = prefixes_without_slash(grant.condition.expression)
     if short:
@@ -70,11 +70,12 @@ def _finding(grant: Grant, explained: bool, landing_bucket: str) -> Finding:
 def audit(
     desired: Iterable[Grant], live: Mapping[str, Policy], landing_bucket: str
 ) -> list[Finding]:
-    """Findings for the live policies (bucket to policy JSON) against the desired grants.
+    """Findings for the live policies (home, a bucket or managed folder, to policy JSON)
+    against the desired grants.
 
-    Only the buckets in `live` are audited; desired grants on other buckets are ignored.
+    Only the policies in `live` are audited; desired grants in others are ignored.
     """
-    desired = [grant for grant in desired if grant.bucket in live]
+    desired = [grant for grant in desired if grant.home in live]
     members = {grant.member for grant in desired}
     present = [grant for bucket, policy in live.items() for grant in grants_in(bucket, policy)]
     findings = [

@@ -1,10 +1,14 @@
 """Who may do what: bucket IAM policies evaluated the way GCS IAM evaluates them.
 
-A request is allowed iff some grant of the bucket's policy names the principal, its role
+A request is allowed iff some grant names the principal, applies to the resource (a grant in
+the bucket's policy to all of the bucket; one in a managed folder's policy to the objects and
+managed folders whose names begin with the folder's, never to the bucket itself), its role
 holds the permission, and its condition (if any) is true for the request. Conditions are CEL,
 evaluated here by cel-python with what GCS binds: `resource.name` (the object's
-`projects/_/buckets/<bucket>/objects/<name>`, or the bucket's `projects/_/buckets/<bucket>`
-for bucket-wide permissions such as `storage.objects.list`), `resource.type`,
+`projects/_/buckets/<bucket>/objects/<name>`, a managed folder's
+`projects/_/buckets/<bucket>/managedFolders/<folder>/`, or the bucket's
+`projects/_/buckets/<bucket>` for bucket-wide permissions such as `storage.objects.list`),
+`resource.type`,
 `resource.service` and `request.time`. A condition that fails to evaluate grants nothing,
 as in GCS.
 
@@ -24,7 +28,13 @@ from celpy.celtypes import BoolType, MapType, StringType, TimestampType
 from celpy.evaluation import CELEvalError, CELSyntaxError, CELUnsupportedError
 
 from b8760_assets.access.names import bucket_resource
-from b8760_assets.access.policy import OBJECT_CREATOR, OBJECT_VIEWER, Grant
+from b8760_assets.access.policy import (
+    LANDING_ROLE_ID,
+    LANDING_ROLE_PERMISSIONS,
+    OBJECT_CREATOR,
+    OBJECT_VIEWER,
+    Grant,
+)
 
 # The storage permissions of the roles the platform grants, as GCS documents them
 # (cloud.google.com/storage/docs/access-control/iam-roles). Their resourcemanager.* and
@@ -93,7 +103,12 @@ BUCKET_PERMISSIONS = frozenset(
         "storage.buckets.setIamPolicy",
     }
 )
-RESOURCE_PATTERN = re.compile(r"projects/_/buckets/(?P<bucket>[^/]+)(/objects/.+)?")
+RESOURCE_PATTERN = re.compile(
+    r"projects/_/buckets/(?P<bucket>[^/]+)(/(?P<kind>objects|managedFolders)/(?P<name>.+))?"
+)
+RESOURCE_TYPES = {"objects": "Object", "managedFolders": "ManagedFolder", None: "Bucket"}
+# The platform's custom role, in whichever project defines it.
+LANDING_ROLE = re.compile(rf"projects/[^/]+/roles/{re.escape(LANDING_ROLE_ID)}")
 # Members that match every caller (allAuthenticatedUsers: every signed-in one, and the
 # principals asked about here all are).
 EVERYONE = frozenset({"allUsers", "allAuthenticatedUsers"})
@@ -108,15 +123,29 @@ class Request:
     resource: str
     time: datetime | None = None
 
-    @property
-    def bucket(self) -> str:
-        match = RESOURCE_PATTERN.fullmatch(self.resource)
+    def _parts(self, resource: str) -> re.Match[str]:
+        match = RESOURCE_PATTERN.fullmatch(resource)
         if match is None:
             raise ValueError(
-                f"{self.resource!r} is not a GCS resource name; write "
-                "projects/_/buckets/<bucket> or projects/_/buckets/<bucket>/objects/<name>"
+                f"{resource!r} is not a GCS resource name; write projects/_/buckets/<bucket>, "
+                "projects/_/buckets/<bucket>/objects/<name> or "
+                "projects/_/buckets/<bucket>/managedFolders/<folder>/"
             )
-        return match["bucket"]
+        return match
+
+    @property
+    def bucket(self) -> str:
+        return self._parts(self.resource)["bucket"]
+
+    @property
+    def checked_kind(self) -> str | None:
+        """objects, managedFolders, or None for the bucket: what is checked is that."""
+        return self._parts(self.checked_resource)["kind"]
+
+    @property
+    def checked_name(self) -> str:
+        """The object's or managed folder's name checked; "" for the bucket."""
+        return self._parts(self.checked_resource)["name"] or ""
 
     @property
     def checked_resource(self) -> str:
@@ -143,12 +172,11 @@ def _program(expression: str) -> celpy.Runner:
 
 
 def _activation(request: Request) -> dict:
-    resource = request.checked_resource
-    kind = "Object" if "/objects/" in resource else "Bucket"
+    kind = RESOURCE_TYPES[request.checked_kind]
     return {
         "resource": celpy.json_to_cel(
             {
-                "name": resource,
+                "name": request.checked_resource,
                 "type": f"storage.googleapis.com/{kind}",
                 "service": "storage.googleapis.com",
             }
@@ -169,15 +197,39 @@ def condition_holds(expression: str, request: Request) -> tuple[bool, str]:
     return bool(value), f"the condition is {str(bool(value)).lower()}"
 
 
+def role_permissions(role: str) -> frozenset[str]:
+    """The storage permissions of a role this model knows (none for another)."""
+    if LANDING_ROLE.fullmatch(role):
+        return LANDING_ROLE_PERMISSIONS
+    return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def applies(grant: Grant, request: Request) -> bool:
+    """Whether the grant's policy reaches what the request is checked on: a bucket's policy
+    all of it, a managed folder's what lies inside the folder (not the bucket, so a folder's
+    grant never lists the bucket)."""
+    if grant.bucket != request.bucket:
+        return False
+    return not grant.folder or (
+        request.checked_kind is not None and request.checked_name.startswith(grant.folder)
+    )
+
+
 def decide(grants: Iterable[Grant], request: Request) -> Decision:
-    """The decision GCS IAM would make on the request, given the bucket's grants."""
+    """The decision GCS IAM would make on the request, given the bucket's grants and its
+    managed folders'."""
     grants = [grant for grant in grants if grant.bucket == request.bucket]
     if not grants:
         return Decision(False, None, f"gs://{request.bucket} has no grant at all")
-    mine = [grant for grant in grants if grant.member in ({request.principal} | EVERYONE)]
-    if not mine:
+    named = [grant for grant in grants if grant.member in ({request.principal} | EVERYONE)]
+    if not named:
         return Decision(False, None, f"no grant on gs://{request.bucket} names the principal")
-    holding = [g for g in mine if request.permission in ROLE_PERMISSIONS.get(g.role, ())]
+    mine = [grant for grant in named if applies(grant, request)]
+    if not mine:
+        homes = ", ".join(sorted({f"gs://{grant.home}" for grant in named}))
+        why = f"the principal's grants are on {homes}, which do not hold {request.checked_resource}"
+        return Decision(False, None, why)
+    holding = [g for g in mine if request.permission in role_permissions(g.role)]
     reasons = []
     for grant in holding:
         if grant.condition is None:
@@ -189,7 +241,7 @@ def decide(grants: Iterable[Grant], request: Request) -> Decision:
     if not holding:
         roles = ", ".join(sorted({grant.role for grant in mine}))
         reasons.append(f"the principal's roles ({roles}) do not hold {request.permission}")
-    unknown = sorted({grant.role for grant in mine if grant.role not in ROLE_PERMISSIONS})
+    unknown = sorted({grant.role for grant in mine if not role_permissions(grant.role)})
     if unknown:
         reasons.append(f"this model does not know {', '.join(unknown)}: check those by hand")
     return Decision(False, None, "; ".join(reasons))

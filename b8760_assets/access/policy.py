@@ -1,9 +1,15 @@
-"""The bucket IAM policies the platform's configuration implies, and edits of live ones.
+"""The IAM policies the platform's configuration implies, and edits of live ones.
 
 Policies are the JSON the GCS API reads and writes (`{"version": 3, "etag": ..., "bindings":
-[{"role", "members", "condition"}]}`). The platform reasons in grants, one member's role on
-one bucket under at most one condition, and edits a policy by adding or removing grants, so
-that whatever else the policy holds (the project's owners, other teams' grants) stays as is.
+[{"role", "members", "condition"}]}`), a bucket's or a managed folder's. The platform reasons
+in grants, one member's role in one policy under at most one condition, and edits a policy by
+adding or removing grants, so that whatever else the policy holds (the project's owners,
+other teams' grants) stays as is. A policy is named by its home: the bucket (`landing_zone`),
+or the bucket and managed folder (`landing_zone/ext_conn1/`), as gs:// URLs write them.
+
+How an external connector gets its landing folder is the platform's landing.access setting
+(docs/onboarding.md, "Access at scale"): the seed's two conditional roles, one custom role
+under one condition, or that role on a managed folder of its own, without condition.
 """
 
 import difflib
@@ -21,57 +27,100 @@ from b8760_assets.access.names import (
     participant_group_domain,
     participant_member,
 )
+from b8760_assets.access.policy_limits import check_room
 from b8760_assets.config import Platform
+from b8760_assets.config.platform_settings import CONDITIONAL_ROLES, CUSTOM_ROLE, MANAGED_FOLDERS
+from b8760_assets.layout import landing_prefix
 from b8760_assets.local_stack import LOCAL_PROJECT
 
 OBJECT_CREATOR = "roles/storage.objectCreator"
 OBJECT_VIEWER = "roles/storage.objectViewer"
+# The project's custom role of the custom_role and managed_folders modes: create and read by
+# name, no list, so that one binding does what the two predefined roles do. One role for
+# every connector: a project holds at most 300 custom roles (cloud.google.com/iam/quotas).
+LANDING_ROLE_ID = "b8760LandingUploader"
+LANDING_ROLE_PERMISSIONS = frozenset({"storage.objects.create", "storage.objects.get"})
+LANDING_ROLE_TITLE = "b8760 landing uploader"
 # Conditional role bindings exist only in version 3 policies; GCS refuses them in any other.
 POLICY_VERSION = 3
 
 Policy = dict  # a policy's JSON, as the GCS API has it
 
 
+def policy_home(bucket: str, folder: str = "") -> str:
+    """The bucket's policy, or with a folder (`ext_conn1/`) that managed folder's."""
+    return f"{bucket}/{folder}" if folder else bucket
+
+
+def split_home(home: str) -> tuple[str, str]:
+    """The bucket and the managed folder ("" for the bucket's own policy) of a home."""
+    bucket, _, folder = home.partition("/")
+    return bucket, folder
+
+
+def landing_role(project: str) -> str:
+    """The custom role's name, as a binding names it."""
+    return f"projects/{project}/roles/{LANDING_ROLE_ID}"
+
+
 @dataclass(frozen=True)
 class Grant:
-    """One member's role on one bucket, limited by a condition or not."""
+    """One member's role on one bucket, or on one managed folder of it, limited by a
+    condition or not."""
 
     bucket: str
     role: str
     member: str
     condition: Condition | None = None
+    folder: str = ""  # the managed folder whose policy holds the grant; "": the bucket's
+
+    @property
+    def home(self) -> str:
+        return policy_home(self.bucket, self.folder)
 
     def describe(self) -> str:
         limit = f" if {self.condition.expression}" if self.condition else " (unconditional)"
-        return f"gs://{self.bucket}: {self.role} to {self.member}{limit}"
+        return f"gs://{self.home}: {self.role} to {self.member}{limit}"
 
 
 @dataclass(frozen=True)
 class AccessScope:
     """Where the platform's grants live: the project (service accounts are in it), the
-    landing bucket, and the domain of the participants' groups."""
+    landing bucket, the domain of the participants' groups, and how connectors are granted
+    their landing folder."""
 
     project: str
     landing_bucket: str
     group_domain: str
+    landing_access: str = CONDITIONAL_ROLES
 
 
-def platform_scope(project: str | None) -> AccessScope:
+def platform_scope(project: str | None, platform: Platform | None = None) -> AccessScope:
     """The scope of this deployment: the project (the local stack's when None), the landing
-    bucket and the participants' group domain from the settings."""
+    bucket and the participants' group domain from the settings, and the platform's landing
+    access (the seed's conditional roles without a platform)."""
+    landing_access = platform.settings.landing_access if platform else CONDITIONAL_ROLES
     return AccessScope(
-        project or LOCAL_PROJECT, settings.landing_bucket(), participant_group_domain()
+        project or LOCAL_PROJECT,
+        settings.landing_bucket(),
+        participant_group_domain(),
+        landing_access,
     )
 
 
 def connector_grants(connector: str, scope: AccessScope) -> list[Grant]:
-    """An external connector's account may create and read objects in its landing folder."""
+    """An external connector's account may create and read by name objects in its landing
+    folder, and not list them: two conditional roles, one conditional custom role, or the
+    custom role on the connector's managed folder."""
     member = account_member(connector, scope.project)
     condition = landing_condition(connector, scope.landing_bucket)
-    return [
-        Grant(scope.landing_bucket, role, member, condition)
-        for role in (OBJECT_CREATOR, OBJECT_VIEWER)
-    ]
+    landing = scope.landing_bucket
+    if scope.landing_access == CUSTOM_ROLE:
+        return [Grant(landing, landing_role(scope.project), member, condition)]
+    if scope.landing_access == MANAGED_FOLDERS:
+        folder = landing_prefix(connector)
+        return [Grant(landing, landing_role(scope.project), member, folder=folder)]
+    return [Grant(landing, role, member, condition) for role in (OBJECT_CREATOR, OBJECT_VIEWER)]
 
 
 def participant_grant(participant: str, bucket: str, scope: AccessScope) -> Grant:
@@ -108,14 +157,16 @@ def desired_grants(
     return grants
 
 
-def grants_in(bucket: str, policy: Policy) -> list[Grant]:
-    """The grants of a bucket's policy, one per member of each binding."""
+def grants_in(home: str, policy: Policy) -> list[Grant]:
+    """The grants of a bucket's or managed folder's policy, one per member of each binding."""
+    bucket, folder = split_home(home)
     return [
         Grant(
             bucket,
             binding["role"],
             member,
             Condition.from_json(binding["condition"]) if binding.get("condition") else None,
+            folder,
         )
         for binding in policy.get("bindings", [])
         for member in binding.get("members", [])
@@ -146,39 +197,47 @@ def _bindings(
     return bindings
 
 
-def _with_grants(bucket: str, policy: Policy, grants: list[Grant]) -> Policy:
-    """The policy holding exactly these grants, keeping its etag and its conditions' titles."""
+def with_grants(home: str, policy: Policy, grants: list[Grant]) -> Policy:
+    """The policy holding exactly these grants, keeping its etag and its conditions' titles
+    (whatever its size: adding is what refuses a policy IAM would not take)."""
     existing = {
         _binding_key(grant.role, grant.condition): grant.condition
-        for grant in grants_in(bucket, policy)
+        for grant in grants_in(home, policy)
     }
     rest = {key: value for key, value in policy.items() if key not in ("bindings", "version")}
     return {**rest, "version": POLICY_VERSION, "bindings": _bindings(grants, existing)}
 
 
-def normalized(bucket: str, policy: Policy) -> Policy:
+def normalized(home: str, policy: Policy) -> Policy:
     """The policy in the platform's canonical form (sorted, version 3), same grants."""
-    return _with_grants(bucket, policy, grants_in(bucket, policy))
+    return with_grants(home, policy, grants_in(home, policy))
 
 
-def adding(bucket: str, policy: Policy, grants: Iterable[Grant]) -> Policy:
-    """The policy with these grants (of this bucket) added; adding twice changes nothing."""
-    current = grants_in(bucket, policy)
-    new = [grant for grant in grants if grant.bucket == bucket and grant not in current]
-    return _with_grants(bucket, policy, current + list(dict.fromkeys(new)))
+def adding(home: str, policy: Policy, grants: Iterable[Grant]) -> Policy:
+    """The policy with these grants (of this home) added; adding twice changes nothing.
+
+    PolicyFull if the grants would take it past what IAM accepts in one policy.
+    """
+    current = grants_in(home, policy)
+    present = set(current)
+    new = [grant for grant in grants if grant.home == home and grant not in present]
+    after = with_grants(home, policy, current + list(dict.fromkeys(new)))
+    if new:
+        check_room(home, after)
+    return after
 
 
-def removing(bucket: str, policy: Policy, grants: Iterable[Grant]) -> Policy:
+def removing(home: str, policy: Policy, grants: Iterable[Grant]) -> Policy:
     """The policy without these grants; a binding left with no member disappears."""
-    gone = {grant for grant in grants if grant.bucket == bucket}
-    return _with_grants(
-        bucket, policy, [grant for grant in grants_in(bucket, policy) if grant not in gone]
+    gone = {grant for grant in grants if grant.home == home}
+    return with_grants(
+        home, policy, [grant for grant in grants_in(home, policy) if grant not in gone]
     )
 
 
-def same_grants(bucket: str, before: Policy, after: Policy) -> bool:
+def same_grants(home: str, before: Policy, after: Policy) -> bool:
     """Whether two policies grant the same (order, etag and titles aside)."""
-    return set(grants_in(bucket, before)) == set(grants_in(bucket, after))
+    return set(grants_in(home, before)) == set(grants_in(home, after))
 
 
 def policy_json(policy: Policy) -> str:
@@ -186,15 +245,15 @@ def policy_json(policy: Policy) -> str:
     return json.dumps({k: v for k, v in policy.items() if k != "etag"}, indent=2, sort_keys=True)
 
 
-def policy_diff(bucket: str, before: Policy, after: Policy) -> str:
-    """A unified diff of the bucket's policy JSON; empty when nothing changes. The policy now
-    is shown sorted as the platform writes it, at its own version."""
-    now = {**normalized(bucket, before), "version": before.get("version", 1)}
+def policy_diff(home: str, before: Policy, after: Policy) -> str:
+    """A unified diff of the policy JSON of a bucket or managed folder; empty when nothing
+    changes. The policy now is shown sorted as the platform writes it, at its own version."""
+    now = {**normalized(home, before), "version": before.get("version", 1)}
     lines = difflib.unified_diff(
         policy_json(now).splitlines(),
         policy_json(after).splitlines(),
-        fromfile=f"gs://{bucket} IAM policy (now)",
-        tofile=f"gs://{bucket} IAM policy (after)",
+        fromfile=f"gs://{home} IAM policy (now)",
+        tofile=f"gs://{home} IAM policy (after)",
         lineterm="",
     )
     return "\n".join(lines)

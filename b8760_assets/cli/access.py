@@ -8,7 +8,7 @@ from google.auth.exceptions import DefaultCredentialsError
 
 from b8760_assets import settings
 from b8760_assets.access import gcp
-from b8760_assets.access.accounts import buckets_of, change_policies, planned_changes
+from b8760_assets.access.accounts import granting, homes_of, planned_changes
 from b8760_assets.access.audit import audit as audit_policies
 from b8760_assets.access.gcp import AccessError, PolicyChange
 from b8760_assets.access.iam_model import Request, decide
@@ -22,8 +22,10 @@ from b8760_assets.access.policy import (
     grants_in,
     platform_scope,
     policy_diff,
+    policy_home,
     same_grants,
 )
+from b8760_assets.access.policy_limits import PolicyFull, fullness_report
 from b8760_assets.access.warehouse_views import (
     APPLY_FIXES,
     Views,
@@ -48,7 +50,7 @@ PROJECT_OPTION = click.option(
 class AccessErrorsAsMessages(ErrorsAsMessages):
     """Errors of IAM, GCP and the configuration already say what is wrong: show them, exit 1."""
 
-    shown = (AccessError, UnsafeName, ConfigError, NotAView, DefaultCredentialsError)
+    shown = (AccessError, UnsafeName, ConfigError, NotAView, DefaultCredentialsError, PolicyFull)
 
 
 def platform_or_exit() -> Platform:
@@ -62,14 +64,15 @@ def platform_or_exit() -> Platform:
 
 
 def echo_changes(changes: list[PolicyChange]) -> None:
-    """Each bucket's policy change as a JSON diff, or that it is unchanged."""
+    """Each policy's change (a bucket's, a managed folder's) as a JSON diff, or that it is
+    unchanged."""
     for change in changes:
-        if same_grants(change.bucket, change.before, change.after):
-            click.echo(f"gs://{change.bucket} IAM policy: unchanged")
+        if same_grants(change.home, change.before, change.after):
+            click.echo(f"gs://{change.home} IAM policy: unchanged")
             continue
         state = "updated" if change.written else "to change"
-        click.echo(f"gs://{change.bucket} IAM policy: {state}")
-        click.echo(policy_diff(change.bucket, change.before, change.after))
+        click.echo(f"gs://{change.home} IAM policy: {state}")
+        click.echo(policy_diff(change.home, change.before, change.after))
 
 
 def echo_access(changes: list[AccessChange]) -> None:
@@ -116,17 +119,18 @@ def check(principal: str, permission: str, resource: str, live: bool, project: s
     and the grant that decided, as GCS IAM evaluates the bucket's policy."""
     request = Request(principal, permission, resource)
     try:
-        bucket = request.bucket
+        homes = _live_homes(request)
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--resource") from None
     if live:
         if project is None:
             raise click.UsageError("--live reads the bucket's policy in GCP: give --project")
-        grants = grants_in(bucket, gcp.connect(project).policies.get(bucket))
-        source = f"the live policy of gs://{bucket} in project {project}"
+        policies = gcp.connect(project).policies
+        grants = [grant for home in homes for grant in grants_in(home, policies.get(home))]
+        source = f"the live policy of {', '.join(f'gs://{h}' for h in homes)} in project {project}"
     else:
-        scope = platform_scope(project)
         platform = platform_or_exit()
+        scope = platform_scope(project, platform)
         grants = desired_grants(platform, scope, download_accounts=platform.participants)
         source = f"the grants {settings.platform_dir()} implies (project {scope.project})"
     decision = decide(grants, request)
@@ -139,6 +143,13 @@ def check(principal: str, permission: str, resource: str, live: bool, project: s
     click.echo(f"  because:    {decision.reason}")
     if not decision.allowed:
         raise SystemExit(1)
+
+
+def _live_homes(request: Request) -> list[str]:
+    """The policies that may decide the request: the bucket's, and the managed folder at the
+    top of the object's name, where the platform puts a connector's (if it exists)."""
+    folder, slash, _ = request.checked_name.partition("/")
+    return [request.bucket, *([policy_home(request.bucket, folder + slash)] if slash else [])]
 
 
 @access.command()
@@ -155,17 +166,18 @@ def audit(project: str | None) -> None:
         )
         raise SystemExit(NEEDS_PROJECT_EXIT)
     platform = platform_or_exit()
-    scope = platform_scope(project)
+    scope = platform_scope(project, platform)
     buckets = [scope.landing_bucket, *platform.participants.values()]
     iam = gcp.connect(project)
     accounts = with_accounts(iam, platform.participants, project)
-    live = {bucket: iam.policies.get(bucket) for bucket in buckets}
     desired = desired_grants(platform, scope, accounts)
+    homes = dict.fromkeys([*buckets, *(grant.home for grant in desired)])
+    live = {home: iam.policies.get(home) for home in homes}
     findings: list[object] = [*audit_policies(desired, live, scope.landing_bucket)]
     warehouse = warehouse_resource(project)
     findings += audit_views(warehouse, Views(list(platform.participants), accounts, scope))
-    for finding in findings:
-        click.echo(str(finding))
+    for line in [*map(str, findings), *fullness_report(live)]:
+        click.echo(line)
     datasets = [
         warehouse.dataset,
         *(view_dataset(warehouse.dataset, p) for p in platform.participants),
@@ -188,8 +200,8 @@ def apply(dry_run: bool, project: str | None) -> None:
 
     External connectors' accounts must exist: `b8760 connector onboard` creates them.
     """
-    scope = platform_scope(project)
     platform = platform_or_exit()
+    scope = platform_scope(project, platform)
     participants = list(platform.participants)
     if project is None:
         grants = desired_grants(platform, scope)
@@ -203,7 +215,7 @@ def apply(dry_run: bool, project: str | None) -> None:
         _apply_in_gcp(
             iam, grants, warehouse_resource(project), Views(participants, accounts, scope), dry_run
         )
-    click.echo(f"{len(grants)} grant(s) on {', '.join(buckets_of(grants))}")
+    click.echo(f"{len(grants)} grant(s) on {', '.join(homes_of(grants))}")
 
 
 def _local_views(views: Views, dry_run: bool) -> None:
@@ -227,7 +239,7 @@ def _apply_in_gcp(
             if finding.kind in APPLY_FIXES:
                 click.echo(f"would fix: {finding}")
         return
-    echo_changes(change_policies(iam, grants, adding))
+    echo_changes(granting(iam, grants))
     for line in write_views(warehouse, views):
         click.echo(line)
     echo_access(grant_views(warehouse, views))

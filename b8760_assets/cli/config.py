@@ -10,7 +10,7 @@ from b8760_assets.config import Platform, check_platform
 
 @click.group()
 def config() -> None:
-    """Platform configuration (properties.xml and meter XML files)."""
+    """Platform configuration (platform.xml, properties.xml and meter XML files)."""
 
 
 def _summary(platform: Platform) -> list[str]:
@@ -19,7 +19,8 @@ def _summary(platform: Platform) -> list[str]:
     external = [name for name, connector in connectors.items() if connector.external]
     lines = [
         f"{platform.root}: {len(connectors)} connectors, {len(platform.participants)} "
-        f"participants, {len(platform.meters)} meters; external: {', '.join(external) or 'none'}"
+        f"participants, {len(platform.meters)} meters; external: {', '.join(external) or 'none'}; "
+        f"landing access: {platform.settings.landing_access}"
     ]
     width = max(map(len, connectors), default=0)
     for name, connector in connectors.items():

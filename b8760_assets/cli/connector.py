@@ -182,8 +182,10 @@ def onboard(
     IAM part is printed, not applied.
     """
     platform = platform_or_exit()
-    scope = platform_scope(project)
+    scope = platform_scope(project, platform)
     _checked_name(name, list(platform.connectors))
+    if project is not None:  # a full policy refuses the connector before anything is written
+        planned_changes(connector_grants(name, scope), adding, gcp.connect(project).policies.get)
     properties = _existing(platform, name, participant, bucket)
     if properties is None:
         new = NewConnector(
@@ -206,7 +208,7 @@ def onboard(
         return
     if project is None:
         no_iam_here(scope)
-    current = gcp.connect(project).policies.get if project else lambda bucket: {}
+    current = gcp.connect(project).policies.get if project else lambda home: {}
     click.echo(f"service account: {account_email(name, scope.project)} (created if missing)")
     echo_changes(planned_changes(onboarding_grants(properties, scope), adding, current))
     _echo_commands(gcloud_onboarding(properties, scope, key_file))
@@ -222,7 +224,7 @@ def offboard(name: str, dry_run: bool, project: str | None) -> None:
     Its properties.xml and data stay; `access audit` reports its grants as missing until the
     connector leaves the platform's configuration.
     """
-    scope = platform_scope(project)
+    scope = platform_scope(project, platform_or_exit())
     _checked_name(name, [])
     grants = connector_grants(name, scope)
     if project is not None and not dry_run:
@@ -234,8 +236,8 @@ def offboard(name: str, dry_run: bool, project: str | None) -> None:
     if project is None:
         no_iam_here(scope)
 
-        def current(bucket: str) -> Policy:  # the policy as onboarding leaves it
-            return adding(bucket, {}, grants)
+        def current(home: str) -> Policy:  # the policy as onboarding leaves it
+            return adding(home, {}, grants)
     else:
         current = gcp.connect(project).policies.get
     echo_changes(planned_changes(grants, removing, current))

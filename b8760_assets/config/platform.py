@@ -1,5 +1,6 @@
 """A platform folder: every connector's properties.xml and every meter XML file, checked together.
 
+    <platform>/platform.xml                             the platform's settings (optional)
     <platform>/connectors/<connector>/properties.xml   one folder per connector
     <platform>/meters/*.xml                             meter XML files, any number
 
@@ -13,6 +14,11 @@ from functools import cached_property
 from pathlib import Path
 
 from b8760_assets.config.meters import Meter, read_meter_file
+from b8760_assets.config.platform_settings import (
+    PLATFORM_FILE,
+    PlatformSettings,
+    read_platform_settings,
+)
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.properties import (
     ESPI_FORMAT,
@@ -28,11 +34,13 @@ PROPERTIES_FILE = "properties.xml"
 
 @dataclass(frozen=True)
 class Platform:
-    """The connectors (by name) and meters of a platform whose configuration has no problem."""
+    """The connectors (by name), meters and settings of a platform whose configuration has
+    no problem."""
 
     root: Path
     connectors: dict[str, ConnectorProperties]
     meters: tuple[Meter, ...]
+    settings: PlatformSettings
 
     @property
     def participants(self) -> dict[str, str]:
@@ -240,17 +248,17 @@ def check_platform(root: Path) -> tuple[Platform | None, list[ConfigProblem]]:
     """The platform in root and no problems, or None and every problem found in it."""
     if not root.is_dir():
         return None, [ConfigProblem(root, None, None, "no such platform folder")]
-    problems: list[ConfigProblem] = []
+    settings, problems = read_platform_settings(root / PLATFORM_FILE)
     connector_files, folders = _read_connectors(root / CONNECTORS_FOLDER, problems)
     meters = _read_meters(root / METERS_FOLDER, problems)
     connectors = {name: connector_files[name].properties for name in sorted(connector_files)}
     problems += _bucket_problems(connector_files.values(), root)
     problems += _meter_problems(meters, connectors, folders, root)
     problems += _usage_point_problems(meters, connectors, root)
-    if problems:
+    if settings is None or problems:
         located = [replace(problem, file=problem.file.relative_to(root)) for problem in problems]
         return None, sorted(located, key=lambda problem: (str(problem.file), problem.line or 0))
-    return Platform(root, connectors, meters), []
+    return Platform(root, connectors, meters, settings), []
 
 
 def load_platform(root: Path) -> Platform:

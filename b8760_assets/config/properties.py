@@ -3,18 +3,16 @@
 The file is in the java.util.Properties XML format; docs/configuration.md lists every key.
 """
 
-import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from b8760_assets.config import values
+from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
-from b8760_assets.config.xml_parsing import read_valid_xml
 
 # csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
 KNOWN_FORMATS = frozenset({"csv", "espi"})
@@ -98,77 +96,38 @@ def _byte_count(text: str) -> int:
     return int(text)
 
 
-@dataclass(frozen=True)
-class _Key:
-    """How one properties key maps onto a ConnectorProperties field."""
-
-    field: str
-    rule: Callable[[str], object]
-    default: object = None  # None: the key is required
-
-
-KEYS: Mapping[str, _Key] = {
-    "connector.name": _Key("name", lambda text: values.name(text, "connector")),
-    "connector.external": _Key("external", _boolean),
-    "participant.name": _Key("participant", lambda text: values.name(text, "participant")),
-    "participant.bucket": _Key("bucket", _bucket),
-    "file.formats": _Key("formats", _formats),
-    "file.max.bytes": _Key("max_file_bytes", _byte_count, default=DEFAULT_MAX_FILE_BYTES),
-    "data.timezone": _Key("timezone", values.timezone),
-    "data.unit": _Key("unit", values.unit),
-    "data.start.hour": _Key("start_hour", _utc_hour),
+KEYS: Mapping[str, Key] = {
+    "connector.name": Key("name", lambda text: values.name(text, "connector")),
+    "connector.external": Key("external", _boolean),
+    "participant.name": Key("participant", lambda text: values.name(text, "participant")),
+    "participant.bucket": Key("bucket", _bucket),
+    "file.formats": Key("formats", _formats),
+    "file.max.bytes": Key("max_file_bytes", _byte_count, default=DEFAULT_MAX_FILE_BYTES),
+    "data.timezone": Key("timezone", values.timezone),
+    "data.unit": Key("unit", values.unit),
+    "data.start.hour": Key("start_hour", _utc_hour),
 }
-
-
-def _unknown_key_hint(key: str) -> str:
-    close = difflib.get_close_matches(key, KEYS, n=1)
-    if close:
-        return f"unknown key; did you mean {close[0]}?"
-    return f"unknown key; the keys are {', '.join(KEYS)}"
 
 
 def read_connector_file(path: Path) -> tuple[ConnectorFile | None, list[ConfigProblem]]:
     """The connector in path, or every problem in it (unknown, missing, duplicate, bad keys)."""
-    root, problems = read_valid_xml(path, "properties.xsd")
-    if root is None:
+    entries, problems = read_entries(path, KEYS)
+    if entries is None:
         return None, problems
-    lines: dict[str, int] = {}
-    fields: dict[str, Any] = {}  # each value as its key's rule made it
-    for entry in root.iter("entry"):
-        key, line = entry.get("key"), entry.sourceline
-        if key in lines:
-            message = f"duplicate key; first set on line {lines[key]}"
-            problems.append(ConfigProblem(path, line, key, message))
-            continue
-        lines[key] = line
-        if key not in KEYS:
-            problems.append(ConfigProblem(path, line, key, _unknown_key_hint(key)))
-            continue
-        try:
-            fields[KEYS[key].field] = KEYS[key].rule("".join(entry.itertext()).strip())
-        except InvalidValue as error:
-            problems.append(ConfigProblem(path, line, key, str(error)))
-    for key, spec in KEYS.items():
-        if key in lines:
-            continue
-        if spec.default is None:
-            problems.append(ConfigProblem(path, root.sourceline, key, "missing required key"))
-        else:
-            fields[spec.field] = spec.default
     folder = path.parent.name
-    if fields.get("name", folder) != folder:
+    if entries.fields.get("name", folder) != folder:
         problems.append(
             ConfigProblem(
                 path,
-                lines["connector.name"],
+                entries.lines["connector.name"],
                 "connector.name",
-                f"{fields['name']!r} differs from its folder {folder!r}; "
+                f"{entries.fields['name']!r} differs from its folder {folder!r}; "
                 "a connector's properties.xml lives in connectors/<connector.name>/",
             )
         )
     if problems:
         return None, problems
-    return ConnectorFile(ConnectorProperties(**fields, source=path), lines), []
+    return ConnectorFile(ConnectorProperties(**entries.fields, source=path), entries.lines), []
 
 
 def read_properties(path: Path) -> ConnectorProperties:
