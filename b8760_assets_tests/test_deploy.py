@@ -30,6 +30,8 @@ RENDERED = [
     ("run_monitoring.start_timeout_seconds", "dagsterDaemon.runMonitoring.startTimeoutSeconds"),
     ("run_monitoring.poll_interval_seconds", "dagsterDaemon.runMonitoring.pollIntervalSeconds"),
     ("run_monitoring.max_resume_run_attempts", "dagsterDaemon.runMonitoring.maxResumeRunAttempts"),
+    ("run_monitoring.free_slots_after_run_end_seconds",
+     "dagsterDaemon.runMonitoring.freeSlotsAfterRunEndSeconds"),
     ("run_coordinator.config.dequeue_use_threads",
      "dagsterDaemon.runCoordinator.config.queuedRunCoordinator.dequeueUseThreads"),
     ("run_coordinator.config.dequeue_num_workers",

@@ -11,10 +11,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import pyarrow.parquet as pq
 import pytest
+from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
 from dagster._daemon.monitoring.run_monitoring import monitor_started_run
 
 from b8760_assets.config import load_platform
@@ -23,7 +25,12 @@ from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import partition_of_hour
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
-from b8760_assets.staging_tables import STAGING_PREFIX, left_behind, staging_table
+from b8760_assets.staging_tables import (
+    STAGING_PREFIX,
+    drop_left_staging_tables,
+    left_behind,
+    staging_table,
+)
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets_tests.dagster_processes import CHECKOUT, checkout_instance_config, own_instance
 from b8760_assets_tests.warehouse_rows import readings_rows
@@ -100,15 +107,21 @@ def test_a_table_left_by_a_killed_run_is_dropped_once_the_run_is_failed(
     assert left == staging_table("ext_conn1", killed.run_id)
 
     # Until run monitoring says so, the killed run is in progress: its table stays.
-    assert dg.materialize(
-        [asset], instance=instance, partition_key=partition, resources=resources
-    ).success
+    drop_left_staging_tables(warehouse, instance, log=logging.getLogger().info)
     assert staging_tables(warehouse) == [left]
+    # Its warehouse step holds the readings' MERGE pool's one slot: no other step would run.
+    assert killed.run_id in instance.event_log_storage.get_concurrency_run_ids()
 
     monitor_started_run(
         instance, None, instance.get_run_record_by_id(killed.run_id), logging.getLogger()
     )
     assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    # The daemon frees a failed run's slots (dagster.yaml: free_slots_after_run_end_seconds).
+    time.sleep(instance.run_monitoring_settings["free_slots_after_run_end_seconds"] + 0.5)
+    list(
+        execute_concurrency_slots_iteration(SimpleNamespace(instance=instance), logging.getLogger())
+    )
+    assert killed.run_id not in instance.event_log_storage.get_concurrency_run_ids()
     later = dg.materialize([asset], instance=instance, partition_key=partition, resources=resources)
     assert later.success
     assert staging_tables(warehouse) == []
