@@ -5,6 +5,7 @@ or a backfilled range, in one run), the intake moves the files, and the hour's o
 comes back as metadata and as the rejected-files check, so the UI shows what happened.
 """
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import dagster as dg
@@ -33,7 +34,12 @@ def build_raw_landing_files(
     once stated in their meters' units, so that such a file is refused at the landing check,
     and which meter reads each channel of a Green Button file."""
     connector = layout.connector
-    known = KnownMeters.of(connector, meters)
+
+    @functools.cache
+    def known() -> KnownMeters:
+        """Worked out at the connector's first run, not when the code location loads: its
+        unit conversions cost about 5 ms a connector, 7 s of loading 1,500 (BENCHMARKS.md)."""
+        return KnownMeters.of(connector, meters)
 
     @chain_asset(
         connector,
@@ -56,7 +62,7 @@ def build_raw_landing_files(
             storage,
             layout,
             [hour_of_partition(partition) for partition in context.partition_keys],
-            meters=known,
+            meters=known(),
             log=context.log.info,
         )
         return dg.MaterializeResult(
