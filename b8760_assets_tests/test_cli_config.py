@@ -113,3 +113,22 @@ def test_a_bad_platform_setting_is_a_problem_at_its_line(tmp_path: Path) -> None
         f"platform.xml:{line_of(settings, 'acess')}: landing.acess: unknown key; did you mean "
         "landing.access?",
     ]
+
+
+def test_a_csv_layout_key_problem_is_printed_at_its_line(tmp_path: Path) -> None:
+    root = copy_sample_platform(tmp_path)
+    properties = root / "connectors" / "ext_conn1" / "properties.xml"
+    replace_in(
+        properties,
+        "</properties>",
+        '  <entry key="file.csv.dst.repeated">file_order</entry>\n</properties>',
+    )
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    line = line_of(properties, "file.csv.dst.repeated")
+    assert out.splitlines()[0] == (
+        f"connectors/ext_conn1/properties.xml:{line}: file.csv.dst.repeated: needs "
+        "file.csv.timestamp.format, the format of the wall times"
+    )

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from b8760_assets.config import ConnectorProperties
 from b8760_assets.landing import reading_keys
 from b8760_assets.landing.csv_format import blocks, source
 from b8760_assets.landing.file_checks import CheckedFile, check_file, check_local_file
@@ -48,8 +49,13 @@ def values_as_text() -> Iterator[None]:
         yield
 
 
-def assert_same_verdicts(data: bytes, folder: Path, timezone: str = "America/New_York") -> None:
-    connector = replace(EXT_CONN1, timezone=timezone)
+def assert_same_verdicts(
+    data: bytes,
+    folder: Path,
+    timezone: str = "America/New_York",
+    connector: ConnectorProperties = EXT_CONN1,
+) -> None:
+    connector = replace(connector, timezone=timezone)
     whole = check_file("readings.csv", data, connector)
     with values_as_text():
         assert verdict(check_file("readings.csv", data, connector)) == verdict(whole)
