@@ -26,7 +26,7 @@ def test_sample_platform_passes_with_a_summary() -> None:
 
     assert code == 0
     assert out.splitlines()[0] == (
-        f"{SAMPLE_PLATFORM_DIR}: 3 connectors, 2 participants, 12 meters; "
+        f"{SAMPLE_PLATFORM_DIR}: 3 connectors, 2 participants, 13 meters; "
         "external: ext_conn1, ext_conn10; landing access: conditional_roles"
     )
     assert out.splitlines()[1] == (
