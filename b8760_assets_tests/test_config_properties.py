@@ -439,6 +439,11 @@ def test_no_layout_key_is_the_platforms_own_layout(tmp_path: Path) -> None:
             "'meter 1' is not a valid meter id",
         ),
         (
+            {"file.csv.separator": "|"},
+            "file.csv.separator",
+            "unknown field separator '|'; expected one of ,, ;, tab",
+        ),
+        (
             {"file.formats": "espi"},
             "file.csv.skip.rows",
             "the connector takes no csv files; add csv to file.formats",

@@ -192,36 +192,66 @@ def test_the_spring_days_last_minute_before_the_jump_ends_at_the_jump(tmp_path: 
     ]
 
 
-def test_fixed_unit_interval_length_and_decimal_comma(tmp_path: Path) -> None:
-    connector = connector_of(
-        tmp_path,
-        **{
-            "file.csv.column.end": None,
-            "file.csv.end": None,
-            "file.csv.interval.minutes": "15",
-            "file.csv.column.unit": None,
-            "file.csv.unit": "Wh",
-            "file.csv.decimal": ",",
-            "file.csv.ignore.columns": "TYPE,UNITS,COST,NOTES,END TIME",
-        },
-    )
-    data = download_my_data(
-        [
-            'Electric usage,2021-07-01,14:00,14:14,"1,25",kWh,$0.17,',
-            "Electric usage,2021-07-01,14:15,14:29,2,kWh,$0.28,",
-        ]
-    )
+EUROPEAN = {
+    **dict.fromkeys(LAYOUT),
+    "file.csv.column.meter_id": "Zähler",
+    "file.csv.column.start": "Beginn",
+    "file.csv.interval.minutes": "15",
+    "file.csv.column.value": "Verbrauch",
+    "file.csv.unit": "Wh",
+    "file.csv.decimal": ",",
+}
+
+
+@pytest.mark.parametrize(
+    ("separator", "lines"),
+    [
+        # A decimal comma in a comma-separated file is quoted; with semicolons it is not.
+        (
+            ",",
+            [
+                "Zähler,Beginn,Verbrauch",
+                'M-1,2021-07-01T14:00:00,"1,25"',
+                "M-1,2021-07-01T14:15:00,2",
+            ],
+        ),
+        (
+            ";",
+            [
+                "Zähler;Beginn;Verbrauch",
+                "M-1;2021-07-01T14:00:00;1,25",
+                "M-1;2021-07-01T14:15:00;2",
+            ],
+        ),
+    ],
+)
+def test_fixed_unit_interval_length_decimal_comma_and_separator(
+    tmp_path: Path, separator: str, lines: list[str]
+) -> None:
+    connector = connector_of(tmp_path, **{**EUROPEAN, "file.csv.separator": separator})
+    data = "".join(line + "\n" for line in lines).encode()
 
     frame = checked(data, connector).readings
 
-    assert frame.select("interval_start", "interval_end", "value", "unit").rows() == [
-        (utc(2021, 7, 1, 18), utc(2021, 7, 1, 18, 15), 1.25, "Wh"),
-        (utc(2021, 7, 1, 18, 15), utc(2021, 7, 1, 18, 30), 2.0, "Wh"),
+    assert frame.select("meter_id", "interval_start", "interval_end", "value", "unit").rows() == [
+        ("M-1", utc(2021, 7, 1, 18), utc(2021, 7, 1, 18, 15), 1.25, "Wh"),
+        ("M-1", utc(2021, 7, 1, 18, 15), utc(2021, 7, 1, 18, 30), 2.0, "Wh"),
     ]
-    bad = download_my_data(['Electric usage,2021-07-01,14:00,14:14,"1.234,5",kWh,$0.17,'])
-    rejection = refused(bad, connector)
-    assert (rejection.rule, rejection.line) == ("csv.bad_value", HEADER_LINE + 1)
-    assert "write it like 12,5 (a comma for decimals" in rejection.message
+    assert_same_verdicts(data, tmp_path, connector=connector)
+    for bad in (b"1.234,5", b"1.25"):  # a dot is no decimal mark here, nor a thousands one
+        rejection = refused(data.replace(b"1,25", bad), connector)
+        assert (rejection.rule, rejection.line) == ("csv.bad_value", 2)
+        assert "write it like 12,5 (a comma for decimals" in rejection.message
+
+
+def test_a_line_of_too_few_fields_names_the_layouts_separator(tmp_path: Path) -> None:
+    connector = connector_of(tmp_path, **{**EUROPEAN, "file.csv.separator": ";"})
+    data = b"Z\xc3\xa4hler;Beginn;Verbrauch\nM-1;2021-07-01T14:00:00\n"
+
+    rejection = refused(data, connector)
+
+    assert (rejection.rule, rejection.line) == ("csv.too_few_fields", 2)
+    assert rejection.message.endswith("write a field for every column, separated by semicolons")
 
 
 def test_a_layouts_header_is_checked_at_its_line(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def verdict(checked: CheckedFile) -> tuple:
 def values_as_text() -> Iterator[None]:
     """Blocks read as text only, as a file with quotes is: no values read as numbers."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(blocks, "_typed_schema", lambda header: None)
+        patch.setattr(blocks, "_typed_schema", lambda header, separator: None)
         yield
 
 

@@ -36,6 +36,8 @@ MISSING_RULES = (REJECT, FIRST, SECOND)
 EXCLUSIVE, INCLUSIVE_MINUTE = "exclusive", "inclusive_minute"
 END_RULES = (EXCLUSIVE, INCLUSIVE_MINUTE)
 DECIMAL_MARKS = (".", ",")
+# The field separators a file may use, as properties.xml names them.
+SEPARATORS = {",": ",", ";": ";", "tab": "\t"}
 INTERVAL_MINUTES = (5, 15, 30, 60)
 MAX_SKIP_ROWS = 1000
 # A wall time a timestamp format must write and read back unchanged, to the minute.
@@ -64,6 +66,7 @@ class CsvLayout:
     dst_repeated: str = REJECT
     dst_missing: str = REJECT
     decimal: str = "."
+    separator: str = ","
 
     @property
     def columns(self) -> dict[str, str]:
@@ -170,6 +173,11 @@ LAYOUT_KEYS: Mapping[str, Key] = {
         "dst_missing", _choice(MISSING_RULES, "rule for a missing wall time"), default=REJECT
     ),
     "file.csv.decimal": Key("decimal", _choice(DECIMAL_MARKS, "decimal mark"), default="."),
+    "file.csv.separator": Key(
+        "separator",
+        lambda text: SEPARATORS[values.one_of(text, SEPARATORS, "field separator")],
+        default=",",
+    ),
 }
 KEY_OF = {key.field: name for name, key in LAYOUT_KEYS.items()}
 # A part a layout takes from a column, or fixes (the end: by the interval's length); a file

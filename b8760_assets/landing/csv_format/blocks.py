@@ -49,6 +49,7 @@ def row_batches(file: Source, has_quotes: bool, layout: CsvLayout) -> Iterator[R
             file.for_polars(),
             infer_schema=False,
             skip_lines=file.skip_lines,
+            separator=layout.separator,
             row_index_name="line",
             row_index_offset=file.header_line + 1,
         ).collect_batches(chunk_size=BATCH_ROWS)
@@ -59,7 +60,7 @@ def row_batches(file: Source, has_quotes: bool, layout: CsvLayout) -> Iterator[R
                 return
             yield RowBatch(partial(named_parts, batch, layout))
     except pl.exceptions.PolarsError as error:
-        raise FormatRejected(unreadable(file, error)) from None
+        raise FormatRejected(unreadable(file, error, layout.separator)) from None
 
 
 def _blocks(file: Source, layout: CsvLayout) -> Iterator[RowBatch]:
@@ -99,10 +100,10 @@ def _line_ends(data: bytes | memoryview) -> int:
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
 
 
-def _typed_schema(header: bytes) -> dict[str, type[pl.DataType]] | None:
+def _typed_schema(header: bytes, separator: str) -> dict[str, type[pl.DataType]] | None:
     """The header's columns as polars names them, all text; None if polars cannot read it."""
     try:
-        names = pl.read_csv(header, infer_schema=False).columns
+        names = pl.read_csv(header, infer_schema=False, separator=separator).columns
     except pl.exceptions.PolarsError:
         return None  # the text read words the problem
     return dict.fromkeys(names, pl.String)
@@ -111,7 +112,7 @@ def _typed_schema(header: bytes) -> dict[str, type[pl.DataType]] | None:
 def _numbers_schema(header: bytes, layout: CsvLayout) -> dict[str, type[pl.DataType]] | None:
     """The header's columns, the layout's value column a number and the others text; None
     where polars reads no number as the layout writes it (a decimal comma)."""
-    schema = _typed_schema(header)
+    schema = _typed_schema(header, layout.separator)
     if schema is None or layout.decimal != ".":
         return None
     value = layout.value_column
@@ -123,10 +124,14 @@ def _block_as_text(
 ) -> pl.DataFrame:
     try:
         frame = pl.read_csv(
-            b"".join(parts), infer_schema=False, row_index_name="line", row_index_offset=line
+            b"".join(parts),
+            infer_schema=False,
+            separator=layout.separator,
+            row_index_name="line",
+            row_index_offset=line,
         )
     except pl.exceptions.PolarsError as error:
-        raise FormatRejected(unreadable(file, error)) from None
+        raise FormatRejected(unreadable(file, error, layout.separator)) from None
     return named_parts(frame, layout)
 
 
@@ -137,7 +142,7 @@ def _block_with_numbers(
     layout: CsvLayout,
 ) -> pl.DataFrame | None:
     try:
-        frame = pl.read_csv(b"".join(parts), schema=schema)
+        frame = pl.read_csv(b"".join(parts), schema=schema, separator=layout.separator)
         return named_parts(frame.with_row_index("line", offset=line), layout)
     except pl.exceptions.PolarsError:
         return None  # as text, like the rest

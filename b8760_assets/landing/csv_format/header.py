@@ -39,14 +39,14 @@ def check_header(file: Source, layout: CsvLayout) -> None:
     hint = header_hint(layout, line)
     header = _header_text(file.header(), line)
     try:
-        columns = _columns(header)
+        columns = _columns(header, layout.separator)
     except csv.Error as bad:  # bad quoting, or a name beyond csv's field size limit
         raise FormatRejected(
             Rejection(
                 "csv.bad_header",
                 line,
                 f"line {line}: the header {quoted(header)} is not readable as CSV ({bad}); "
-                f"{hint}, separated by commas",
+                f"{hint}, separated by {_named(layout.separator)}",
             )
         ) from None
     repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
@@ -67,10 +67,11 @@ def check_header(file: Source, layout: CsvLayout) -> None:
     raise FormatRejected(Rejection(rule, line, f"line {line}: {problem}"))
 
 
-def _columns(header: str) -> list[str]:
+def _columns(header: str, separator: str) -> list[str]:
     """The column names of the header line; csv.Error if it is not a line of CSV."""
     # strict: a quote left open would run into the next lines, where polars reads the header
-    return [column.strip() for column in next(csv.reader([header], strict=True), [])]
+    rows = csv.reader([header], delimiter=separator, strict=True)
+    return [column.strip() for column in next(rows, [])]
 
 
 def _header_text(header: bytes, line: int) -> str:
@@ -88,10 +89,10 @@ def too_few_fields(file: Source, layout: CsvLayout, line: int) -> Rejection | No
     """csv.too_few_fields when the offending line's fields stop before a column a reading
     cannot leave empty: the row then breaks that column's rule, which would name the value
     it lacks as if it were an empty one. Only read for a file already refused."""
-    columns = _columns(_header_text(file.header(), file.header_line))
+    columns = _columns(_header_text(file.header(), file.header_line), layout.separator)
     text = file.line_numbered(line).decode("utf-8", "replace")
     try:
-        fields = next(csv.reader([text]), [])
+        fields = next(csv.reader([text], delimiter=layout.separator), [])
     except csv.Error:  # a value beyond csv's field size limit: the line's own rule words it
         return None
     never_empty = {layout.columns[part] for part in NEVER_EMPTY if part in layout.columns}
@@ -103,8 +104,12 @@ def too_few_fields(file: Source, layout: CsvLayout, line: int) -> Rejection | No
         line,
         f"line {line}: {quoted(text)} has {len(fields)} field(s) but the header names "
         f"{len(columns)} columns, so it has no {', '.join(lacking)}; write a field for every "
-        "column, separated by commas",
+        f"column, separated by {_named(layout.separator)}",
     )
+
+
+def _named(separator: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs"}[separator]
 
 
 def _listed(values: list[str]) -> str:

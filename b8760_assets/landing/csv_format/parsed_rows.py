@@ -53,7 +53,11 @@ def parsed_values(
         times = {"interval_start": start, "interval_end": end}
     value = pl.col("value")
     if layout.decimal != ".":
-        value = value.str.replace(layout.decimal, ".", literal=True)
+        # A dot beside a decimal comma would be a thousands separator (1.234 is 1234 in
+        # Germany): refused, not read as 1.234.
+        value = pl.when(~value.str.contains(".", literal=True)).then(
+            value.str.replace(layout.decimal, ".", literal=True)
+        )
     return text.with_columns(
         **times,
         value_number=value.cast(pl.Float64, strict=False),  # as is, if a number

@@ -51,18 +51,18 @@ def check_line_ends(file: Source) -> bool:
     )
 
 
-def unreadable(file: Source, error: Exception) -> Rejection:
+def unreadable(file: Source, error: Exception, separator: str) -> Rejection:
     """Why polars could not read the file, found again line by line: this only runs on a file
     already refused, so it may take its time."""
     _check_utf8(file)
     with file.text() as text:
-        return _csv_problem(text, file.skip_lines, error)
+        return _csv_problem(text, file.skip_lines, separator, error)
 
 
-def _csv_problem(text: io.TextIOBase, skipped: int, error: Exception) -> Rejection:
+def _csv_problem(text: io.TextIOBase, skipped: int, separator: str, error: Exception) -> Rejection:
     """The first row of `text` (a file's, from its header on, after `skipped` lines) that
     has more fields than the header, or breaks CSV's quoting."""
-    rows = csv.reader(text, strict=True)
+    rows = csv.reader(text, delimiter=separator, strict=True)
     width = len(next(rows))
     line = skipped + rows.line_num + 1
     try:
