@@ -2,7 +2,7 @@
 
 Connectors upload the sample files through the GCS API (dated by the local stack into the
 last complete hour, as if uploaded then), then the landing-zone connector's hour runs through
-Dagster (real runs, recorded in $DAGSTER_HOME's instance, visible in the
+Dagster (`dg launch`: real runs, recorded in $DAGSTER_HOME's instance, visible in the
 UI), and the outcome of every file is printed.
 """
 
@@ -25,7 +25,6 @@ from b8760_assets.readings_table import READINGS_TABLE
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import GenerationConflict, StorageResource
 
-DEFINITIONS_MODULE = "b8760_assets.definitions"
 SAMPLE_UPLOADS = settings.SAMPLE_PLATFORM_DIR / "uploads"
 # /b/participant_1/o/coned/standardized/3/2021-11-08T14:00:00, as the seed document has it.
 SEED_EXAMPLE = (
@@ -46,17 +45,20 @@ def heading(text: str) -> None:
     click.secho(f"\n== {text}", bold=True)
 
 
-def dagster(step: str, *args: str) -> None:
-    """Run the dagster CLI of this environment, its log kept under the local state dir."""
+def dg(step: str, *args: str) -> None:
+    """Run `dg`, Dagster's CLI, of this environment in the checkout (the dg project), its log
+    kept under the local state dir."""
     log_file = settings.state_dir() / "demo" / f"{step}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    click.echo("$ dagster " + " ".join(args))
+    click.echo("$ dg " + " ".join(args))
     with log_file.open("w") as log:
-        command = [str(Path(sys.executable).parent / "dagster"), *args]
-        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+        command = [str(Path(sys.executable).parent / "dg"), *args]
+        returncode = subprocess.run(
+            command, cwd=settings.CHECKOUT_DIR, stdout=log, stderr=subprocess.STDOUT
+        ).returncode
     if returncode != 0:
         tail = "\n".join(log_file.read_text().splitlines()[-30:])
-        raise click.ClickException(f"dagster {' '.join(args)} failed; from {log_file}:\n{tail}")
+        raise click.ClickException(f"dg {' '.join(args)} failed; from {log_file}:\n{tail}")
     click.echo(f"  ok (log: {log_file})")
 
 
@@ -108,18 +110,14 @@ def demo() -> None:
     click.echo(f"(dated as uploaded from {hour_segment(hour)} UTC on: the local stack's clock)")
 
     heading("definitions and the meter registry")
-    dagster("validate", "definitions", "validate", "-m", DEFINITIONS_MODULE)
-    dagster(
-        "meter_registry",
-        "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", "warehouse/meters",
-    )  # fmt: skip
+    dg("validate", "check", "defs")
+    dg("meter_registry", "launch", "--assets", "warehouse/meters")
 
     heading(f"each connector's chain runs for arrival hour {hour_segment(hour)}")
     for layout in layouts:
-        dagster(
+        dg(
             layout.connector.name,
-            "asset", "materialize", "-m", DEFINITIONS_MODULE,
-            "--select", f"group:{layout.connector.name}",
+            "launch", "--assets", f"group:{layout.connector.name}",
             "--partition", partition_of_hour(hour),
         )  # fmt: skip
         manifest, _ = read_manifest(storage, layout, hour)
