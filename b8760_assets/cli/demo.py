@@ -16,10 +16,11 @@ from pathlib import Path
 import click
 
 from b8760_assets import local_stack, settings
+from b8760_assets.access.onboarding import place_readme, readme_text
 from b8760_assets.cli.warehouse import table as warehouse_table
 from b8760_assets.config import load_platform
-from b8760_assets.landing.intake import describe, read_manifest
-from b8760_assets.layout import ConnectorLayout, hour_segment, meter_hour_name
+from b8760_assets.landing.intake import describe, frozen_hours, read_manifest
+from b8760_assets.layout import README_NAME, ConnectorLayout, hour_segment, meter_hour_name
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
 from b8760_assets.readings_table import READINGS_TABLE
 from b8760_assets.resources import storage_resource, warehouse_resource
@@ -66,7 +67,7 @@ def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datet
     """The last complete hour, or an earlier one if a previous demo already took that hour
     in: an hour's set of files is frozen once taken."""
     hour = floor_hour(datetime.now(UTC)) - HOUR
-    while any(storage.stat(layout.bucket, layout.manifest(hour)) for layout in layouts):
+    while any(frozen_hours(storage, layout, [hour]) for layout in layouts):
         hour -= HOUR
     return hour
 
@@ -96,6 +97,8 @@ def demo() -> None:
         ConnectorLayout(platform.connectors[folder.name], landing_bucket)
         for folder in sorted(SAMPLE_UPLOADS.iterdir())
     ]
+    for layout in layouts:
+        storage.ensure_bucket(layout.bucket)
     hour = free_hour(storage, layouts)
     for number, path in enumerate(sorted(SAMPLE_UPLOADS.glob("*/*"))):
         name = f"{path.parent.name}/{path.name}"
@@ -108,6 +111,15 @@ def demo() -> None:
         # uploads into the hour the demo runs, as if the connectors had uploaded them then.
         local_stack.backdate_upload(landing_bucket, name, hour + number * UPLOAD_SPACING)
     click.echo(f"(dated as uploaded from {hour_segment(hour)} UTC on: the local stack's clock)")
+
+    # What onboarding leaves for each external connector, so that the seed's
+    # `gsutil cp gs://landing_zone/ext_conn1/readme.txt ...` works after the demo.
+    for connector in platform.connectors.values():
+        if connector.external:
+            outcome = place_readme(
+                storage, landing_bucket, readme_text(connector, landing_bucket), connector.name
+            )
+            click.echo(f"gs://{landing_bucket}/{connector.name}/{README_NAME} {outcome}")
 
     heading("definitions and the meter registry")
     dg("validate", "check", "defs")
@@ -139,4 +151,8 @@ def demo() -> None:
     click.echo("Local stack:   .venv/bin/b8760 local status   (stop it with: make stop)")
     click.echo(f"Uploads:       gs://{landing_bucket}/<connector>/ (waiting files only)")
     click.echo("Archive:       gs://<participant>/<connector>/raw|rejected|checked|reasons/<hour>/")
-    click.echo('gsutil:        eval "$(.venv/bin/b8760 local env)" points it at the local stack')
+    click.echo('gsutil:        eval "$(.venv/bin/b8760 local env)" points it at the local stack:')
+    click.echo(
+        f"               .venv/bin/gsutil cp gs://{landing_bucket}/ext_conn1/{README_NAME} "
+        "local-readme.txt"
+    )
