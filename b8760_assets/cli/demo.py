@@ -1,9 +1,9 @@
 """`b8760 demo`: the platform's main job on the local stack, end to end, for a new user.
 
-Connectors upload the sample files through the GCS API (dated by the local stack into the
-last complete hour, as if uploaded then), then the landing-zone connector's hour runs through
-Dagster (`dg launch`: real runs, recorded in $DAGSTER_HOME's instance, visible in the
-UI), and the outcome of every file is printed.
+Connectors upload the sample files (CSV, and a Green Button feed) through the GCS API (dated
+by the local stack into the last complete hour, as if uploaded then), then the landing-zone
+connector's hour runs through Dagster (`dg launch`: real runs, recorded in $DAGSTER_HOME's
+instance, visible in the UI), and the outcome of every file is printed.
 """
 
 import json
@@ -27,10 +27,12 @@ from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import GenerationConflict, StorageResource
 
 SAMPLE_UPLOADS = settings.SAMPLE_PLATFORM_DIR / "uploads"
-# /b/participant_1/o/coned/standardized/3/2021-11-08T14:00:00, as the seed document has it.
-SEED_EXAMPLE = (
-    "participant_1",
-    meter_hour_name("coned", "3", datetime(2021, 11, 8, 14, tzinfo=UTC)),
+# The meter-hours a participant downloads: the seed document's
+# /b/participant_1/o/coned/standardized/3/2021-11-08T14:00:00 (from a CSV file), and the first
+# hour of ext_conn10's Green Button sample feed (sample_platform/licences/README.md).
+DOWNLOADS = (
+    ("participant_1", meter_hour_name("coned", "3", datetime(2021, 11, 8, 14, tzinfo=UTC))),
+    ("participant_1", meter_hour_name("ext_conn10", "GB-1", datetime(2011, 1, 1, 8, tzinfo=UTC))),
 )
 # Between the dated uploads, so that they keep the order they were made in.
 UPLOAD_SPACING = timedelta(seconds=1)
@@ -137,11 +139,12 @@ def demo() -> None:
             click.echo(f"  {layout.connector.name}/{entry.name}: {describe(entry)}")
             click.echo(f"    -> {entry.archived_as}")
 
-    heading("a participant downloads a meter-hour (the seed's download contract)")
-    url = storage.download_url(*SEED_EXAMPLE)
-    click.echo(f"GET {url}")
-    with urllib.request.urlopen(url, timeout=30) as response:
-        click.echo(json.dumps(json.loads(response.read()), indent=2))
+    heading("a participant downloads meter-hours (the seed's download contract): CSV, Green Button")
+    for bucket, name in DOWNLOADS:
+        url = storage.download_url(bucket, name)
+        click.echo(f"GET {url}")
+        with urllib.request.urlopen(url, timeout=30) as response:
+            click.echo(json.dumps(json.loads(response.read()), indent=2))
 
     heading("warehouse: readings linked to meters")
     click.echo(warehouse_table(warehouse_resource().query(READINGS_SUMMARY_SQL)))
