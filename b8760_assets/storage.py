@@ -298,6 +298,17 @@ class StorageResource(GCSResource):
             for blob in blobs:
                 yield StoredObject.of(blob)
 
+    def folders(self, bucket: str, prefix: str) -> tuple[str, ...]:
+        """The names of the folders directly under `prefix` (`a/` for objects `prefix`a/...),
+        without listing what they hold: a delimited listing answers one name per folder."""
+        blobs = self.get_client().list_blobs(bucket, prefix=prefix, delimiter="/", **self._limits())
+        with self._answering(f"listing the folders of {uri(bucket, prefix)}"):
+            for _ in blobs.pages:
+                pass
+        return tuple(
+            sorted(folder.removeprefix(prefix).removesuffix("/") for folder in blobs.prefixes)
+        )
+
     def copy(  # type: ignore[override]  # pydantic's BaseModel.copy (deprecated), not GCS's
         self, source: StoredObject, bucket: str, name: str, *, if_generation_match: int = 0
     ) -> StoredObject:
