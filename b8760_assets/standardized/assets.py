@@ -18,15 +18,19 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 import pyarrow.parquet as pq
 
+from b8760_assets.completeness import day_start
+from b8760_assets.completeness_pictures import markdown
 from b8760_assets.config import Meter
+from b8760_assets.connector_report import connector_picture
 from b8760_assets.landing.assets import raw_landing_files_key
 from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, read_checked_readings
 from b8760_assets.landing.intake import archived_hours, read_manifest
@@ -34,7 +38,7 @@ from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
 from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
-from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA
+from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA, INTERVAL_START
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     merge_meter_hour_document,
@@ -54,6 +58,10 @@ UNIT_CHECK = "units_convert_to_meter_units"
 MERGE_ROWS = 100_000
 # Readings of unconvertible units kept as examples for the check (all are counted).
 EXAMPLES = 20
+# Local days a materialization's completeness picture covers at most: the last its readings
+# start in (each costs a read of every meter-hour object of the run's meters in that day).
+PICTURE_DAYS = 7
+COMPLETENESS = "completeness"
 
 
 @dataclass
@@ -85,9 +93,17 @@ class StandardizedTotals:
     batches: int = 0
     unconvertible: int = 0
     examples: list[pl.DataFrame] = field(default_factory=list)
+    # The earliest and latest interval starts standardized, for the completeness picture.
+    first: datetime | None = None
+    last: datetime | None = None
 
     def add_rows(self, normalized: Normalized) -> None:
         rows = normalized.rows
+        if rows.height:
+            starts = pl.col(INTERVAL_START.name)
+            first, last = rows.select(starts.min().alias("first"), starts.max()).row(0)
+            self.first = first if self.first is None else min(self.first, first)
+            self.last = last if self.last is None else max(self.last, last)
         self.readings += rows.height
         self.meters.update(rows["meter_id"].unique().to_list())
         self.unknown_meters.update(
@@ -288,6 +304,48 @@ def standardize_file(
     path.unlink()
 
 
+def picture_window(totals: StandardizedTotals, timezone: str) -> tuple[datetime, datetime]:
+    """The local days (in `timezone`) the run's readings start in, the last PICTURE_DAYS at
+    most, whole: a file that stops short of its day's end shows the rest of the day missing."""
+    assert totals.first is not None and totals.last is not None
+    zone = ZoneInfo(timezone)
+    last = totals.last.astimezone(zone).date()
+    first = max(totals.first.astimezone(zone).date(), last - timedelta(days=PICTURE_DAYS - 1))
+    return day_start(first, timezone), day_start(last + timedelta(days=1), timezone)
+
+
+def completeness_markdown(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    meters: Mapping[str, Meter],
+    totals: StandardizedTotals,
+    hours: Sequence[datetime],
+) -> dg.MetadataValue:
+    """The completeness picture of the run's meters over the days its readings touched, with
+    the connector's failed checks in those days and the run's hours (this run's unit check
+    among them, not recorded yet)."""
+    start, end = picture_window(totals, layout.connector.timezone)
+    check_keys = [
+        key
+        for key in context.job_def.asset_layer.asset_graph.asset_check_keys
+        if key.asset_key.path[0] == layout.connector.name
+    ]
+    picture = connector_picture(
+        storage,
+        context.instance,
+        layout,
+        list(meters.values()),
+        totals.meters,
+        check_keys,
+        start,
+        end,
+        arrival_hours=hours,
+        pending={UNIT_CHECK: hours} if totals.unconvertible else None,
+    )
+    return dg.MetadataValue.md(markdown(picture))
+
+
 def build_standardized_readings(
     layout: ConnectorLayout, meters: Mapping[str, Meter]
 ) -> dg.AssetsDefinition:
@@ -317,8 +375,14 @@ def build_standardized_readings(
             f"{merged.objects} meter-hour objects"
         )
         examples = pl.concat(totals.examples).head(EXAMPLES) if totals.examples else None
+        picture = (
+            {COMPLETENESS: completeness_markdown(context, storage, layout, meters, totals, hours)}
+            if totals.readings
+            else {}
+        )
         return dg.MaterializeResult(
             metadata={
+                **picture,
                 "readings": totals.readings,
                 "meters": len(totals.meters),
                 "unknown_meters": len(totals.unknown_meters),

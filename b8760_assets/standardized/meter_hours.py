@@ -10,11 +10,13 @@ write.
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
 import polars as pl
 
-from b8760_assets.layout import meter_hour_names
+from b8760_assets.layout import ConnectorLayout, meter_hour_name, meter_hour_names
+from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
     CONNECTOR,
@@ -33,6 +35,7 @@ from b8760_assets.readings_schema import (
     Column,
 )
 from b8760_assets.standardized.normalize import UTC_FORMAT
+from b8760_assets.storage import StorageResource
 
 # An upload time as the JSON holds it: fixed width to the microsecond, so that text order is
 # time order.
@@ -46,6 +49,8 @@ METADATA_PREFIX = "b8760-"
 _HOUR = pl.col(INTERVAL_START.name).dt.truncate("1h").alias("hour")
 _NAME_KEY = (pl.col(CONNECTOR.name), pl.col(METER_ID.name), _HOUR)
 _IDENTITY_FIELDS = ("connector", "participant", "meter_id", "hour")
+# The last instant before an end: the hour holding it is the last an [start, end) overlaps.
+LAST_INSTANT = timedelta(microseconds=1)
 # Rows turned into Python values at a time when documents are built for many objects.
 DOCUMENT_ROWS = 20_000
 
@@ -170,3 +175,55 @@ def meter_hour_metadata(content: bytes) -> dict[str, str]:
         f"{METADATA_PREFIX}hour": document["hour"],
         f"{METADATA_PREFIX}intervals": str(len(document["intervals"])),
     }
+
+
+def stored_meter_hours(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    meter_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> list[str]:
+    """The names of the meters' objects for the UTC hours that [start, end) overlaps: a
+    listing per meter, of those hours only (names sort as their hours do)."""
+    name = layout.connector.name
+
+    def of_meter(meter_id: str) -> list[str]:
+        listed = storage.list(
+            layout.bucket,
+            f"{layout.standardized_prefix}{meter_id}/",
+            start_offset=meter_hour_name(name, meter_id, start),
+            end_offset=meter_hour_name(name, meter_id, end - LAST_INSTANT + HOUR),
+        )
+        return [each.name for each in listed]
+
+    return [each for names in storage.in_parallel(of_meter, meter_ids) for each in names]
+
+
+def stored_intervals(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    meter_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> pl.DataFrame:
+    """(meter_id, interval_start, interval_end) of every interval the meters' objects hold for
+    the UTC hours that [start, end) overlaps, the objects read in parallel."""
+    names = stored_meter_hours(storage, layout, meter_ids, start, end)
+    documents = storage.in_parallel(
+        lambda each: json.loads(storage.read(layout.bucket, each).data), names
+    )
+    rows = [
+        (document["meter_id"], interval["start"], interval["end"])
+        for document in documents
+        for interval in document["intervals"]
+    ]
+    columns = (METER_ID.name, INTERVAL_START.name, INTERVAL_END.name)
+    text = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
+    return text.select(
+        METER_ID.name,
+        *(
+            pl.col(column.name).str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC")
+            for column in (INTERVAL_START, INTERVAL_END)
+        ),
+    )
