@@ -10,7 +10,7 @@ This is the picture's measure, not a validation rule: the VEE gap rule (validati
 the same days, and the two may be reconciled into one later.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -164,11 +164,10 @@ def expected_intervals(
     """The meters to picture: those named in `meter_zones` (meter id → time zone) and any other
     with readings, in `other_zone`; interval lengths as the readings show them."""
     minutes = interval_minutes(readings)
-    meter_ids: Iterable[str] = sorted({*meter_zones, *minutes})
     return {
         meter_id: ExpectedIntervals(
             minutes.get(meter_id, DEFAULT_INTERVAL_MINUTES),
             meter_zones.get(meter_id, other_zone),
         )
-        for meter_id in meter_ids
+        for meter_id in sorted({*meter_zones, *minutes})
     }
