@@ -19,7 +19,7 @@ from b8760_assets.config import Meter
 from b8760_assets.failed_checks import failed_check_hours
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, floor_hour
-from b8760_assets.standardized.meter_hours import stored_intervals
+from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals
 from b8760_assets.storage import StorageResource
 
 
@@ -40,12 +40,13 @@ def connector_picture(
     end: datetime,
     arrival_hours: Sequence[datetime] = (),
     pending: Mapping[str, Sequence[datetime]] | None = None,
+    merged: MergedSpans | None = None,
 ) -> Picture:
     """The picture of the meters `meter_ids` over [start, end): their objects' intervals, and
     the failed checks among `check_keys` in the range's hours and `arrival_hours` (a run's,
     whose readings may be for other days), with `pending` (a running asset's own failures,
-    not in the instance yet)."""
-    readings = stored_intervals(storage, layout, sorted(meter_ids), start, end)
+    not in the instance yet); the objects `merged` holds (a run's) are not read again."""
+    readings = stored_intervals(storage, layout, sorted(meter_ids), start, end, merged)
     zones = {meter.id: meter.timezone for meter in meters if meter.id in meter_ids}
     connector = layout.connector
     expected = expected_intervals(readings, zones, connector.timezone)

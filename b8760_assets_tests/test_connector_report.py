@@ -3,20 +3,26 @@ file, ext_conn1's chain run with `materialize()` on a real instance, then the pi
 standardized_readings materialization's metadata and in `b8760 report`'s page."""
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
 from b8760_assets.cli import main
 from b8760_assets.landing.assets import REJECTED_FILES_CHECK
-from b8760_assets.standardized.assets import COMPLETENESS
+from b8760_assets.layout import ConnectorLayout, meter_hour_name
+from b8760_assets.partitions import HOUR
+from b8760_assets.standardized.assets import COMPLETENESS, merge_meter_hours
+from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.config_files import copy_sample_platform, replace_in
 from b8760_assets_tests.landing_files import BAD_VALUE_CSV, upload
 from b8760_assets_tests.own_platform import OwnPlatform, own_platform
+from b8760_assets_tests.standardized_rows import CONED, reading, standardized, utc
 
 ARRIVAL = datetime(2022, 3, 2, 10, tzinfo=UTC)
 DAY_START = datetime(2022, 3, 1, 6, tzinfo=UTC)  # ext_conn1's local midnight (CST, UTC-6)
@@ -109,3 +115,24 @@ def test_report_refuses_an_unknown_connector_and_a_backward_range(dagster_home: 
     )
     assert backward.exit_code == 2
     assert "'2022-03-01T05:00:00' is before '2022-03-01T06:00:00'" in backward.stderr
+
+
+def test_objects_a_merge_recorded_are_not_read_again(storage: StorageResource, bucket: str) -> None:
+    layout = ConnectorLayout(replace(CONED, bucket=bucket), "unused")
+    hour = utc(2021, 11, 8, 14)
+    rows = [reading("3", hour + n * HOUR, 1.0, line=n, minutes=60) for n in range(3)]
+    spans = MergedSpans()
+    merge_meter_hours(storage, bucket, standardized(*rows, uploaded_at=hour + 3 * HOUR), spans)
+    names = [meter_hour_name("coned", "3", hour + n * HOUR) for n in range(3)]
+    assert sorted(spans.by_name) == names
+
+    def intervals(merged: MergedSpans | None) -> pl.DataFrame:
+        return stored_intervals(storage, layout, ["3"], hour, hour + 3 * HOUR, merged)
+
+    assert intervals(None).height == 3
+    assert intervals(spans).equals(intervals(None))
+    # What the merge recorded stands in for the object: a changed record shows it is not read.
+    spans.by_name[names[1]] = []
+    assert intervals(spans).height == 2
+    spans.forget_before(hour + 2 * HOUR)
+    assert list(spans.by_name) == names[2:]

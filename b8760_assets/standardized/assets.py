@@ -41,6 +41,7 @@ from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
 from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA, INTERVAL_START
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
+    MergedSpans,
     merge_meter_hour_document,
     meter_hour_documents,
     meter_hour_metadata,
@@ -93,9 +94,11 @@ class StandardizedTotals:
     batches: int = 0
     unconvertible: int = 0
     examples: list[pl.DataFrame] = field(default_factory=list)
-    # The earliest and latest interval starts standardized, for the completeness picture.
+    # The earliest and latest interval starts standardized, and the merged objects' intervals
+    # of the days the completeness picture may show.
     first: datetime | None = None
     last: datetime | None = None
+    spans: MergedSpans = field(default_factory=MergedSpans)
 
     def add_rows(self, normalized: Normalized) -> None:
         rows = normalized.rows
@@ -116,14 +119,32 @@ class StandardizedTotals:
                 self.examples.append(refused.head(EXAMPLES))
 
 
-def merge_meter_hours(storage: StorageResource, bucket: str, rows: pl.DataFrame) -> MergeOutcome:
+def recorded(
+    change: Callable[[bytes | None], bytes], name: str, spans: MergedSpans | None
+) -> Callable[[bytes | None], bytes]:
+    """The change, its outcome recorded in `spans` (the last call's is the one written)."""
+    if spans is None:
+        return change
+
+    def change_and_record(existing: bytes | None) -> bytes:
+        content = change(existing)
+        spans.record(name, content)
+        return content
+
+    return change_and_record
+
+
+def merge_meter_hours(
+    storage: StorageResource, bucket: str, rows: pl.DataFrame, spans: MergedSpans | None = None
+) -> MergeOutcome:
     """Merge standardized rows into their meter-hour objects (compare-and-swap, the newest
-    version of each interval winning, whatever order rows come in)."""
+    version of each interval winning, whatever order rows come in), recording the objects'
+    intervals in `spans` if given."""
     started = time.perf_counter()
     updates = (
         ObjectUpdate(
             name,
-            partial(merge_meter_hour_document, incoming=document),
+            recorded(partial(merge_meter_hour_document, incoming=document), name, spans),
             CONTENT_TYPE,
             meter_hour_metadata,
         )
@@ -158,7 +179,10 @@ class MeterHourMerge:
         if self.held:
             rows = pl.concat(self.held)
             self.held, self.height = [], 0
-            self.totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows))
+            totals = self.totals
+            totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows, totals.spans))
+            if totals.last is not None:  # none before the picture's first day can be in it
+                totals.spans.forget_before(totals.last - timedelta(days=PICTURE_DAYS + 1))
 
 
 class HourBatch:
@@ -255,8 +279,8 @@ def standardize_hour(
 
         def take(normalized: Normalized) -> None:
             batch.write(normalized.rows)
+            totals.add_rows(normalized)  # first: a merge it starts forgets by its latest start
             merge.add(normalized.rows)
-            totals.add_rows(normalized)
 
         try:
             for entry in files:
@@ -342,6 +366,7 @@ def completeness_markdown(
         end,
         arrival_hours=hours,
         pending={UNIT_CHECK: hours} if totals.unconvertible else None,
+        merged=totals.spans,
     )
     return dg.MetadataValue.md(markdown(picture))
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from b8760_assets.layout import ConnectorLayout, meter_hour_name, meter_hour_names
+from b8760_assets.layout import ConnectorLayout, hour_segment, meter_hour_name, meter_hour_names
 from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
@@ -200,24 +200,50 @@ def stored_meter_hours(
     return [each for names in storage.in_parallel(of_meter, meter_ids) for each in names]
 
 
+Span = tuple[str, str, str]  # an interval's meter id, start and end, as the JSON holds them
+
+
+def spans(content: bytes) -> list[Span]:
+    """The intervals a meter-hour object holds."""
+    document = json.loads(content)
+    return [(document["meter_id"], each["start"], each["end"]) for each in document["intervals"]]
+
+
+class MergedSpans:
+    """The intervals of the meter-hour objects as a run's merges left them, by object name,
+    so that a picture of the run's days reads again only the objects the run did not touch.
+    Recorded as the merge's threads write; forget_before lets go of older hours."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[Span]] = {}
+
+    def record(self, name: str, content: bytes) -> None:
+        self.by_name[name] = spans(content)
+
+    def forget_before(self, hour: datetime) -> None:
+        first = hour_segment(hour)  # names end in their hour, and sort as their hours do
+        self.by_name = {
+            name: held for name, held in self.by_name.items() if name.rsplit("/", 1)[1] >= first
+        }
+
+
 def stored_intervals(
     storage: StorageResource,
     layout: ConnectorLayout,
     meter_ids: Sequence[str],
     start: datetime,
     end: datetime,
+    merged: MergedSpans | None = None,
 ) -> pl.DataFrame:
     """(meter_id, interval_start, interval_end) of every interval the meters' objects hold for
-    the UTC hours that [start, end) overlaps, the objects read in parallel."""
+    the UTC hours that [start, end) overlaps: those `merged` holds as they are, the others
+    read in parallel."""
+    held = {} if merged is None else merged.by_name
     names = stored_meter_hours(storage, layout, meter_ids, start, end)
-    documents = storage.in_parallel(
-        lambda each: json.loads(storage.read(layout.bucket, each).data), names
-    )
-    rows = [
-        (document["meter_id"], interval["start"], interval["end"])
-        for document in documents
-        for interval in document["intervals"]
-    ]
+    unread = [name for name in names if name not in held]
+    read = storage.in_parallel(lambda each: spans(storage.read(layout.bucket, each).data), unread)
+    rows = [row for name in names if name in held for row in held[name]]
+    rows += [row for each in read for row in each]
     columns = (METER_ID.name, INTERVAL_START.name, INTERVAL_END.name)
     text = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
     return text.select(
