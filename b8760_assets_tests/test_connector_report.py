@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from b8760_assets.cli import main
 from b8760_assets.landing.assets import REJECTED_FILES_CHECK
 from b8760_assets.layout import ConnectorLayout, meter_hour_name
+from b8760_assets.meter_links import UNKNOWN_METERS_CHECK
 from b8760_assets.partitions import HOUR
 from b8760_assets.standardized.assets import COMPLETENESS, merge_meter_hours
 from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals
@@ -28,10 +29,12 @@ ARRIVAL = datetime(2022, 3, 2, 10, tzinfo=UTC)
 DAY_START = datetime(2022, 3, 1, 6, tzinfo=UTC)  # ext_conn1's local midnight (CST, UTC-6)
 GAP_HOURS = (2, 3)  # CHI-0001 misses its 02:00 and 03:00 readings
 UTC_TEXT = "%Y-%m-%dT%H:%M:%SZ"
+UNKNOWN = "UNREGISTERED-7"
 
 
 def day_of_readings() -> bytes:
-    """The local day 2022-03-01: CHI-0001 hourly less GAP_HOURS, CHI-0002 every quarter hour."""
+    """The local day 2022-03-01: CHI-0001 hourly less GAP_HOURS, CHI-0002 every quarter hour,
+    and one hour of a meter no meter XML names."""
 
     def line(meter_id: str, start: datetime, length: timedelta) -> str:
         return f"{meter_id},{start:{UTC_TEXT}},{start + length:{UTC_TEXT}},1,Wh"
@@ -40,6 +43,7 @@ def day_of_readings() -> bytes:
     lines = ["meter_id,start,end,value,unit"]
     lines += [line("CHI-0001", DAY_START + n * hour, hour) for n in range(24) if n not in GAP_HOURS]
     lines += [line("CHI-0002", DAY_START + n * quarter, quarter) for n in range(96)]
+    lines += [line(UNKNOWN, DAY_START + 5 * hour, hour)]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -68,8 +72,12 @@ def test_the_materialization_carries_the_picture(ran: OwnPlatform) -> None:
     lines = picture.value.splitlines()
     assert "| meter | all | 2022-03-01 |" in lines
     # The least complete first: 22 of 24 hours is 91 %.
-    rows = [line for line in lines if line.startswith("| CHI-")]
-    assert rows == ["| CHI-0001 | 91 % | 🟨 91 % |", "| CHI-0002 | 100 % | 🟩 100 % |"]
+    rows = lines[lines.index("| meter | all | 2022-03-01 |") + 2 :][:3]
+    assert rows == [
+        f"| {UNKNOWN} | 4 % | 🟧 4 % |",
+        "| CHI-0001 | 91 % | 🟨 91 % |",
+        "| CHI-0002 | 100 % | 🟩 100 % |",
+    ]
     assert f"✖ {REJECTED_FILES_CHECK}: failed in 1 arrival hour(s): 2022-03-02 10:00 UTC" in lines
 
 
@@ -91,16 +99,18 @@ def test_report_writes_a_page_that_shows_the_gap_and_the_failed_check(
 
     assert printed.exit_code == 0, printed.output
     assert printed.stdout == (
-        f"{page}: 3 meter(s), 2 day(s), 118 of 288 expected intervals present (40 %), "
-        "1 check(s) failed\n"
+        f"{page}: 4 meter(s), 2 day(s), 119 of 336 expected intervals present (35 %), "
+        "2 check(s) failed\n"
     )
     text = page.read_text()
     assert 'title="CHI-0001 2022-03-01: 22 of 24 intervals (91 %)"' in text
     assert 'title="CHI-0002 2022-03-01: 96 of 96 intervals (100 %)"' in text
     assert 'title="CHI-0002 2022-03-02: 0 of 96 intervals (0 %)"' in text
     assert 'title="CHI-W.01 2022-03-01: 0 of 24 intervals (0 %)"' in text  # no readings
-    # The rejected file arrived on the 2nd: that day's column is marked.
-    assert f'<td class="failed" title="{REJECTED_FILES_CHECK}">✖</td></tr>' in text
+    assert f'title="{UNKNOWN} 2022-03-01: 1 of 24 intervals (4 %)"' in text  # no meter XML
+    # The rejected file and the unknown meter's readings arrived on the 2nd: that day is marked.
+    failed = f"{REJECTED_FILES_CHECK}, {UNKNOWN_METERS_CHECK}"
+    assert f'<td class="failed" title="{failed}">✖</td></tr>' in text
     assert "<li>✖ no_rejected_files: failed in 1 arrival hour(s): 2022-03-02 10:00 UTC</li>" in text
 
 
