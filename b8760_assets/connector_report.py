@@ -19,7 +19,7 @@ from b8760_assets.config import Meter
 from b8760_assets.failed_checks import failed_check_hours
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, floor_hour
-from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals
+from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals, stored_meter_ids
 from b8760_assets.storage import StorageResource
 
 
@@ -64,10 +64,9 @@ def connector_picture(
     )
 
 
-def stored_meter_ids(
+def pictured_meter_ids(
     storage: StorageResource, layout: ConnectorLayout, meters: Sequence[Meter]
 ) -> set[str]:
     """The meters the meter XML names and any other with objects (an unknown meter's)."""
-    return {meter.id for meter in meters} | set(
-        storage.folders(layout.bucket, layout.standardized_prefix)
-    )
+    named = {meter.id for meter in meters}
+    return named | set(stored_meter_ids(storage, layout.bucket, layout.connector.name))

@@ -17,7 +17,6 @@ KEY = dg.AssetCheckKey(dg.AssetKey(["c", "a"]), "rule")
     partitions_def=dg.HourlyPartitionsDefinition(
         start_date=H.strftime(PARTITION_KEY_FORMAT), fmt=PARTITION_KEY_FORMAT, timezone="UTC"
     ),
-    backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[dg.AssetCheckSpec(KEY.name, asset=KEY.asset_key)],
 )
 def checked(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

@@ -10,7 +10,7 @@ from b8760_assets import settings
 from b8760_assets.cli.download import utc_hour
 from b8760_assets.completeness_pictures import html_page
 from b8760_assets.config import load_platform
-from b8760_assets.connector_report import connector_picture, stored_meter_ids
+from b8760_assets.connector_report import connector_picture, pictured_meter_ids
 from b8760_assets.definitions import connector_chain
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR
@@ -42,7 +42,7 @@ def report(connector: str, first: str, last: str, output: Path | None) -> None:
     """Write CONNECTOR's completeness picture from hour --from to hour --to: its meters × local
     days, coloured by the share of expected intervals present in the meter-hour objects, and
     the days whose arrival hours failed a check (from the Dagster instance)."""
-    start, end = utc_hour(first), utc_hour(last) + HOUR
+    start, end = utc_hour(first, "--from"), utc_hour(last, "--to") + HOUR
     if end <= start:
         raise click.BadParameter(f"{last!r} is before {first!r}", param_hint="--to")
     platform = load_platform(settings.platform_dir())
@@ -61,7 +61,7 @@ def report(connector: str, first: str, last: str, output: Path | None) -> None:
             instance,
             layout,
             meters,
-            stored_meter_ids(storage, layout, meters),
+            pictured_meter_ids(storage, layout, meters),
             check_keys,
             start,
             end,

@@ -15,7 +15,13 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from b8760_assets.layout import ConnectorLayout, hour_segment, meter_hour_name, meter_hour_names
+from b8760_assets.layout import (
+    ConnectorLayout,
+    hour_segment,
+    meter_hour_names,
+    meter_hours_folder,
+    standardized_folder,
+)
 from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
@@ -41,6 +47,9 @@ from b8760_assets.storage import StorageResource
 # time order.
 UPLOADED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%6fZ"
 
+# The object's format, its first field: raised when a change would break a parser written
+# from docs/downloading.md (a field removed, renamed or retyped), not when one is added.
+FORMAT_VERSION = 1
 CONTENT_TYPE = "application/json"
 METADATA_PREFIX = "b8760-"
 
@@ -158,6 +167,7 @@ def merge_meter_hour_document(existing: bytes | None, incoming: dict) -> bytes:
     merged = [newest[start] for start in sorted(newest)]
     units = {interval["unit"] for interval in merged}
     document = {
+        "format": FORMAT_VERSION,
         **{field: incoming[field] for field in _IDENTITY_FIELDS},
         "unit": units.pop() if len(units) == 1 else None,
         "meter_known": all(interval["meter_known"] for interval in merged),
@@ -177,23 +187,58 @@ def meter_hour_metadata(content: bytes) -> dict[str, str]:
     }
 
 
+def meter_hour_readings(content: bytes) -> list[dict]:
+    """A meter-hour object's intervals as rows of the readings' columns (readings_schema,
+    the warehouse's `readings`): what `b8760 download` writes as CSV or Parquet."""
+    document = json.loads(content)
+    _utc = datetime.fromisoformat  # every time in the object is ISO 8601 in UTC, with Z
+    return [
+        {
+            CONNECTOR.name: document["connector"],
+            PARTICIPANT.name: document["participant"],
+            METER_ID.name: document["meter_id"],
+            INTERVAL_START.name: _utc(interval["start"]),
+            INTERVAL_END.name: _utc(interval["end"]),
+            VALUE.name: interval["value"],
+            UNIT.name: interval["unit"],
+            QUALITY.name: interval["quality"],
+            LOCAL_START.name: interval["local_start"],
+            METER_KNOWN.name: interval["meter_known"],
+            UPLOADED_AT.name: _utc(interval["version"]["uploaded_at"]),
+            ARRIVAL_HOUR.name: _utc(interval["arrival_hour"]),
+            SOURCE_FILE.name: interval["version"]["source_file"],
+            SOURCE_LINE.name: interval["version"]["line"],
+        }
+        for interval in document["intervals"]
+    ]
+
+
+def stored_meter_ids(storage: StorageResource, bucket: str, connector: str) -> list[str]:
+    """The meters with objects under the connector's standardized/ folder (one delimited
+    listing, not their objects)."""
+    prefix = standardized_folder(connector)
+    return [folder.removeprefix(prefix).rstrip("/") for folder in storage.folders(bucket, prefix)]
+
+
 def stored_meter_hours(
     storage: StorageResource,
-    layout: ConnectorLayout,
+    bucket: str,
+    connector: str,
     meter_ids: Sequence[str],
     start: datetime,
     end: datetime,
 ) -> list[str]:
-    """The names of the meters' objects for the UTC hours that [start, end) overlaps: a
-    listing per meter, of those hours only (names sort as their hours do)."""
-    name = layout.connector.name
+    """The names of the meters' objects for the UTC hours that [start, end) overlaps, meter
+    by meter: a listing per meter (in parallel), of those hours only (names sort as their
+    hours do)."""
 
     def of_meter(meter_id: str) -> list[str]:
+        folder = meter_hours_folder(connector, meter_id)
         listed = storage.list(
-            layout.bucket,
-            f"{layout.standardized_prefix}{meter_id}/",
-            start_offset=meter_hour_name(name, meter_id, start),
-            end_offset=meter_hour_name(name, meter_id, end - LAST_INSTANT + HOUR),
+            bucket,
+            folder,
+            start_offset=folder + hour_segment(start),
+            end_offset=folder + hour_segment(end - LAST_INSTANT + HOUR),
         )
         return [each.name for each in listed]
 
@@ -239,7 +284,7 @@ def stored_intervals(
     the UTC hours that [start, end) overlaps: those `merged` holds as they are, the others
     read in parallel."""
     held = {} if merged is None else merged.by_name
-    names = stored_meter_hours(storage, layout, meter_ids, start, end)
+    names = stored_meter_hours(storage, layout.bucket, layout.connector.name, meter_ids, start, end)
     unread = [name for name in names if name not in held]
     read = storage.in_parallel(lambda each: spans(storage.read(layout.bucket, each).data), unread)
     rows = [row for name in names if name in held for row in held[name]]
