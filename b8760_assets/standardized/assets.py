@@ -60,7 +60,7 @@ MERGE_ROWS = 100_000
 # Readings of unconvertible units kept as examples for the check (all are counted).
 EXAMPLES = 20
 # Local days a materialization's completeness picture covers at most: the last its readings
-# start in (each costs a read of every meter-hour object of the run's meters in that day).
+# start in (each costs a listing per meter, and a read of each object the run did not merge).
 PICTURE_DAYS = 7
 COMPLETENESS = "completeness"
 
