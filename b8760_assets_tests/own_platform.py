@@ -35,10 +35,15 @@ class OwnPlatform:
         ).success
 
     def run(
-        self, connector: str, first: datetime, last: datetime | None = None
+        self,
+        connector: str,
+        first: datetime,
+        last: datetime | None = None,
+        instance: dg.DagsterInstance | None = None,
     ) -> dg.ExecuteInProcessResult:
         """One run of the connector's chain for the hour `first`, or for first..last when
-        later (one run, as a backfill with a single-run policy launches it)."""
+        later (one run, as a backfill with a single-run policy launches it), recorded in
+        `instance` (by default an ephemeral one)."""
         assets = [
             self.defs.get_assets_def(key)
             for key in self.defs.resolve_asset_graph().get_all_asset_keys()
@@ -46,9 +51,14 @@ class OwnPlatform:
         ]
         if last is None or last == first:
             return dg.materialize(
-                assets, partition_key=partition_of_hour(first), resources=self.resources
+                assets,
+                partition_key=partition_of_hour(first),
+                resources=self.resources,
+                instance=instance,
             )
-        return dg.materialize(assets, tags=range_run_tags(first, last), resources=self.resources)
+        return dg.materialize(
+            assets, tags=range_run_tags(first, last), resources=self.resources, instance=instance
+        )
 
 
 def own_platform(

@@ -32,6 +32,7 @@ BENCHMARKS = (
     "definitions_load",
     "espi",
     "sensor_connectors",
+    "completeness_picture",
 )
 
 
