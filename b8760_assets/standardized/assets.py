@@ -320,6 +320,7 @@ def build_standardized_readings(
         return dg.MaterializeResult(
             metadata={
                 "readings": totals.readings,
+                "dagster/row_count": totals.readings,
                 "meters": len(totals.meters),
                 "unknown_meters": len(totals.unknown_meters),
                 "meter_hours": merged.objects,
