@@ -106,7 +106,8 @@ def build_landing_zone_sensor(
             and last_complete_hour >= layout.connector.start_hour
         ]
         waiting = waiting_uploads(storage, due, before=last_complete_hour + HOUR) if due else {}
-        requests, quiet = [], []
+        requests: list[dg.RunRequest] = []
+        quiet: list[dg.AssetMaterialization] = []
         for layout in due:
             name = layout.connector.name
             checked[name] = hour
