@@ -54,7 +54,8 @@ def test_materializing_an_hour_records_what_happened(
     assert check.check_name == REJECTED_FILES_CHECK
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
-    assert "bad.csv" in check.metadata["reasons"].value
+    assert check.metadata["rejected"].value == 1
+    assert "| `bad.csv` | csv.bad_value | 3 |" in check.metadata["reasons"].value
 
 
 def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: ConnectorLayout) -> None:

@@ -48,9 +48,11 @@ def build_raw_landing_files(
         kinds={"gcs", *(FORMATS[name].kind for name in connector.formats)},
         description=(
             f"Files {connector.name} uploaded to "
-            f"gs://{layout.landing_bucket}/{layout.landing_prefix}, taken in by arrival hour: "
+            f"`gs://{layout.landing_bucket}/{layout.landing_prefix}`, taken in by arrival hour: "
             "checked, then archived under "
-            f"gs://{connector.bucket}/{layout.raw_prefix} or quarantined under rejected/."
+            f"`gs://{connector.bucket}/{layout.raw_prefix}` or quarantined under `rejected/`. "
+            "An hour in which nothing was uploaded is recorded by the landing-zone sensor, "
+            "without a run, as a quiet hour (files: 0)."
         ),
     )
     def raw_landing_files(
@@ -128,16 +130,15 @@ def _findings_table(found: Sequence[tuple[Manifest, ManifestEntry, Finding]], no
 
 
 def rejected_files_check(manifests: list[Manifest]) -> dg.AssetCheckResult:
-    """A warning, not an error: rejected files are kept in quarantine and the rest flows on."""
-    rejected = {
-        e.name: f"{e.rejection.rule}: {e.rejection.message}"
-        for manifest in manifests
-        for e in manifest.files
-        if e.rejection is not None
-    }
+    """A warning, not an error: rejected files are kept in quarantine and the rest flows on.
+    The reasons are a table (file, rule, line, message), shown as it is in the check's view."""
+    rejected = sum(e.rejection is not None for manifest in manifests for e in manifest.files)
     return dg.AssetCheckResult(
         check_name=REJECTED_FILES_CHECK,
         passed=not rejected,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rejected": len(rejected), "reasons": rejected},
+        metadata={
+            "rejected": rejected,
+            "reasons": dg.MetadataValue.md(rejections_table(manifests)),
+        },
     )

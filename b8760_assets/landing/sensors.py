@@ -39,7 +39,7 @@ def quiet_hour(key: dg.AssetKey, hour: datetime) -> dg.AssetMaterialization:
         asset_key=key,
         partition=partition_of_hour(hour),
         description=QUIET_HOUR,
-        metadata={"files": 0, "dagster/row_count": 0},
+        metadata={"files": 0, "dagster/row_count": 0, "quiet_hour": QUIET_HOUR},
         tags={QUIET_HOUR_TAG: "true"},
     )
 

@@ -302,8 +302,8 @@ def build_standardized_readings(
         column_schema=COLUMN_SCHEMA,
         description=(
             f"{connector.name}'s readings, one object per meter per UTC hour at "
-            f"gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>, and "
-            f"each arrival hour's rows at batches/<hour>.parquet."
+            f"`gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>`, and "
+            f"each arrival hour's rows at `batches/<hour>.parquet`."
         ),
     )
     def standardized_readings(
