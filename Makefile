@@ -25,7 +25,7 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 chromium:
 	@if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then \
 		(apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-liberation) \
-		|| echo "chromium could not be installed: the browser test will skip"; fi
+		|| echo "chromium could not be installed: the browser test will skip (fail under CI)"; fi
 
 demo: install
 	$(BIN)/b8760 demo

@@ -16,7 +16,7 @@ from b8760_assets.landing.assets import (
 from b8760_assets.landing.intake import take_in_hour
 from b8760_assets.landing.sensors import (
     CONNECTOR_TAG,
-    QUIET_HOUR_TAG,
+    QUIET_HOUR,
     build_landing_zone_sensor,
 )
 from b8760_assets.layout import ConnectorLayout, hour_segment
@@ -143,7 +143,7 @@ def test_a_quiet_hour_is_recorded_done_for_the_whole_chain_without_a_run(
             [record] = instance.fetch_materializations(key, limit=10).records
             materialization = record.asset_materialization
             assert materialization.metadata["files"].value == 0
-            assert materialization.tags[QUIET_HOUR_TAG] == "true"
+            assert materialization.metadata["quiet_hour"].value == QUIET_HOUR
         for key in keys["ext_conn1"]:
             assert instance.get_materialized_partitions(key) == set()
 

@@ -32,6 +32,7 @@ BENCHMARKS = (
     "definitions_load",
     "espi",
     "sensor_connectors",
+    "quiet_hours",
 )
 
 

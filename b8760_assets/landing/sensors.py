@@ -30,17 +30,16 @@ from b8760_assets.storage import StorageResource
 
 CONNECTOR_TAG = "b8760/connector"
 QUIET_HOUR = "No file was waiting when this hour ended: a quiet hour, nothing to take in."
-QUIET_HOUR_TAG = "b8760/quiet_hour"
 
 
 def quiet_hour(key: dg.AssetKey, hour: datetime) -> dg.AssetMaterialization:
-    """An hour in which the connector uploaded nothing, recorded as what it is: done, empty."""
+    """An hour in which the connector uploaded nothing, recorded as what it is: done, empty.
+    Metadata only, no tags or description: a tag costs the instance another row per event
+    (about 1.4 KB, benchmark 10)."""
     return dg.AssetMaterialization(
         asset_key=key,
         partition=partition_of_hour(hour),
-        description=QUIET_HOUR,
         metadata={"files": 0, "dagster/row_count": 0, "quiet_hour": QUIET_HOUR},
-        tags={QUIET_HOUR_TAG: "true"},
     )
 
 
