@@ -8,6 +8,7 @@ writes it (`2021-11-08T14:00:00`); the Dagster partition key as Dagster writes h
 (`2021-11-08-14:00`).
 """
 
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -53,16 +54,39 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def hours_of_run(context: dg.AssetExecutionContext) -> list[datetime]:
+    """The arrival hours of a run, refused if the last is not over yet: an hour takes in what
+    was uploaded before it ended and then freezes its manifest, so a run of the current hour
+    would freeze it short. Dagster itself lets such a range through (a run's range tags are
+    not checked against the partitions) or names the range's first key instead of its end."""
+    hours = [hour_of_partition(partition) for partition in context.partition_keys]
+    current = floor_hour(datetime.now(UTC))
+    if hours and hours[-1] >= current:
+        last = partition_of_hour(hours[-1])
+        raise dg.Failure(
+            f"partition {last} is not a complete hour (the current hour, "
+            f"{partition_of_hour(current)}, ends at {current + HOUR:%H:%M} UTC): an hour's files "
+            f"are taken in once it has ended; end the range at {partition_of_hour(current - HOUR)} "
+            "(the last complete hour) or run it later"
+        )
+    return hours
+
+
 def code_reference(function: Callable[..., object]) -> dg.CodeReferencesMetadataValue:
     """Where an asset's function is defined, for the UI's link to the source. Read from its code
     object, not with `inspect` (as `dg.with_source_code_references` does): a factory's assets
-    share one function, and 1,500 connectors' definitions load without reading the file."""
+    share one function, and 1,500 connectors' definitions load without reading the file. The
+    classes are beta; their warning, once per asset on every CLI run, is kept quiet here."""
     code = function.__code__
-    return dg.CodeReferencesMetadataValue(
-        code_references=[
-            dg.LocalFileCodeReference(file_path=code.co_filename, line_number=code.co_firstlineno)
-        ]
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.CodeReferencesMetadataValue(
+            code_references=[
+                dg.LocalFileCodeReference(
+                    file_path=code.co_filename, line_number=code.co_firstlineno
+                )
+            ]
+        )
 
 
 def chain_asset(
@@ -80,23 +104,31 @@ def chain_asset(
     partitions, ranges of hours in one run, its one data-quality check (name, description),
     the columns of what it writes, if it writes rows (the asset's Columns tab), the
     concurrency pool of a shared service it must not overload, its owner (the participant
-    that operates the connector) and a link to its source."""
+    that operates the connector) and a link to its source.
+
+    A multi_asset of one spec, not `@asset`: `@asset`'s `backfill_policy` parameter is beta
+    (one BetaWarning per asset on every CLI run), `@multi_asset`'s is not."""
     key = dg.AssetKey([connector.name, name])
     check_name, check_description = check
     columns = {} if column_schema is None else {"dagster/column_schema": column_schema}
 
     def decorate(function: Callable[..., dg.MaterializeResult]) -> dg.AssetsDefinition:
-        return dg.asset(
-            key=key,
-            deps=deps,
-            group_name=connector.name,
+        return dg.multi_asset(
+            name=key.to_python_identifier(),
+            specs=[
+                dg.AssetSpec(
+                    key,
+                    deps=deps,
+                    group_name=connector.name,
+                    kinds=kinds,
+                    owners=[f"team:{connector.participant}"],
+                    description=description,
+                    metadata={**columns, "dagster/code_references": code_reference(function)},
+                )
+            ],
             partitions_def=arrival_hours(connector),
             backfill_policy=dg.BackfillPolicy.single_run(),
-            kinds=kinds,
-            owners=[f"team:{connector.participant}"],
             check_specs=[dg.AssetCheckSpec(check_name, asset=key, description=check_description)],
-            description=description,
-            metadata={**columns, "dagster/code_references": code_reference(function)},
             pool=pool,
         )(function)
 

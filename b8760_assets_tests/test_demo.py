@@ -25,7 +25,14 @@ def test_demo_takes_the_sample_uploads_in_through_dagster(
     assert "ext_conn1/chicago_2022-03-02_bad_unit.csv: rejected, csv.unknown_unit: line 3" in out
     archived = storage.read("participant_2", f"ext_conn1/raw/{hour}/chicago_2022-03-01.csv")
     assert archived.data == (SAMPLE_UPLOADS / "ext_conn1/chicago_2022-03-01.csv").read_bytes()
-    assert [o.name for o in storage.list("landing_zone", "ext_conn1/")] == []
+    # What is left in the landing zone: the external connectors' readme.txt, as onboarding
+    # leaves it, for the seed's `gsutil cp gs://landing_zone/ext_conn1/readme.txt ...`.
+    assert [o.name for o in storage.list("landing_zone", "ext_conn")] == [
+        "ext_conn1/readme.txt",
+        "ext_conn10/readme.txt",
+    ]
+    readme = storage.read("landing_zone", "ext_conn1/readme.txt").data.decode()
+    assert readme.startswith("Benchmark 8760 landing zone: connector ext_conn1\n")
     # The seed's download example, fetched over HTTP, and the warehouse summary.
     assert "/b/participant_1/o/coned%2Fstandardized%2F3%2F2021-11-08T14:00:00?alt=media" in out
     assert '"value": 70.0' in out  # 1750 Wh as kWh, times meter 3's multiplier of 40
