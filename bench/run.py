@@ -33,6 +33,7 @@ BENCHMARKS = (
     "espi",
     "sensor_connectors",
     "completeness_picture",
+    "quiet_hours",
 )
 
 

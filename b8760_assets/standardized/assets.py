@@ -385,8 +385,8 @@ def build_standardized_readings(
         column_schema=COLUMN_SCHEMA,
         description=(
             f"{connector.name}'s readings, one object per meter per UTC hour at "
-            f"gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>, and "
-            f"each arrival hour's rows at batches/<hour>.parquet."
+            f"`gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>`, and "
+            f"each arrival hour's rows at `batches/<hour>.parquet`."
         ),
     )
     def standardized_readings(
@@ -409,6 +409,7 @@ def build_standardized_readings(
             metadata={
                 **picture,
                 "readings": totals.readings,
+                "dagster/row_count": totals.readings,
                 "meters": len(totals.meters),
                 "unknown_meters": len(totals.unknown_meters),
                 "meter_hours": merged.objects,
