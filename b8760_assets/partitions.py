@@ -57,7 +57,7 @@ def chain_asset(
     connector: ConnectorProperties,
     name: str,
     *,
-    check: tuple[str, str],
+    checks: Sequence[tuple[str, str]],
     description: str,
     kinds: set[str],
     deps: Sequence[dg.AssetKey] = (),
@@ -65,11 +65,10 @@ def chain_asset(
     pool: str | None = None,
 ) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
     """The decorator every asset of a connector's chain shares: its group, its arrival-hour
-    partitions, ranges of hours in one run, its one data-quality check (name, description),
+    partitions, ranges of hours in one run, its data-quality checks (name, description),
     the columns of what it writes, if it writes rows (the asset's Columns tab), and the
     concurrency pool of a shared service it must not overload."""
     key = dg.AssetKey([connector.name, name])
-    check_name, check_description = check
     return dg.asset(
         key=key,
         deps=deps,
@@ -77,7 +76,7 @@ def chain_asset(
         partitions_def=arrival_hours(connector),
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds=kinds,
-        check_specs=[dg.AssetCheckSpec(check_name, asset=key, description=check_description)],
+        check_specs=[dg.AssetCheckSpec(name, asset=key, description=text) for name, text in checks],
         description=description,
         metadata={} if column_schema is None else {"dagster/column_schema": column_schema},
         pool=pool,

@@ -13,6 +13,7 @@ from b8760_assets.config import values
 from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
+from b8760_assets.validation.thresholds import DEFAULT_SPIKE_RATIO, DEFAULT_ZERO_RUN_HOURS
 
 # csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
 KNOWN_FORMATS = frozenset({"csv", "espi"})
@@ -38,6 +39,9 @@ class ConnectorProperties:
     start_hour: datetime
     max_file_bytes: int
     source: Path
+    # Validation thresholds (docs/validation.md): the defaults unless properties.xml sets them.
+    spike_ratio: float = DEFAULT_SPIKE_RATIO
+    zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,16 @@ KEYS: Mapping[str, Key] = {
     "data.timezone": Key("timezone", values.timezone),
     "data.unit": Key("unit", values.unit),
     "data.start.hour": Key("start_hour", _utc_hour),
+    "validation.spike.ratio": Key(
+        "spike_ratio",
+        lambda text: values.positive_number(text, "spike ratio"),
+        default=DEFAULT_SPIKE_RATIO,
+    ),
+    "validation.zero.run.hours": Key(
+        "zero_run_hours",
+        lambda text: values.positive_number(text, "number of hours"),
+        default=DEFAULT_ZERO_RUN_HOURS,
+    ),
 }
 
 
