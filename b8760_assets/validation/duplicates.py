@@ -5,7 +5,7 @@ file or two of the hour's), and readings whose intervals overlap without sharing
 import polars as pl
 
 from b8760_assets.validation.found import Found, flagged, local_time, of_rows
-from b8760_assets.validation.intervals import END, ROW, SAME_METER, START, previous
+from b8760_assets.validation.intervals import END, METER, ROW, SAME_METER, START, previous
 from b8760_assets.validation.rules import DUPLICATES, OVERLAPS
 
 
@@ -25,13 +25,18 @@ def find_duplicates(frame: pl.DataFrame) -> Found:
 
 def find_overlaps(frame: pl.DataFrame) -> Found:
     """Readings that start inside an earlier reading of their meter (with another start),
-    and the reading just before each."""
-    latest_end = pl.col(END).cum_max().over("meter_id")
-    inside = (
-        pl.col(SAME_METER)
-        & (pl.col(START) < latest_end.shift(1))
-        & (pl.col(START) != pl.col(START).shift(1))
-    )
-    overlapping = frame.filter(inside | inside.shift(-1).fill_null(False))[ROW]
+    and the reading just before each.
+
+    Where no reading starts before the one before it ends, none starts inside any earlier
+    one: only the meters with such a reading need their latest end so far, the costly part.
+    """
+    after_previous = pl.col(START) != pl.col(START).shift(1)
+    suspects = frame.filter(
+        pl.col(SAME_METER) & (pl.col(START) < pl.col(END).shift(1)) & after_previous
+    )[METER]
+    meters = frame.filter(pl.col(METER).is_in(suspects.unique().implode()))
+    latest_end = pl.col(END).cum_max().over(METER)
+    inside = pl.col(SAME_METER) & (pl.col(START) < latest_end.shift(1)) & after_previous
+    overlapping = meters.filter(inside | inside.shift(-1).fill_null(False))[ROW]
     detail = pl.format("from {}", local_time())
     return flagged(OVERLAPS, frame, of_rows(frame, overlapping), detail)

@@ -22,13 +22,18 @@ def flagged(rule: str, frame: pl.DataFrame, flags: pl.Expr, detail: pl.Expr) -> 
     """A rule that flags readings: its cases are the flagged readings per meter and local
     day, with `detail` of the day's first."""
     marked = frame.select(flags.fill_null(False)).to_series()
+    return Found(marked, cases_of(rule, frame.filter(marked), detail))
+
+
+def cases_of(rule: str, readings: pl.DataFrame, detail: pl.Expr) -> pl.DataFrame:
+    """The cases of a rule's flagged readings: per meter and local day, how many, and
+    `detail` of the day's first."""
     cases = (
-        frame.filter(marked)
-        .group_by("meter_id", LOCAL_DAY, maintain_order=True)
+        readings.group_by("meter_id", LOCAL_DAY, maintain_order=True)
         .agg(intervals=pl.len().cast(pl.Int64), detail=detail.first())
         .select(pl.lit(rule).alias("rule"), "meter_id", LOCAL_DAY, "intervals", "detail")
     )
-    return Found(marked, cases.cast(CASES_SCHEMA))
+    return cases.cast(CASES_SCHEMA)
 
 
 def of_rows(frame: pl.DataFrame, rows: pl.Series) -> pl.Expr:

@@ -15,16 +15,21 @@ RULE_SEPARATOR = ","
 
 def verdict_columns(flags: dict[str, pl.Series]) -> tuple[pl.Series, pl.Series]:
     """Each reading's (validation, failed_rules) from each rule's flags (rule name: one
-    boolean per reading); failed_rules is null for a validated reading."""
-    failed = pl.select(
+    boolean per reading); failed_rules is null for a validated reading. The rules' names
+    are put together only for the readings that broke one (few, in any real hour)."""
+    frame = pl.DataFrame(flags)
+    broke = frame.select(pl.any_horizontal(pl.all())).to_series()
+    rows = broke.arg_true()
+    names = frame[rows].select(
         pl.concat_str(
-            [pl.when(each).then(pl.lit(rule)) for rule, each in flags.items()],
+            [pl.when(rule).then(pl.lit(rule)) for rule in flags],
             separator=RULE_SEPARATOR,
             ignore_nulls=True,
         )
-    ).to_series()
-    failed = pl.select(pl.when(failed != "").then(failed)).to_series().alias("failed_rules")
+    )
+    failed = pl.Series("failed_rules", dtype=pl.String).extend_constant(None, len(broke))
+    failed = failed.scatter(rows, names.to_series())
     verdict = pl.select(
-        pl.when(failed.is_null()).then(pl.lit(VALIDATED)).otherwise(pl.lit(QUESTIONABLE))
+        pl.when(broke).then(pl.lit(QUESTIONABLE)).otherwise(pl.lit(VALIDATED))
     ).to_series()
     return verdict.alias("validation"), failed
