@@ -113,3 +113,36 @@ def test_a_bad_platform_setting_is_a_problem_at_its_line(tmp_path: Path) -> None
         f"platform.xml:{line_of(settings, 'acess')}: landing.acess: unknown key; did you mean "
         "landing.access?",
     ]
+
+
+def test_validation_thresholds_and_meter_limits_are_checked_at_their_lines(
+    tmp_path: Path,
+) -> None:
+    root = copy_sample_platform(tmp_path)
+    coned = root / "connectors" / "coned" / "properties.xml"
+    replace_in(
+        coned,
+        "</properties>",
+        '  <entry key="validation.spike.ratio">0</entry>\n'
+        '  <entry key="validation.zero.run.hours">a day</entry>\n</properties>',
+    )
+    meters = root / "meters" / "ext_conn1.xml"
+    replace_in(
+        meters,
+        "<site>Loop campus, building A</site>",
+        "<site>Loop campus, building A</site>\n"
+        "    <high_limit>5000</high_limit>\n    <low_limit>6000</low_limit>",
+    )
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        f"connectors/coned/properties.xml:{line_of(coned, 'spike.ratio')}: "
+        "validation.spike.ratio: '0' is not a positive spike ratio; write a number above 0",
+        f"connectors/coned/properties.xml:{line_of(coned, 'zero.run')}: "
+        "validation.zero.run.hours: 'a day' is not a number of hours; write a decimal number "
+        "such as 12.5",
+        f"meters/ext_conn1.xml:{line_of(meters, 'CHI-0001')}: low_limit: 6000 is above "
+        "the high_limit 5000; swap them",
+    ]
