@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+import dagster as dg
 
 from b8760_assets import local_stack, settings
 from b8760_assets.cli.warehouse import table as warehouse_table
@@ -58,6 +59,24 @@ def dagster(step: str, *args: str) -> None:
         tail = "\n".join(log_file.read_text().splitlines()[-30:])
         raise click.ClickException(f"dagster {' '.join(args)} failed; from {log_file}:\n{tail}")
     click.echo(f"  ok (log: {log_file})")
+
+
+def failed_checks() -> list[str]:
+    """The checks that failed in the instance's latest run, each with its first case (one
+    sample file has a spike on purpose)."""
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(limit=1)
+        events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    lines = []
+    for event in events:
+        evaluation = event.dagster_event.event_specific_data if event.dagster_event else None
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+            table = evaluation.metadata.get("first_cases")
+            first = str(table.value).splitlines()[2] if table and "|" in str(table.value) else ""
+            lines.append(
+                f"check {evaluation.check_name} failed ({evaluation.severity.value}) {first}"
+            )
+    return lines
 
 
 def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datetime:
@@ -126,6 +145,8 @@ def demo() -> None:
         for entry in manifest.files:
             click.echo(f"  {layout.connector.name}/{entry.name}: {describe(entry)}")
             click.echo(f"    -> {entry.archived_as}")
+        for line in failed_checks():
+            click.echo(f"  {line}")
 
     heading("a participant downloads a meter-hour (the seed's download contract)")
     url = storage.download_url(*SEED_EXAMPLE)
