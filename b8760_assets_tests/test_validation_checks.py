@@ -1,6 +1,7 @@
 """The validation rules as standardized_readings' checks, materialized on the real
 fake-gcs-server: each rule's named check with its severity and a table of the meters and
-days it found, and every reading's verdict in its meter-hour object and its hour's batch."""
+days it found, and every reading's verdict in its meter-hour object, its hour's batch and the
+warehouse."""
 
 import io
 import json
@@ -15,6 +16,7 @@ from b8760_assets.standardized.assets import UNIT_CHECK, build_standardized_read
 from b8760_assets.standardized.validation_checks import CHECKS
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.landing_files import upload
+from b8760_assets_tests.own_platform import own_platform
 from b8760_assets_tests.test_standardized_assets import arrived, meters
 
 H = datetime(2022, 3, 5, 9, tzinfo=UTC)
@@ -77,3 +79,22 @@ def test_each_rule_is_a_named_check_and_every_reading_carries_its_verdict(
     verdicts = batch.group_by("validation", "failed_rules").len().sort("len").rows()
     assert verdicts == [("questionable", "spikes", 1), ("questionable", "duplicates", 2),
                         ("validated", None, 20)]  # fmt: skip
+
+
+def test_the_verdicts_reach_the_warehouse(storage: StorageResource) -> None:
+    platform = own_platform(storage)
+    platform.register_meters()
+    layout = platform.layouts["ext_conn1"]
+    day = b"".join(line(hour, 9000.0 if hour == 2 else 40.0 + hour % 3) for hour in range(24))
+    upload(storage, layout, "day.csv", HEADER + day, at=H + timedelta(minutes=5))
+
+    assert platform.run("ext_conn1", H).success
+
+    rows = platform.warehouse.query(
+        "SELECT validation, failed_rules, COUNT(*) AS n FROM readings "
+        "GROUP BY validation, failed_rules ORDER BY n"
+    )
+    assert [(row["validation"], row["failed_rules"], row["n"]) for row in rows] == [
+        ("questionable", "spikes", 1),
+        ("validated", None, 23),
+    ]
