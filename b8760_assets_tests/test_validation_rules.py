@@ -134,6 +134,7 @@ def test_the_highest_reading_of_a_day_far_above_the_third_highest_is_a_spike() -
     [
         ([1.0, 1.0, 10.0], 10.0, 0),  # exactly ten times: not above
         ([1.0, 1.0, 10.01], 10.0, 1),
+        ([1.0, 2.0, 12.0], 10.0, 1),  # the second-highest does not vouch alone
         ([1.0, 9.0, 10.0, 1.0], 10.0, 0),  # two highs vouch for each other
         ([0.0, 0.0, 50.0], 10.0, 0),  # the third-highest is zero: not judged
         ([1.0, 50.0], 10.0, 0),  # fewer than three readings

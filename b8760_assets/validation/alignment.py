@@ -6,10 +6,8 @@ and would be counted twice or not at all by interval sums."""
 import polars as pl
 
 from b8760_assets.validation.found import Found, flagged, local_time
-from b8760_assets.validation.intervals import LENGTH, METER_LENGTH
+from b8760_assets.validation.intervals import LENGTH, METER_LENGTH, MINUTE_US
 from b8760_assets.validation.rules import MISALIGNED
-
-MINUTE_US = 60_000_000
 
 
 def find_misaligned(frame: pl.DataFrame) -> Found:

@@ -20,7 +20,7 @@ def find_duplicates(frame: pl.DataFrame) -> Found:
         .explode(ROW)
     )
     detail = pl.format("{} files, e.g. at {}", pl.col("source_file").n_unique(), local_time())
-    return flagged(DUPLICATES, frame, of_rows(frame, conflicting[ROW]), detail)
+    return flagged(DUPLICATES, frame, of_rows(conflicting[ROW]), detail)
 
 
 def find_overlaps(frame: pl.DataFrame) -> Found:
@@ -39,4 +39,4 @@ def find_overlaps(frame: pl.DataFrame) -> Found:
     inside = pl.col(SAME_METER) & (pl.col(START) < latest_end.shift(1)) & after_previous
     overlapping = meters.filter(inside | inside.shift(-1).fill_null(False))[ROW]
     detail = pl.format("from {}", local_time())
-    return flagged(OVERLAPS, frame, of_rows(frame, overlapping), detail)
+    return flagged(OVERLAPS, frame, of_rows(overlapping), detail)

@@ -5,11 +5,9 @@ idle. A meter reads a forward flow unless its meter XML says net (flow_direction
 import polars as pl
 
 from b8760_assets.validation.found import Found, flagged, local_time, of_rows
-from b8760_assets.validation.intervals import END, ROW, SAME_METER, START, previous
+from b8760_assets.validation.intervals import END, HOUR_US, ROW, SAME_METER, START, previous
 from b8760_assets.validation.rules import NEGATIVES, ZERO_RUNS
 from b8760_assets.validation.thresholds import Thresholds
-
-HOUR_US = 3_600_000_000
 
 
 def find_negatives(frame: pl.DataFrame) -> Found:
@@ -33,4 +31,4 @@ def find_zero_runs(frame: pl.DataFrame, thresholds: Thresholds) -> Found:
         .explode(ROW)
     )
     detail = pl.format("zeros from {}", local_time())
-    return flagged(ZERO_RUNS, frame, of_rows(frame, long_runs[ROW]), detail)
+    return flagged(ZERO_RUNS, frame, of_rows(long_runs[ROW]), detail)

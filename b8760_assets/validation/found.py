@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from b8760_assets.validation.intervals import LOCAL_DAY
+from b8760_assets.validation.intervals import LOCAL_DAY, ROW
 from b8760_assets.validation.rules import CASES_SCHEMA
 
 
@@ -36,9 +36,9 @@ def cases_of(rule: str, readings: pl.DataFrame, detail: pl.Expr) -> pl.DataFrame
     return cases.cast(CASES_SCHEMA)
 
 
-def of_rows(frame: pl.DataFrame, rows: pl.Series) -> pl.Expr:
+def of_rows(rows: pl.Series) -> pl.Expr:
     """Flags for the prepared readings at these row numbers (intervals.ROW)."""
-    return pl.col("_row").is_in(rows.implode())
+    return pl.col(ROW).is_in(rows.implode())
 
 
 def local_time() -> pl.Expr:

@@ -11,10 +11,15 @@ them is another hour's to bring.
 import polars as pl
 
 from b8760_assets.validation.found import Found
-from b8760_assets.validation.intervals import END, LOCAL_DAY, METER_LENGTH, START, following
+from b8760_assets.validation.intervals import (
+    END,
+    HOUR_US,
+    LOCAL_DAY,
+    METER_LENGTH,
+    START,
+    following,
+)
 from b8760_assets.validation.rules import CASES_SCHEMA, GAPS
-
-HOUR_US = 3_600_000_000
 
 
 def _day_hours(zone: str) -> pl.Expr:

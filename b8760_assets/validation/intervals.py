@@ -11,6 +11,7 @@ import polars as pl
 
 from b8760_assets.validation.thresholds import LIMITS_SCHEMA
 
+MINUTE_US, HOUR_US = 60_000_000, 3_600_000_000
 ROW = "_row"
 START, END, LENGTH = "_start", "_end", "_length"
 LOCAL_DAY = "local_day"

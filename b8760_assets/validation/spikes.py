@@ -52,7 +52,7 @@ def find_spikes(frame: pl.DataFrame, thresholds: Thresholds) -> Found:
     peaks = candidates.join(spiky, on=DAY, how="inner")
     spikes = peaks.filter(pl.col("value") == pl.col("highest")).sort(ROW)
     detail = pl.format("{} at {}, the third-highest {}", "value", local_time(), "third")
-    flags = frame.select(of_rows(frame, spikes[ROW])).to_series()
+    flags = frame.select(of_rows(spikes[ROW])).to_series()
     return Found(flags, cases_of(SPIKES, spikes, detail))
 
 
