@@ -1,7 +1,8 @@
 """An arrival hour's standardized rows held until every file of the hour is read, so that
 the rules see all of a meter's readings of the hour at once, in bounded memory: up to
 HELD_ROWS they stay in memory (the usual hour), beyond it they go to local Parquet files in
-PARTS, each meter's rows all in one part, and come back a part at a time.
+PARTS, each meter's rows all in one part, and come back a part (or, for a part of more than
+HELD_ROWS, a piece of whole meters of it) at a time.
 
 The spill is temporary and read back once: lz4 and no statistics, which write a year of a
 thousand meters about three times faster than pyarrow's defaults."""
@@ -14,6 +15,15 @@ import polars as pl
 HELD_ROWS = 500_000
 PARTS = 32
 _PART = (pl.col("meter_id").hash(seed=0) % PARTS).alias("_part")
+
+
+def _split(part: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+    """A part's rows in pieces of whole meters of about HELD_ROWS at most, so that what is
+    validated at once stays the same size however large the hour."""
+    pieces = -(-part.select(pl.len()).collect().item() // HELD_ROWS)
+    piece = pl.col("meter_id").hash(seed=1) % pieces
+    for number in range(pieces):
+        yield part.filter(piece == number).collect()
 
 
 class HourRows:
@@ -59,8 +69,7 @@ class HourRows:
             files = [each for each in self._files(part) if each.exists()]
             if not files:
                 continue
-            rows = pl.read_parquet(files)
+            yield from _split(pl.scan_parquet(files))
             for each in files:
                 each.unlink()
-            yield rows
         self.spills = 0
