@@ -69,10 +69,12 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         connector,
         WAREHOUSE_METER_LINKS,
         deps=[upstream, dg.AssetKey(["warehouse", METERS_TABLE])],
-        check=(
-            UNKNOWN_METERS_CHECK,
-            "Every reading belongs to a meter that a meter XML file describes.",
-        ),
+        checks=[
+            (
+                UNKNOWN_METERS_CHECK,
+                "Every reading belongs to a meter that a meter XML file describes.",
+            )
+        ],
         kinds={"bigquery"},
         column_schema=COLUMN_SCHEMA,
         pool=READINGS_MERGE_POOL,

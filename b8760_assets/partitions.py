@@ -93,7 +93,7 @@ def chain_asset(
     connector: ConnectorProperties,
     name: str,
     *,
-    check: tuple[str, str],
+    checks: Sequence[tuple[str, str]],
     description: str,
     kinds: set[str],
     deps: Sequence[dg.AssetKey] = (),
@@ -101,7 +101,7 @@ def chain_asset(
     pool: str | None = None,
 ) -> Callable[[Callable[..., dg.MaterializeResult]], dg.AssetsDefinition]:
     """The decorator every asset of a connector's chain shares: its group, its arrival-hour
-    partitions, ranges of hours in one run, its one data-quality check (name, description),
+    partitions, ranges of hours in one run, its data-quality checks (name, description),
     the columns of what it writes, if it writes rows (the asset's Columns tab), the
     concurrency pool of a shared service it must not overload, its owner (the participant
     that operates the connector) and a link to its source.
@@ -109,7 +109,6 @@ def chain_asset(
     A multi_asset of one spec, not `@asset`: `@asset`'s `backfill_policy` parameter is beta
     (one BetaWarning per asset on every CLI run), `@multi_asset`'s is not."""
     key = dg.AssetKey([connector.name, name])
-    check_name, check_description = check
     columns = {} if column_schema is None else {"dagster/column_schema": column_schema}
 
     def decorate(function: Callable[..., dg.MaterializeResult]) -> dg.AssetsDefinition:
@@ -128,7 +127,9 @@ def chain_asset(
             ],
             partitions_def=arrival_hours(connector),
             backfill_policy=dg.BackfillPolicy.single_run(),
-            check_specs=[dg.AssetCheckSpec(check_name, asset=key, description=check_description)],
+            check_specs=[
+                dg.AssetCheckSpec(check, asset=key, description=text) for check, text in checks
+            ],
             pool=pool,
         )(function)
 

@@ -71,6 +71,21 @@ METER_KNOWN = Column(
     "BOOL",
     "False where no meter XML describes the meter: value and unit are as uploaded.",
 )
+VALIDATION = Column(
+    "validation",
+    pl.String(),
+    "STRING",
+    "The platform's verdict (docs/validation.md): validated, or questionable where the reading "
+    "broke a rule; null where standardized before validation.",
+    required=False,
+)
+FAILED_RULES = Column(
+    "failed_rules",
+    pl.String(),
+    "STRING",
+    "The validation rules the reading broke, comma-separated (e.g. spikes,limits); null if none.",
+    required=False,
+)
 UPLOADED_AT = Column(
     "uploaded_at",
     pl.Datetime("us", "UTC"),
@@ -99,6 +114,8 @@ COLUMNS = (
     QUALITY,
     LOCAL_START,
     METER_KNOWN,
+    VALIDATION,
+    FAILED_RULES,
     UPLOADED_AT,
     ARRIVAL_HOUR,
     SOURCE_FILE,

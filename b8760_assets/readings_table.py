@@ -14,7 +14,7 @@ Clustering by connector, meter and interval start keeps a meter's readings of a 
 together. Limits: warehouse_limits.py.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from b8760_assets.meter_registry import METERS_TABLE
@@ -30,7 +30,11 @@ from b8760_assets.readings_schema import (
     VERSION,
     Column,
 )
-from b8760_assets.warehouse import WarehouseLayoutMismatch, WarehouseResource
+from b8760_assets.warehouse import (
+    WarehouseLayoutMismatch,
+    WarehouseResource,
+    WarehouseSchemaMismatch,
+)
 from b8760_assets.warehouse_limits import TimePartitioning
 
 READINGS_TABLE = "readings"
@@ -94,7 +98,9 @@ def migrate_readings_table(warehouse: WarehouseResource, log: Callable[[str], No
             ensure_readings_table(warehouse)
         except WarehouseLayoutMismatch as mismatch:
             log(f"{mismatch.args[0].split('. ')[0]}.")
-            _copy_aside(warehouse, log)
+            _copy_aside(warehouse, log, NAMES)
+        except WarehouseSchemaMismatch as mismatch:
+            _copy_aside(warehouse, log, _columns_kept(mismatch, log))
         else:
             if MIGRATING_TABLE not in tables:
                 log(f"{warehouse.table_id(READINGS_TABLE)} is in the platform's layout already.")
@@ -113,11 +119,28 @@ def migrate_readings_table(warehouse: WarehouseResource, log: Callable[[str], No
     )
 
 
-def _copy_aside(warehouse: WarehouseResource, log: Callable[[str], None]) -> None:
-    """`readings`' rows into MIGRATING_TABLE, counted, then `readings` dropped."""
+def _columns_kept(mismatch: WarehouseSchemaMismatch, log: Callable[[str], None]) -> list[str]:
+    """The columns of a `readings` made before some nullable columns were added (the
+    validation verdicts): those it has, the added ones left null. Any other difference is
+    refused as it was found."""
+    required = {column.name for column in COLUMNS if column.required}
+    if mismatch.extra or required & set(mismatch.missing):
+        raise mismatch
+    log(f"readings has no column {', '.join(mismatch.missing)}: copied with them left null.")
+    return [name for name in NAMES if name in mismatch.existing]
+
+
+def _copy_aside(
+    warehouse: WarehouseResource, log: Callable[[str], None], columns: Sequence[str]
+) -> None:
+    """`readings`' rows (these columns of them) into MIGRATING_TABLE, counted, then
+    `readings` dropped."""
     warehouse.drop_table(MIGRATING_TABLE)  # of an attempt that died before its copy was whole
     warehouse.ensure_table(MIGRATING_TABLE, BIGQUERY_SCHEMA)
-    warehouse.query(f"INSERT INTO {MIGRATING_TABLE} SELECT * FROM {READINGS_TABLE}")
+    listed = ", ".join(columns)
+    warehouse.query(
+        f"INSERT INTO {MIGRATING_TABLE} ({listed}) SELECT {listed} FROM {READINGS_TABLE}"
+    )
     [copied] = warehouse.query(f"SELECT COUNT(*) AS n FROM {MIGRATING_TABLE}")
     [source] = warehouse.query(f"SELECT COUNT(*) AS n FROM {READINGS_TABLE}")
     if copied != source:

@@ -72,6 +72,7 @@ class WarehouseSchemaMismatch(Exception):
         wanted = [field.name for field in schema]
         extra = [name for name in existing if name not in wanted]
         missing = [name for name in wanted if name not in existing]
+        self.existing, self.extra, self.missing = existing, extra, missing
         super().__init__(
             f"table {table} has columns {', '.join(existing)}; the platform writes "
             f"{', '.join(wanted)} (extra: {', '.join(extra) or 'none'}; missing: "

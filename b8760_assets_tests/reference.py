@@ -31,6 +31,8 @@ INTERVALS_SCHEMA = pl.Schema(
         "value": pl.Float64(),
         "unit": pl.String(),
         "quality": pl.String(),
+        "validation": pl.String(),
+        "failed_rules": pl.String(),
         "meter_known": pl.Boolean(),
         "arrival_hour": pl.String(),
         "version": pl.Struct(
@@ -79,6 +81,8 @@ def decode_meter_hour(data: bytes) -> MeterHour:
         quality="quality",
         local_start="local_start",
         meter_known="meter_known",
+        validation="validation",
+        failed_rules="failed_rules",
         uploaded_at=origin.field("uploaded_at").str.to_datetime(
             UPLOADED_AT_FORMAT, time_zone="UTC", time_unit="us"
         ),

@@ -10,6 +10,8 @@ from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.landing.formats import READINGS_SCHEMA
 from b8760_assets.partitions import floor_hour
 from b8760_assets.standardized.normalize import Normalizer
+from b8760_assets.standardized.validation_checks import meter_limits, thresholds
+from b8760_assets.validation import Thresholds, Validation, validate
 
 CONED = ConnectorProperties(
     name="coned",
@@ -92,3 +94,11 @@ def standardized(
         )
         .rows
     )
+
+
+def validated(
+    rows: pl.DataFrame, meters: dict[str, Meter] = METERS, rules: Thresholds | None = None
+) -> Validation:
+    """Standardized rows of one arrival hour validated as the standardized asset validates
+    them (the coned connector's thresholds unless others are given)."""
+    return validate(rows, meter_limits(meters), rules or thresholds(CONED), CONED.timezone)

@@ -132,3 +132,36 @@ def test_a_csv_layout_key_problem_is_printed_at_its_line(tmp_path: Path) -> None
         f"connectors/ext_conn1/properties.xml:{line}: file.csv.dst.repeated: needs "
         "file.csv.timestamp.format, the format of the wall times"
     )
+
+
+def test_validation_thresholds_and_meter_limits_are_checked_at_their_lines(
+    tmp_path: Path,
+) -> None:
+    root = copy_sample_platform(tmp_path)
+    coned = root / "connectors" / "coned" / "properties.xml"
+    replace_in(
+        coned,
+        "</properties>",
+        '  <entry key="validation.spike.ratio">0</entry>\n'
+        '  <entry key="validation.zero.run.hours">a day</entry>\n</properties>',
+    )
+    meters = root / "meters" / "ext_conn1.xml"
+    replace_in(
+        meters,
+        "<site>Loop campus, building A</site>",
+        "<site>Loop campus, building A</site>\n"
+        "    <high_limit>5000</high_limit>\n    <low_limit>6000</low_limit>",
+    )
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        f"connectors/coned/properties.xml:{line_of(coned, 'spike.ratio')}: "
+        "validation.spike.ratio: '0' is not a positive spike ratio; write a number above 0",
+        f"connectors/coned/properties.xml:{line_of(coned, 'zero.run')}: "
+        "validation.zero.run.hours: 'a day' is not a number of hours; write a decimal number "
+        "such as 12.5",
+        f"meters/ext_conn1.xml:{line_of(meters, 'CHI-0001')}: low_limit: 6000 is above "
+        "the high_limit 5000; swap them",
+    ]

@@ -108,6 +108,8 @@ def test_elements_may_come_in_any_order_with_comments_and_whitespace(tmp_path: P
         ("timezone", "localtime", "'localtime' is not an IANA time zone name"),
         ("timezone", "Factory", "'Factory' is not an IANA time zone name"),
         ("site", "   ", "the site is empty; name the site the meter is at"),
+        ("high_limit", "lots", "'lots' is not a high limit; write a decimal number"),
+        ("low_limit", "-1e3", "'-1e3' is not a low limit; write a decimal number"),
     ],
 )
 def test_bad_value(tmp_path: Path, key: str, value: str, message: str) -> None:
@@ -118,6 +120,22 @@ def test_bad_value(tmp_path: Path, key: str, value: str, message: str) -> None:
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path}:{line}: {key}: ")
     assert message in problem
+
+
+def test_a_meter_may_give_limits_for_validation(tmp_path: Path) -> None:
+    path = write_meters(tmp_path / "coned.xml", meter_xml(high_limit="250.5", low_limit="-10"))
+
+    [meter] = read_meters(path)
+
+    assert (meter.high_limit, meter.low_limit) == (250.5, -10.0)
+
+
+def test_a_low_limit_above_the_high_limit_is_a_problem(tmp_path: Path) -> None:
+    path = write_meters(tmp_path / "coned.xml", meter_xml(high_limit="5", low_limit="6"))
+
+    assert problems_of(path) == [
+        f"{path}:{line_of(path, '<meter ')}: low_limit: 6 is above the high_limit 5; swap them"
+    ]
 
 
 def test_valid_meters_are_kept_beside_the_problems_of_the_others(tmp_path: Path) -> None:

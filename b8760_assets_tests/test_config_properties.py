@@ -56,6 +56,15 @@ def test_reads_every_key(tmp_path: Path) -> None:
     )
 
 
+def test_validation_thresholds_are_read_and_default_as_documented(tmp_path: Path) -> None:
+    entries = {**CONED, "validation.spike.ratio": "4.5", "validation.zero.run.hours": "12"}
+    set_both = read_properties(write_properties(tmp_path / "a" / "coned", entries))
+    defaults = read_properties(write_properties(tmp_path / "b" / "coned"))
+
+    assert (set_both.spike_ratio, set_both.zero_run_hours) == (4.5, 12.0)
+    assert (defaults.spike_ratio, defaults.zero_run_hours) == (10.0, 24.0)
+
+
 def test_external_connector_and_default_max_file_size(tmp_path: Path) -> None:
     entries = {**CONED, "connector.name": "ext_conn1", "connector.external": "true"}
     del entries["file.max.bytes"]
@@ -167,6 +176,11 @@ def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
         ("data.start.hour", "2021-11-01T00:00:00-04:00", "is not a UTC time"),
         ("data.start.hour", "2021-11-01", "'2021-11-01' is not a UTC time"),
         ("data.start.hour", "November 1st", "'November 1st' is not a UTC time"),
+        ("validation.spike.ratio", "0", "'0' is not a positive spike ratio"),
+        ("validation.spike.ratio", "-3", "'-3' is not a positive spike ratio"),
+        ("validation.spike.ratio", "1e1", "'1e1' is not a spike ratio; write a decimal number"),
+        ("validation.zero.run.hours", "nan", "'nan' is not a number of hours"),
+        ("validation.zero.run.hours", "0.0", "'0.0' is not a positive number of hours"),
     ],
 )
 def test_bad_value(tmp_path: Path, key: str, value: str, message: str) -> None:

@@ -43,8 +43,19 @@ def test_demo_takes_the_sample_uploads_in_through_dagster(
     assert '"value": 0.45' in out.split(gb)[1]
     assert '"local_start": "2011-01-01T02:00:00-06:00"' in out.split(gb)[1]
     assert re.search(r"coned\s+6\s+6\s+0", out)
-    assert re.search(r"ext_conn1\s+4\s+4\s+0", out)
+    assert re.search(r"ext_conn1\s+28\s+28\s+0", out)
     assert re.search(r"ext_conn10\s+8\s+8\s+0", out)
+    # The spike in chicago_2022-03-03_spike.csv fails its validation check, on purpose, and
+    # CHI-0002's readings of 2022-03-01 and 03-03 leave the hours between them missing.
+    assert "ext_conn1/chicago_2022-03-03_spike.csv: accepted, 24 readings" in out
+    assert (
+        "check no_spikes failed (WARN) | CHI-0002 | 2022-03-03 | 1 | 15000.0 at 14:00-06:00, "
+        "the third-highest 996.0 |"
+    ) in out
+    assert (
+        "check no_gaps_in_local_days failed (WARN) | CHI-0002 | 2022-03-01 | 14 | 14 of the "
+        "day's 24 intervals missing |"
+    ) in out
     # Real runs in the instance: the meter registry, then one run per connector with uploads.
     with dg.DagsterInstance.get() as instance:
         statuses = [record.dagster_run.status for record in instance.get_run_records()]

@@ -21,7 +21,7 @@ from b8760_assets.standardized.meter_hours import (
     meter_hour_metadata,
 )
 from b8760_assets_tests.reference import decode_meter_hour, newest_per_interval
-from b8760_assets_tests.standardized_rows import reading, standardized, utc
+from b8760_assets_tests.standardized_rows import reading, standardized, utc, validated
 
 DOWNLOADING_MD = Path(__file__).parents[1] / "docs" / "downloading.md"
 ARRIVAL = utc(2021, 11, 8, 15)
@@ -100,23 +100,21 @@ def documented_example() -> dict:
 
 
 def test_the_object_is_the_documented_json() -> None:
-    rows = pl.concat(
-        [
-            standardized(
-                reading("3", quarter(HOUR, 0), 1.25, line=2),
-                reading("3", quarter(HOUR, 1), 1.5, line=3),
-                reading("3", quarter(HOUR, 2), 1750.0, "Wh", line=4),
-                uploaded_at=utc(2021, 11, 8, 14, 52, 7, 318000),
-                source_file="coned_2021-11-08.csv",
-            ),
-            standardized(
-                reading("3", quarter(HOUR, 1), 1.55, line=2, quality="E"),
-                uploaded_at=utc(2021, 11, 9, 3, 10, 44, 21000),
-                source_file="corrections/2021-11-08.csv",
-            ),
-        ]
-    )
-    content = merge_meter_hour(None, rows)
+    files = [
+        standardized(
+            reading("3", quarter(HOUR, 0), 1.25, line=2),
+            reading("3", quarter(HOUR, 1), 1.5, line=3),
+            reading("3", quarter(HOUR, 2), 1750.0, "Wh", line=4),
+            uploaded_at=utc(2021, 11, 8, 14, 52, 7, 318000),
+            source_file="coned_2021-11-08.csv",
+        ),
+        standardized(
+            reading("3", quarter(HOUR, 1), 1.55, line=2, quality="E"),
+            uploaded_at=utc(2021, 11, 9, 3, 10, 44, 21000),
+            source_file="corrections/2021-11-08.csv",
+        ),
+    ]
+    content = merge_meter_hour(None, pl.concat(validated(each).rows for each in files))
     assert json.loads(content) == documented_example()
     assert content.startswith(b'{"format":1,"connector":"coned",')  # the format comes first
     assert CONTENT_TYPE == "application/json"

@@ -24,7 +24,11 @@ from b8760_assets.readings_table import (
     merge_staged_readings,
     migrate_readings_table,
 )
-from b8760_assets.warehouse import WarehouseLayoutMismatch, WarehouseResource
+from b8760_assets.warehouse import (
+    WarehouseLayoutMismatch,
+    WarehouseResource,
+    WarehouseSchemaMismatch,
+)
 from b8760_assets.warehouse_limits import (
     MAX_PARTITIONS_PER_JOB,
     MAX_PARTITIONS_PER_TABLE,
@@ -36,6 +40,7 @@ from b8760_assets.warehouse_limits import (
 from b8760_assets_tests.reference import newest_per_interval
 from b8760_assets_tests.standardized_rows import reading, standardized, utc
 
+VERDICT_COLUMNS = ["validation", "failed_rules"]
 WAREHOUSE_CLI = importlib.import_module("b8760_assets.cli.warehouse")
 
 START = utc(2021, 11, 8, 14)
@@ -246,3 +251,48 @@ def test_a_migration_that_stopped_after_dropping_readings_is_finished(
     assert [row["interval_start"] for row in rows_of(warehouse)] == [utc(2021, 11, 8, 14)]
     assert "1 readings merged back in 1 job(s)" in printed[-1]
     assert MIGRATING_TABLE not in warehouse.list_tables()
+
+
+def test_a_readings_table_without_the_validation_columns_is_migrated_with_them_null(
+    warehouse: WarehouseResource,
+) -> None:
+    """readings as the platform made it before validation: the warehouse step refuses it,
+    and `b8760 warehouse migrate` makes it again with the verdict columns, left null."""
+    before = [field for field in BIGQUERY_SCHEMA if field.name not in VERDICT_COLUMNS]
+    warehouse.ensure_table(
+        READINGS_TABLE, before, partitioning=READINGS_PARTITIONING, clustered_by=READINGS_CLUSTERING
+    )
+    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    rows = at_starts(utc(2021, 11, 8, 14), utc(2021, 12, 8, 14)).drop(VERDICT_COLUMNS)
+    warehouse.load_rows(READINGS_TABLE, rows.to_arrow())
+    with pytest.raises(WarehouseSchemaMismatch) as refused:
+        ensure_readings_table(warehouse)
+    assert "missing: validation, failed_rules" in str(refused.value)
+    printed: list[str] = []
+
+    migrate_readings_table(warehouse, printed.append)
+
+    ensure_readings_table(warehouse)
+    after = rows_of(warehouse)
+    assert [(row["interval_start"], row["value"]) for row in after] == [
+        (utc(2021, 11, 8, 14), 40.0),  # meter 3's multiplier
+        (utc(2021, 12, 8, 14), 40.0),
+    ]
+    assert {(row["validation"], row["failed_rules"]) for row in after} == {(None, None)}
+    assert printed[0] == (
+        "readings has no column validation, failed_rules: copied with them left null."
+    )
+
+
+def test_a_readings_table_missing_a_required_column_is_refused_by_the_migration(
+    warehouse: WarehouseResource,
+) -> None:
+    before = [field for field in BIGQUERY_SCHEMA if field.name != "meter_known"]
+    warehouse.ensure_table(
+        READINGS_TABLE, before, partitioning=READINGS_PARTITIONING, clustered_by=READINGS_CLUSTERING
+    )
+
+    with pytest.raises(WarehouseSchemaMismatch):
+        migrate_readings_table(warehouse, print)
+
+    assert READINGS_TABLE in warehouse.list_tables()

@@ -95,7 +95,7 @@ def dagster_alone(connector, first: datetime, last: datetime) -> float:
     from b8760_assets.partitions import chain_asset, range_run_tags
 
     def do_nothing(name: str, deps: list) -> dg.AssetsDefinition:
-        @chain_asset(connector, name, check=(f"{name}_check", ""), description="", kinds=set(),
+        @chain_asset(connector, name, checks=[(f"{name}_check", "")], description="", kinds=set(),
                      deps=deps)  # fmt: skip
         def asset() -> dg.MaterializeResult:
             return dg.MaterializeResult(

@@ -37,7 +37,7 @@ def run_events(connector: "ConnectorProperties") -> int:
     from b8760_assets.partitions import chain_asset, partition_of_hour
 
     def do_nothing(name: str, deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
-        @chain_asset(connector, name, check=(f"{name}_check", "-"), description="-",
+        @chain_asset(connector, name, checks=[(f"{name}_check", "-")], description="-",
                      kinds={"gcs"}, deps=deps)  # fmt: skip
         def asset() -> dg.MaterializeResult:
             return dg.MaterializeResult(

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+import dagster as dg
 
 from b8760_assets import local_stack, settings
 from b8760_assets.access.onboarding import place_readme, readme_text
@@ -48,7 +49,7 @@ def heading(text: str) -> None:
     click.secho(f"\n== {text}", bold=True)
 
 
-def dg(step: str, *args: str) -> None:
+def run_dg(step: str, *args: str) -> None:
     """Run `dg`, Dagster's CLI, of this environment in the checkout (the dg project), its log
     kept under the local state dir."""
     log_file = settings.state_dir() / "demo" / f"{step}.log"
@@ -63,6 +64,24 @@ def dg(step: str, *args: str) -> None:
         tail = "\n".join(log_file.read_text().splitlines()[-30:])
         raise click.ClickException(f"dg {' '.join(args)} failed; from {log_file}:\n{tail}")
     click.echo(f"  ok (log: {log_file})")
+
+
+def failed_checks() -> list[str]:
+    """The checks that failed in the instance's latest run, each with its first case (one
+    sample file has a spike on purpose)."""
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs(limit=1)
+        events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    lines = []
+    for event in events:
+        evaluation = event.dagster_event.event_specific_data if event.dagster_event else None
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+            table = evaluation.metadata.get("first_cases")
+            first = str(table.value).splitlines()[2] if table and "|" in str(table.value) else ""
+            lines.append(
+                f"check {evaluation.check_name} failed ({evaluation.severity.value}) {first}"
+            )
+    return lines
 
 
 def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datetime:
@@ -124,12 +143,12 @@ def demo() -> None:
             click.echo(f"gs://{landing_bucket}/{connector.name}/{README_NAME} {outcome}")
 
     heading("definitions and the meter registry")
-    dg("validate", "check", "defs")
-    dg("meter_registry", "launch", "--assets", "warehouse/meters")
+    run_dg("validate", "check", "defs")
+    run_dg("meter_registry", "launch", "--assets", "warehouse/meters")
 
     heading(f"each connector's chain runs for arrival hour {hour_segment(hour)}")
     for layout in layouts:
-        dg(
+        run_dg(
             layout.connector.name,
             "launch", "--assets", f"group:{layout.connector.name}",
             "--partition", partition_of_hour(hour),
@@ -138,6 +157,8 @@ def demo() -> None:
         for entry in manifest.files:
             click.echo(f"  {layout.connector.name}/{entry.name}: {describe(entry)}")
             click.echo(f"    -> {entry.archived_as}")
+        for line in failed_checks():
+            click.echo(f"  {line}")
 
     heading("a participant downloads meter-hours (the seed's download contract): CSV, Green Button")
     for bucket, name in DOWNLOADS:

@@ -48,6 +48,10 @@ class Meter:
     # write it, and the flow of it (FLOW_DIRECTIONS), or any flow when None.
     usage_point: str | None = None
     flow_direction: str | None = None
+    # The highest and lowest reading an interval may have, in the meter's unit with its
+    # multiplier applied (docs/validation.md); None: no limit.
+    high_limit: float | None = None
+    low_limit: float | None = None
 
 
 def _meter_id(text: str) -> str:
@@ -94,6 +98,8 @@ RULES = {
     "site": _site,
     "usage_point": _usage_point,
     "flow_direction": lambda text: values.one_of(text, FLOW_DIRECTIONS, "flow direction"),
+    "high_limit": lambda text: values.number(text, "high limit"),
+    "low_limit": lambda text: values.number(text, "low limit"),
 }
 
 
@@ -102,6 +108,16 @@ def _text(element: etree._Element) -> str:
     if len(element):
         return "".join(element.itertext()).strip()
     return (element.text or "").strip()
+
+
+def _limits_problem(fields: dict[str, Any], path: Path, line: int) -> ConfigProblem | None:
+    """A low_limit above the high_limit: no reading could pass both."""
+    high, low = fields.get("high_limit"), fields.get("low_limit")
+    if high is None or low is None or low <= high:
+        return None
+    return ConfigProblem(
+        path, line, "low_limit", f"{low:g} is above the high_limit {high:g}; swap them"
+    )
 
 
 def _keys_of(meter: etree._Element) -> Iterator[tuple[str, str, int]]:
@@ -147,6 +163,9 @@ def read_meter_file(path: Path) -> tuple[tuple[Meter, ...], list[ConfigProblem]]
                 invalid.append(ConfigProblem(path, line, key, str(value)))
             else:
                 fields[key] = value
+        limits = _limits_problem(fields, path, element.sourceline)
+        if limits is not None:
+            invalid.append(limits)
         problems += invalid
         if not invalid:
             meters.append(Meter(**fields, source=path, line=element.sourceline))

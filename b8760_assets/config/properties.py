@@ -14,6 +14,7 @@ from b8760_assets.config.csv_layout import LAYOUT_KEYS, CsvLayout, read_layout
 from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
+from b8760_assets.validation.thresholds import DEFAULT_SPIKE_RATIO, DEFAULT_ZERO_RUN_HOURS
 
 # csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
 KNOWN_FORMATS = frozenset({"csv", "espi"})
@@ -41,6 +42,9 @@ class ConnectorProperties:
     max_file_bytes: int
     source: Path
     csv_layout: CsvLayout = CsvLayout()  # file.csv.* keys: how its CSV files lay out readings
+    # Validation thresholds (docs/validation.md): the defaults unless properties.xml sets them.
+    spike_ratio: float = DEFAULT_SPIKE_RATIO
+    zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,16 @@ KEYS: Mapping[str, Key] = {
     "data.unit": Key("unit", values.unit),
     "data.start.hour": Key("start_hour", _utc_hour),
     **LAYOUT_KEYS,
+    "validation.spike.ratio": Key(
+        "spike_ratio",
+        lambda text: values.positive_number(text, "spike ratio"),
+        default=DEFAULT_SPIKE_RATIO,
+    ),
+    "validation.zero.run.hours": Key(
+        "zero_run_hours",
+        lambda text: values.positive_number(text, "number of hours"),
+        default=DEFAULT_ZERO_RUN_HOURS,
+    ),
 }
 
 

@@ -35,6 +35,21 @@ def name(text: str, what: str) -> str:
     return text
 
 
+def number(text: str, what: str) -> float:
+    """A decimal number such as 12.5 or -3 (no exponent, no inf or nan)."""
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        raise InvalidValue(f"{text!r} is not a {what}; write a decimal number such as 12.5")
+    return float(text)
+
+
+def positive_number(text: str, what: str) -> float:
+    """A decimal number above zero, such as 10 or 0.5."""
+    value = number(text, what)
+    if value <= 0:
+        raise InvalidValue(f"{text!r} is not a positive {what}; write a number above 0")
+    return value
+
+
 def one_of(text: str, known: Iterable[str], what: str) -> str:
     """A value from a closed vocabulary (units, commodities, file formats)."""
     if text not in known:

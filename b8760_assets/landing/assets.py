@@ -44,7 +44,7 @@ def build_raw_landing_files(
     @chain_asset(
         connector,
         RAW_LANDING_FILES,
-        check=(REJECTED_FILES_CHECK, "Every file of the hour passed the landing check."),
+        checks=[(REJECTED_FILES_CHECK, "Every file of the hour passed the landing check.")],
         kinds={"gcs", *(FORMATS[name].kind for name in connector.formats)},
         description=(
             f"Files {connector.name} uploaded to "

@@ -7,9 +7,14 @@ warehouse, and merges the readings into the meter-hour objects participants down
 The merge is compare-and-swap per object, newest version per interval, so concurrent runs
 and replays in any order end in the same objects.
 
+Each hour's rows are validated (b8760_assets.validation) before they are written anywhere:
+the batch and the objects carry every reading's verdict, and the asset's checks report what
+the rules found (validation_checks.py).
+
 Memory does not grow with a file or a range of hours: a file's readings are downloaded to a
-temporary file and read a batch at a time, an hour's batch is written as its rows come, and
-rows wait for the meter-hour merge only up to MERGE_ROWS (one merge, for a run of ordinary size). A
+temporary file and read a batch at a time, an hour's rows wait for validation in bounded
+memory (hour_rows.py), and validated rows wait for the meter-hour merge only up to MERGE_ROWS
+(one merge, for a run of ordinary size). A
 range of hours lists its archive folders and batches once: only the hours that accepted a
 file are read, and an hour without readings writes no batch.
 """
@@ -39,6 +44,7 @@ from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
 from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
 from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA, INTERVAL_START
+from b8760_assets.standardized.hour_rows import HourRows
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
     MergedSpans,
@@ -47,11 +53,19 @@ from b8760_assets.standardized.meter_hours import (
     meter_hour_metadata,
 )
 from b8760_assets.standardized.normalize import Normalized, Normalizer
+from b8760_assets.standardized.validation_checks import (
+    CHECK_SPECS,
+    ValidationTotals,
+    check_results,
+    meter_limits,
+    thresholds,
+)
 from b8760_assets.storage import (
     GenerationConflict,
     ObjectMissing,
     StorageResource,
 )
+from b8760_assets.validation import Validation, validate
 
 STANDARDIZED_READINGS = "standardized_readings"
 UNIT_CHECK = "units_convert_to_meter_units"
@@ -99,6 +113,7 @@ class StandardizedTotals:
     first: datetime | None = None
     last: datetime | None = None
     spans: MergedSpans = field(default_factory=MergedSpans)
+    validation: ValidationTotals = field(default_factory=ValidationTotals)
 
     def add_rows(self, normalized: Normalized) -> None:
         rows = normalized.rows
@@ -238,6 +253,12 @@ def standardize_hours(
 ) -> StandardizedTotals:
     """Standardize the hours' accepted files: each hour's batch, and the meter-hour objects."""
     normalizer = Normalizer(layout.connector, meters)
+    validator = partial(
+        validate,
+        limits=meter_limits(meters),
+        thresholds=thresholds(layout.connector),
+        default_zone=layout.connector.timezone,
+    )
     totals = StandardizedTotals()
     merge = MeterHourMerge(storage, layout.bucket, totals)
     batches = {
@@ -250,7 +271,9 @@ def standardize_hours(
         )
     }
     for hour, files in accepted_files(storage, layout, hours).items():
-        rows = standardize_hour(storage, layout, normalizer, hour, files, merge, totals)
+        rows = standardize_hour(
+            storage, layout, (normalizer, validator), hour, files, merge, totals
+        )
         earlier = batches.get(layout.batch(hour))
         if not rows and earlier is not None:
             # The hour's files give no readings now (a meter's unit changed, say): the batch
@@ -266,25 +289,32 @@ def standardize_hours(
 def standardize_hour(
     storage: StorageResource,
     layout: ConnectorLayout,
-    normalizer: Normalizer,
+    steps: tuple[Normalizer, Callable[[pl.DataFrame], Validation]],
     hour: datetime,
     files: Sequence[ManifestEntry],
     merge: MeterHourMerge,
     totals: StandardizedTotals,
 ) -> int:
-    """Standardize one hour's accepted files into its batch (written if it has rows) and the
-    meter-hour merge; the rows standardized."""
+    """Standardize one hour's accepted files (normalize, then validate all of the hour's
+    rows) into its batch (written if it has rows) and the meter-hour merge; the rows
+    standardized."""
+    normalizer, validator = steps
     with tempfile.TemporaryDirectory(prefix="b8760-standardize-") as folder:
         batch = HourBatch(Path(folder) / "batch.parquet")
+        hour_rows = HourRows(Path(folder))
 
         def take(normalized: Normalized) -> None:
-            batch.write(normalized.rows)
-            totals.add_rows(normalized)  # first: a merge it starts forgets by its latest start
-            merge.add(normalized.rows)
+            hour_rows.add(normalized.rows)
+            totals.add_rows(normalized)
 
         try:
             for entry in files:
                 standardize_file(storage, layout, normalizer, hour, entry, Path(folder), take)
+            for rows in hour_rows.parts():
+                validated = validator(rows)
+                batch.write(validated.rows)
+                merge.add(validated.rows)
+                totals.validation.add(validated.cases)
         finally:
             batch.close()
         if batch.rows:
@@ -380,7 +410,10 @@ def build_standardized_readings(
         connector,
         STANDARDIZED_READINGS,
         deps=[raw_landing_files_key(layout)],
-        check=(UNIT_CHECK, "Every reading's unit converts to its meter's unit (VEE)."),
+        checks=[
+            (UNIT_CHECK, "Every reading's unit converts to its meter's unit (VEE)."),
+            *CHECK_SPECS,
+        ],
         kinds={"gcs", "parquet"},
         column_schema=COLUMN_SCHEMA,
         description=(
@@ -430,7 +463,8 @@ def build_standardized_readings(
                         "readings_left_out": totals.unconvertible,
                         "examples": dg.MetadataValue.md("" if examples is None else str(examples)),
                     },
-                )
+                ),
+                *check_results(totals.validation),
             ],
         )
 

@@ -26,6 +26,7 @@ from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
     CONNECTOR,
+    FAILED_RULES,
     INTERVAL_END,
     INTERVAL_START,
     LOCAL_START,
@@ -37,6 +38,7 @@ from b8760_assets.readings_schema import (
     SOURCE_LINE,
     UNIT,
     UPLOADED_AT,
+    VALIDATION,
     VALUE,
     Column,
 )
@@ -83,6 +85,8 @@ def _records(rows: pl.DataFrame) -> pl.DataFrame:
             value=VALUE.name,
             unit=UNIT.name,
             quality=QUALITY.name,
+            validation=VALIDATION.name,
+            failed_rules=FAILED_RULES.name,
             meter_known=METER_KNOWN.name,
             arrival_hour=_utc_text(ARRIVAL_HOUR),
             version=pl.struct(

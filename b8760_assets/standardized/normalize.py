@@ -17,7 +17,7 @@ import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.config.values import KNOWN_UNITS
-from b8760_assets.readings_schema import ARRIVAL_HOUR, UPLOADED_AT
+from b8760_assets.readings_schema import ARRIVAL_HOUR, FAILED_RULES, UPLOADED_AT, VALIDATION
 from b8760_assets.units import conversion
 
 # Readings of a described meter in a unit of another dimension (kW for a kWh meter): left out
@@ -210,6 +210,9 @@ class Normalizer:
             quality="quality",
             local_start="local_start",
             meter_known=meter_known,
+            # Not validated yet: validation (b8760_assets.validation) gives the verdicts.
+            validation=pl.lit(None, dtype=VALIDATION.polars_type),
+            failed_rules=pl.lit(None, dtype=FAILED_RULES.polars_type),
             uploaded_at=pl.lit(uploaded_at, dtype=UPLOADED_AT.polars_type),
             arrival_hour=pl.lit(arrival_hour, dtype=ARRIVAL_HOUR.polars_type),
             source_file=pl.lit(source_file),
