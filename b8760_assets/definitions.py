@@ -11,6 +11,11 @@ import dagster as dg
 from b8760_assets import settings
 from b8760_assets.config import Meter, Platform, load_platform
 from b8760_assets.landing.assets import build_raw_landing_files
+from b8760_assets.landing.deliveries import (
+    build_delivery_checks,
+    build_delivery_schedule,
+    freshness_policy,
+)
 from b8760_assets.landing.sensors import build_landing_zone_sensor
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_links import build_meter_links
@@ -22,7 +27,9 @@ from b8760_assets.standardized.assets import build_standardized_readings
 def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg.AssetsDefinition]:
     """Raw landing files -> standardized readings -> warehouse meter links, one connector's."""
     by_id = {meter.id: meter for meter in meters}
-    raw = build_raw_landing_files(layout, by_id)
+    raw = build_raw_landing_files(layout, by_id).map_asset_specs(
+        lambda spec: spec.replace_attributes(freshness_policy=freshness_policy(layout.connector))
+    )
     standardized = build_standardized_readings(layout, by_id)
     return [raw, standardized, build_meter_links(layout, standardized.key)]
 
@@ -39,11 +46,14 @@ def build_definitions(
         layout.connector.name: connector_chain(layout, platform.meters_of(layout.connector.name))
         for layout in layouts
     }
+    delivery_checks = build_delivery_checks(layouts)
     return dg.Definitions(
         assets=[
             build_meter_registry(platform),
             *(asset for chain in chains.values() for asset in chain),
         ],
+        asset_checks=delivery_checks,
+        schedules=[build_delivery_schedule(checks) for checks in delivery_checks],
         sensors=[
             build_landing_zone_sensor(
                 layouts, {name: [a.key for a in chain] for name, chain in chains.items()}

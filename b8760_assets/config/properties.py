@@ -18,6 +18,14 @@ from b8760_assets.config.values import InvalidValue
 KNOWN_FORMATS = frozenset({"csv", "espi"})
 ESPI_FORMAT = "espi"
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+# How often a connector is expected to deliver a file, as the arrival hours between files
+# (landing/deliveries.py); "none", the default, is never late: a connector that delivers when
+# it has something (the sample's) is quiet, not late.
+CADENCE_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
+NO_CADENCE = "none"
+DEFAULT_GRACE_HOURS = 1
+# At most a week's grace: a late connector's quiet hours are looked for in a bounded window.
+MAX_GRACE_HOURS = 168
 
 # GCS bucket naming, restricted to names without the dotted (domain) form's longer limit.
 BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
@@ -38,6 +46,13 @@ class ConnectorProperties:
     start_hour: datetime
     max_file_bytes: int
     source: Path
+    delivery_cadence: str = NO_CADENCE
+    delivery_grace_hours: int = DEFAULT_GRACE_HOURS
+
+    @property
+    def cadence_hours(self) -> int | None:
+        """Arrival hours between the files expected, None if no cadence is expected."""
+        return CADENCE_HOURS.get(self.delivery_cadence)
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,12 @@ def _byte_count(text: str) -> int:
     return int(text)
 
 
+def _grace_hours(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_GRACE_HOURS:
+        raise InvalidValue(f"{text!r} is not a whole number of hours from 0 to {MAX_GRACE_HOURS}")
+    return int(text)
+
+
 KEYS: Mapping[str, Key] = {
     "connector.name": Key("name", lambda text: values.name(text, "connector")),
     "connector.external": Key("external", _boolean),
@@ -106,6 +127,12 @@ KEYS: Mapping[str, Key] = {
     "data.timezone": Key("timezone", values.timezone),
     "data.unit": Key("unit", values.unit),
     "data.start.hour": Key("start_hour", _utc_hour),
+    "delivery.cadence": Key(
+        "delivery_cadence",
+        lambda text: values.one_of(text, {*CADENCE_HOURS, NO_CADENCE}, "delivery cadence"),
+        default=NO_CADENCE,
+    ),
+    "delivery.grace.hours": Key("delivery_grace_hours", _grace_hours, default=DEFAULT_GRACE_HOURS),
 }
 
 
