@@ -19,7 +19,7 @@ from b8760_assets.landing.deliveries import (
 from b8760_assets.landing.sensors import build_landing_zone_sensor
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_links import build_meter_links
-from b8760_assets.meter_registry import build_meter_registry
+from b8760_assets.meter_registry import build_meter_registry, build_registry_automation
 from b8760_assets.resources import platform_resources
 from b8760_assets.standardized.assets import build_standardized_readings
 
@@ -57,7 +57,8 @@ def build_definitions(
         sensors=[
             build_landing_zone_sensor(
                 layouts, {name: [a.key for a in chain] for name, chain in chains.items()}
-            )
+            ),
+            build_registry_automation(),
         ],
         resources=resources,
         # A chain's three steps run one after the other, so a process per step (Dagster's

@@ -35,7 +35,12 @@ class OwnPlatform:
         ).success
 
     def run(
-        self, connector: str, first: datetime, last: datetime | None = None
+        self,
+        connector: str,
+        first: datetime,
+        last: datetime | None = None,
+        *,
+        raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """One run of the connector's chain for the hour `first`, or for first..last when
         later (one run, as a backfill with a single-run policy launches it)."""
@@ -46,9 +51,17 @@ class OwnPlatform:
         ]
         if last is None or last == first:
             return dg.materialize(
-                assets, partition_key=partition_of_hour(first), resources=self.resources
+                assets,
+                partition_key=partition_of_hour(first),
+                resources=self.resources,
+                raise_on_error=raise_on_error,
             )
-        return dg.materialize(assets, tags=range_run_tags(first, last), resources=self.resources)
+        return dg.materialize(
+            assets,
+            tags=range_run_tags(first, last),
+            resources=self.resources,
+            raise_on_error=raise_on_error,
+        )
 
 
 def own_platform(

@@ -93,6 +93,7 @@ def test_the_schedule_finds_the_hourly_connector_late_and_the_daily_one_on_time(
     storage: StorageResource, tmp_path: Path
 ) -> None:
     platform = own_platform(storage, root=cadences(tmp_path, ext_conn1="hourly", coned="daily"))
+    platform.register_meters()
     for name in ("ext_conn1", "coned"):
         upload(storage, platform.layouts[name], f"{name}.csv", GOOD_CSV, at=DELIVERED + HOUR / 4)
         assert platform.run(name, DELIVERED).success

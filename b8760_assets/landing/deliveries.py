@@ -36,6 +36,11 @@ LOOKBACK = timedelta(days=31)
 LISTED_AT_ONCE = timedelta(days=1)
 
 
+def hours_between(first: datetime, last: datetime) -> list[datetime]:
+    """The hours first..last, none if last is before first."""
+    return [first + n * HOUR for n in range(max(0, (last - first) // HOUR + 1))]
+
+
 def allowed_quiet_hours(connector: ConnectorProperties) -> int:
     """The arrival hours in a row without a file that are still on time: a cadence of every
     24 hours allows 23 between two files, and the grace hours on top."""
@@ -57,8 +62,7 @@ class QuietHours:
 
     @property
     def hours(self) -> list[datetime]:
-        count = max(0, (self.last - self.first) // HOUR + 1)
-        return [self.first + n * HOUR for n in range(count)]
+        return hours_between(self.first, self.last)
 
     @property
     def late(self) -> bool:
@@ -96,8 +100,7 @@ def delivery_hours(
 ) -> set[datetime]:
     """The arrival hours first..last whose run took in a file, accepted or rejected: one
     listing of the hours' archive folders and one of their quarantine folders."""
-    hours = [first + n * HOUR for n in range((last - first) // HOUR + 1)]
-    accepted = archived_hours(storage, layout, hours)[1]
+    accepted = archived_hours(storage, layout, hours_between(first, last))[1]
     quarantined = storage.list(
         layout.bucket,
         layout.rejected_prefix,
