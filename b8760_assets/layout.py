@@ -5,6 +5,7 @@ gs://<landing bucket>/<connector>/<file>                       uploaded by the c
 gs://<landing bucket>/<connector>/readme.txt                   the platform's (never taken in)
 gs://<participant>/<connector>/claims/<generation>/<file>       a file taken by an hour, until moved
 gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's files and outcomes
+gs://<participant>/<connector>/raw/_empty_hours/<first>_<last>.json  hours a run found nothing in
 gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
 gs://<participant>/<connector>/checked/<arrival hour>/<digest>.parquet   and their readings
 gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
@@ -57,9 +58,19 @@ def landing_prefix(connector: str) -> str:
     return f"{connector}/"
 
 
+def standardized_folder(connector: str) -> str:
+    """`coned/standardized/`: the folder of the connector's meters' meter-hour objects."""
+    return f"{connector}/{STANDARDIZED}/"
+
+
+def meter_hours_folder(connector: str, meter_id: str) -> str:
+    """`coned/standardized/3/`: the folder of one meter's meter-hour objects."""
+    return f"{standardized_folder(connector)}{meter_id}/"
+
+
 def meter_hour_name(connector: str, meter_id: str, hour: datetime) -> str:
     """`coned/standardized/3/2021-11-08T14:00:00`: the object of the UTC hour holding hour."""
-    return f"{connector}/{STANDARDIZED}/{meter_id}/{hour_segment(hour)}"
+    return f"{meter_hours_folder(connector, meter_id)}{hour_segment(hour)}"
 
 
 def meter_hour_names(connector: pl.Expr, meter_id: pl.Expr, hour: pl.Expr) -> pl.Expr:
@@ -146,6 +157,24 @@ class ConnectorLayout:
     def manifest(self, hour: datetime) -> str:
         return self.archive_folder(hour) + MANIFEST_NAME
 
+    @property
+    def empty_hours_prefix(self) -> str:
+        """Where the records of hours taken in with nothing to take are: one per run of
+        consecutive empty hours, not an empty manifest folder per hour (168 for a week)."""
+        return f"{self.raw_prefix}_empty_hours/"
+
+    def empty_hours(self, first: datetime, last: datetime) -> str:
+        return f"{self.empty_hours_prefix}{hour_segment(first)}_{hour_segment(last)}.json"
+
+    def empty_hours_span(self, name: str) -> tuple[datetime, datetime] | None:
+        """The first and last hour an empty-hours record names, if `name` is one."""
+        stem = name.removeprefix(self.empty_hours_prefix).removesuffix(".json")
+        try:
+            first, last = (hour_of_segment(segment) for segment in stem.split("_"))
+        except ValueError:
+            return None
+        return first, last
+
     def accepted(self, hour: datetime, file_name: str) -> str:
         return self.archive_folder(hour) + file_name
 
@@ -163,7 +192,7 @@ class ConnectorLayout:
 
     @property
     def standardized_prefix(self) -> str:
-        return f"{self.connector.name}/{STANDARDIZED}/"
+        return standardized_folder(self.connector.name)
 
     @property
     def batches_prefix(self) -> str:

@@ -14,7 +14,7 @@ import dagster as dg
 
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_TABLE, REGISTRY_KEY
-from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
+from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
 from b8760_assets.readings_schema import BIGQUERY_SCHEMA, COLUMN_SCHEMA
 from b8760_assets.readings_table import (
     LINK_TO_METERS,
@@ -97,9 +97,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
     def warehouse_meter_links(
         context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        batches = hour_batches(
-            storage, layout, [hour_of_partition(partition) for partition in context.partition_keys]
-        )
+        batches = hour_batches(storage, layout, hours_of_run(context))
         require_meters_table(warehouse)
         ensure_readings_table(warehouse)
         drop_left_staging_tables(warehouse, context.instance, log=context.log.info)

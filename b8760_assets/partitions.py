@@ -53,6 +53,24 @@ def floor_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def hours_of_run(context: dg.AssetExecutionContext) -> list[datetime]:
+    """The arrival hours of a run, refused if the last is not over yet: an hour takes in what
+    was uploaded before it ended and then freezes its manifest, so a run of the current hour
+    would freeze it short. Dagster itself lets such a range through (a run's range tags are
+    not checked against the partitions) or names the range's first key instead of its end."""
+    hours = [hour_of_partition(partition) for partition in context.partition_keys]
+    current = floor_hour(datetime.now(UTC))
+    if hours and hours[-1] >= current:
+        last = partition_of_hour(hours[-1])
+        raise dg.Failure(
+            f"partition {last} is not a complete hour (the current hour, "
+            f"{partition_of_hour(current)}, ends at {current + HOUR:%H:%M} UTC): an hour's files "
+            f"are taken in once it has ended; end the range at {partition_of_hour(current - HOUR)} "
+            "(the last complete hour) or run it later"
+        )
+    return hours
+
+
 def chain_asset(
     connector: ConnectorProperties,
     name: str,
@@ -67,18 +85,26 @@ def chain_asset(
     """The decorator every asset of a connector's chain shares: its group, its arrival-hour
     partitions, ranges of hours in one run, its one data-quality check (name, description),
     the columns of what it writes, if it writes rows (the asset's Columns tab), and the
-    concurrency pool of a shared service it must not overload."""
+    concurrency pool of a shared service it must not overload.
+
+    A multi_asset of one spec, not `@asset`: `@asset`'s `backfill_policy` parameter is beta
+    (one BetaWarning per asset on every CLI run), `@multi_asset`'s is not."""
     key = dg.AssetKey([connector.name, name])
     check_name, check_description = check
-    return dg.asset(
-        key=key,
-        deps=deps,
-        group_name=connector.name,
+    return dg.multi_asset(
+        name=key.to_python_identifier(),
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=deps,
+                group_name=connector.name,
+                kinds=kinds,
+                description=description,
+                metadata={} if column_schema is None else {"dagster/column_schema": column_schema},
+            )
+        ],
         partitions_def=arrival_hours(connector),
         backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds=kinds,
         check_specs=[dg.AssetCheckSpec(check_name, asset=key, description=check_description)],
-        description=description,
-        metadata={} if column_schema is None else {"dagster/column_schema": column_schema},
         pool=pool,
     )

@@ -233,6 +233,16 @@ class StorageResource(GCSResource):
                 )
         return StoredObject.of(blob)
 
+    def folders(self, bucket: str, prefix: str) -> list[str]:
+        """The folders directly under `prefix` (their full names, ending in /), from a
+        listing by delimiter: a connector's meters under standardized/, say, without
+        listing each meter's objects."""
+        blobs = self.get_client().list_blobs(bucket, prefix=prefix, delimiter="/", **self._limits())
+        with self._answering(f"listing the folders of {uri(bucket, prefix)}"):
+            for _ in blobs.pages:
+                pass
+        return sorted(blobs.prefixes)
+
     def in_parallel(self, function: Callable[[T], R], items: Iterable[T]) -> list[R]:
         """function(item) for every item, from max_parallel_writes threads (one HTTP
         connection each), in the items' order; raises the first failure after all finish."""

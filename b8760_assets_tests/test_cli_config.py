@@ -26,7 +26,7 @@ def test_sample_platform_passes_with_a_summary() -> None:
 
     assert code == 0
     assert out.splitlines()[0] == (
-        f"{SAMPLE_PLATFORM_DIR}: 3 connectors, 2 participants, 12 meters; "
+        f"{SAMPLE_PLATFORM_DIR}: 3 connectors, 2 participants, 13 meters; "
         "external: ext_conn1, ext_conn10; landing access: conditional_roles"
     )
     assert out.splitlines()[1] == (
@@ -113,3 +113,22 @@ def test_a_bad_platform_setting_is_a_problem_at_its_line(tmp_path: Path) -> None
         f"platform.xml:{line_of(settings, 'acess')}: landing.acess: unknown key; did you mean "
         "landing.access?",
     ]
+
+
+def test_a_csv_layout_key_problem_is_printed_at_its_line(tmp_path: Path) -> None:
+    root = copy_sample_platform(tmp_path)
+    properties = root / "connectors" / "ext_conn1" / "properties.xml"
+    replace_in(
+        properties,
+        "</properties>",
+        '  <entry key="file.csv.dst.repeated">file_order</entry>\n</properties>',
+    )
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    line = line_of(properties, "file.csv.dst.repeated")
+    assert out.splitlines()[0] == (
+        f"connectors/ext_conn1/properties.xml:{line}: file.csv.dst.repeated: needs "
+        "file.csv.timestamp.format, the format of the wall times"
+    )

@@ -97,3 +97,28 @@ def test_upload_refuses_a_file_that_is_not_a_key(landing_bucket: str, tmp_path: 
                           str(tmp_path / "a.csv"))  # fmt: skip
     assert code == 2
     assert "not a service-account key file" in err
+
+
+def test_upload_of_many_files_in_parallel_ends_in_a_count(
+    storage: StorageResource, landing_bucket: str, tmp_path: Path
+) -> None:
+    paths = [tmp_path / f"part-{number:02}.csv" for number in range(24)]
+    for path in paths:
+        path.write_text(f"{path.name}\n")
+    (tmp_path / "_manifest.json").write_text("{}")
+
+    code, out, err = upload(
+        "--connector", "ext_conn1", *map(str, paths), str(tmp_path / "_manifest.json")
+    )
+
+    assert code == 1
+    lines = out.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == [
+        f"gs://{landing_bucket}/ext_conn1/{path.name}" for path in paths
+    ]  # one line per file, in the order given
+    assert lines[-1] == "24 uploaded, 1 refused"
+    # The refusal alone: no progress bar where stderr is not a terminal.
+    [refusal] = err.splitlines()
+    assert refusal.startswith(f"refused {tmp_path / '_manifest.json'}: ")
+    for path in paths:
+        assert storage.read(landing_bucket, f"ext_conn1/{path.name}").data == path.read_bytes()

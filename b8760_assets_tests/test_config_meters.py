@@ -69,7 +69,7 @@ def test_elements_may_come_in_any_order_with_comments_and_whitespace(tmp_path: P
     <!-- kWh after the current transformer's ratio -->
     <timezone>America/New_York</timezone>
     <multiplier>40</multiplier>
-    <unit>kWh</unit>
+    <unit>k<!-- kilo -->Wh</unit>
     <commodity>electricity</commodity>
   </meter>
 </meters>

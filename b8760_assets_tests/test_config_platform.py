@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from b8760_assets.config import ConfigError, check_platform, load_platform
+from b8760_assets.config import ConfigError, Meter, Platform, check_platform, load_platform
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets_tests.config_files import (
     CONED,
@@ -256,6 +256,11 @@ def usage_point_meter(meter_id: str, href: str, flow: str | None = None) -> str:
     )
 
 
+def ext_conn1_green_button_meters(platform: Platform) -> list[Meter]:
+    """The meters of ext_conn1 that read a UsagePoint (the sample's ext_conn10 has one too)."""
+    return [m for m in platform.meters if m.usage_point and m.connector == "ext_conn1"]
+
+
 def takes_espi(root: Path) -> None:
     replace_in(
         root / "connectors" / "ext_conn1" / "properties.xml",
@@ -276,7 +281,7 @@ def test_meters_may_read_the_flows_of_one_usage_point(root: Path) -> None:
     platform = load_platform(root)
 
     assert platform.connectors["ext_conn1"].formats == ("csv", "espi")
-    assert {m.id: m.flow_direction for m in platform.meters if m.usage_point} == {
+    assert {m.id: m.flow_direction for m in ext_conn1_green_button_meters(platform)} == {
         "IN": "forward",
         "OUT": "reverse",
         "OTHER": None,
@@ -323,7 +328,7 @@ def test_the_documented_green_button_meters_pass_the_check(root: Path) -> None:
 
     platform = load_platform(root)
 
-    assert {m.id: m.flow_direction for m in platform.meters if m.usage_point} == {
+    assert {m.id: m.flow_direction for m in ext_conn1_green_button_meters(platform)} == {
         "GB-IN": "forward",
         "GB-OUT": "reverse",
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from b8760_assets.config import ConfigError, ConfigProblem, ConnectorProperties, read_properties
+from b8760_assets.config.csv_layout import CsvLayout
 from b8760_assets.config.properties import (
     DEFAULT_GRACE_HOURS,
     DEFAULT_MAX_FILE_BYTES,
@@ -21,6 +22,7 @@ from b8760_assets_tests.config_files import (
     properties_xml,
     write_properties,
 )
+from b8760_assets_tests.download_my_data import LAYOUT as DOWNLOAD_MY_DATA
 
 
 def problems_of(path: Path) -> list[str]:
@@ -378,3 +380,110 @@ def test_config_error_lists_every_problem_one_per_line() -> None:
 
     assert error.problems == problems
     assert str(error) == "a.xml:1: k: one\nb.xml:2: two"
+
+
+# CSV layouts (file.csv.*)
+
+
+def test_a_csv_layout_is_read_from_its_keys(tmp_path: Path) -> None:
+    path = write_properties(tmp_path / "coned", {**CONED, **DOWNLOAD_MY_DATA})
+
+    assert read_properties(path).csv_layout == CsvLayout(
+        skip_rows=5,
+        meter_column=None,
+        fixed_meter="DMD-1",
+        date_column="DATE",
+        start_column="START TIME",
+        end_column="END TIME",
+        end="inclusive_minute",
+        value_column="USAGE",
+        unit_column="UNITS",
+        ignored_columns=("TYPE", "COST", "NOTES"),
+        timestamp_format="%Y-%m-%d %H:%M",
+        dst_repeated="file_order",
+    )
+
+
+def test_no_layout_key_is_the_platforms_own_layout(tmp_path: Path) -> None:
+    assert read_properties(write_properties(tmp_path / "coned")).csv_layout == CsvLayout()
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "message"),
+    [
+        (
+            {"file.csv.column.meter_id": "METER"},
+            "file.csv.column.meter_id",
+            "set file.csv.column.meter_id or file.csv.meter, not both",
+        ),
+        (
+            {"file.csv.interval.minutes": "15"},
+            "file.csv.interval.minutes",
+            "set file.csv.column.end or file.csv.interval.minutes, not both",
+        ),
+        (
+            {"file.csv.timestamp.format": None},
+            "file.csv.column.date",
+            "needs file.csv.timestamp.format, the format of the wall times",
+        ),
+        (
+            {"file.csv.timestamp.format": "%Y-%m-%d %H"},
+            "file.csv.timestamp.format",
+            "'%Y-%m-%d %H' does not read back the wall time it writes (2021-11-07 13:45); "
+            "give year, month, day, hour and minute, e.g. %Y-%m-%d %H:%M",
+        ),
+        (
+            {"file.csv.timestamp.format": "%Y-%m-%dT%H:%M%z"},
+            "file.csv.timestamp.format",
+            "'%Y-%m-%dT%H:%M%z' reads a UTC offset; a layout's timestamps are wall times in "
+            "data.timezone (leave the key out for ISO 8601 times with offsets)",
+        ),
+        (
+            {"file.csv.dst.repeated": "latest"},
+            "file.csv.dst.repeated",
+            "unknown rule for a repeated wall time 'latest'; expected one of file_order, "
+            "first, reject, second",
+        ),
+        (
+            {"file.csv.dst.missing": "file_order"},
+            "file.csv.dst.missing",
+            "unknown rule for a missing wall time 'file_order'; expected one of first, "
+            "reject, second",
+        ),
+        (
+            {"file.csv.ignore.columns": "TYPE,USAGE"},
+            "file.csv.ignore.columns",
+            "column 'USAGE' is named for two parts; a header's column is one part's",
+        ),
+        (
+            {"file.csv.skip.rows": "-1"},
+            "file.csv.skip.rows",
+            "'-1' is not a whole number of lines from 0 to 1000",
+        ),
+        (
+            {"file.csv.meter": "meter 1"},
+            "file.csv.meter",
+            "'meter 1' is not a valid meter id",
+        ),
+        (
+            {"file.csv.separator": "|"},
+            "file.csv.separator",
+            "unknown field separator '|'; expected one of ,, ;, tab",
+        ),
+        (
+            {"file.formats": "espi"},
+            "file.csv.skip.rows",
+            "the connector takes no csv files; add csv to file.formats",
+        ),
+    ],
+)
+def test_a_layout_problem_is_at_its_keys_line(
+    tmp_path: Path, changes: dict[str, str | None], key: str, message: str
+) -> None:
+    entries = {**CONED, **DOWNLOAD_MY_DATA, **changes}
+    path = write_properties(tmp_path / "coned", {k: v for k, v in entries.items() if v is not None})
+
+    problems = problems_of(path)
+
+    line = line_of(path, f'"{key}"')
+    assert problems[0].startswith(f"{path}:{line}: {key}: {message}")

@@ -23,15 +23,29 @@ def test_demo_takes_the_sample_uploads_in_through_dagster(
     assert "coned/coned_2021-11-08.csv: accepted, 6 readings" in out
     assert "ext_conn1/chicago_2022-03-01.csv: accepted, 4 readings" in out
     assert "ext_conn1/chicago_2022-03-02_bad_unit.csv: rejected, csv.unknown_unit: line 3" in out
+    assert "ext_conn10/coastal_greenbutton.xml: accepted, 8 readings" in out
     archived = storage.read("participant_2", f"ext_conn1/raw/{hour}/chicago_2022-03-01.csv")
     assert archived.data == (SAMPLE_UPLOADS / "ext_conn1/chicago_2022-03-01.csv").read_bytes()
-    assert [o.name for o in storage.list("landing_zone", "ext_conn1/")] == []
+    # What is left in the landing zone: the external connectors' readme.txt, as onboarding
+    # leaves it, for the seed's `gsutil cp gs://landing_zone/ext_conn1/readme.txt ...`.
+    assert [o.name for o in storage.list("landing_zone", "ext_conn")] == [
+        "ext_conn1/readme.txt",
+        "ext_conn10/readme.txt",
+    ]
+    readme = storage.read("landing_zone", "ext_conn1/readme.txt").data.decode()
+    assert readme.startswith("Benchmark 8760 landing zone: connector ext_conn1\n")
     # The seed's download example, fetched over HTTP, and the warehouse summary.
     assert "/b/participant_1/o/coned%2Fstandardized%2F3%2F2021-11-08T14:00:00?alt=media" in out
     assert '"value": 70.0' in out  # 1750 Wh as kWh, times meter 3's multiplier of 40
+    # The Green Button feed's first hour, downloaded the same way: 450 Wh as GB-1's kWh.
+    gb = "/b/participant_1/o/ext_conn10%2Fstandardized%2FGB-1%2F2011-01-01T08:00:00?alt=media"
+    assert gb in out
+    assert '"value": 0.45' in out.split(gb)[1]
+    assert '"local_start": "2011-01-01T02:00:00-06:00"' in out.split(gb)[1]
     assert re.search(r"coned\s+6\s+6\s+0", out)
     assert re.search(r"ext_conn1\s+4\s+4\s+0", out)
-    # Real runs in the instance: the meter registry, then one run per connector.
+    assert re.search(r"ext_conn10\s+8\s+8\s+0", out)
+    # Real runs in the instance: the meter registry, then one run per connector with uploads.
     with dg.DagsterInstance.get() as instance:
         statuses = [record.dagster_run.status for record in instance.get_run_records()]
-    assert statuses == [dg.DagsterRunStatus.SUCCESS] * 3
+    assert statuses == [dg.DagsterRunStatus.SUCCESS] * 4

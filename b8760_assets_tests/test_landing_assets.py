@@ -70,6 +70,29 @@ def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: Connector
         assert [e.name for e in take_in_hour(storage, layout, hour).files] == expected
 
 
+def test_a_range_that_ends_in_the_current_hour_fails_naming_its_end(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    upload(storage, layout, "good.csv", GOOD_CSV, at=datetime.now(UTC) - 2 * HOUR)
+    asset = build_raw_landing_files(layout, {})
+    current = floor_hour(datetime.now(UTC))
+
+    result = dg.materialize(
+        [asset],
+        resources={"storage": storage},
+        tags=range_run_tags(current - 2 * HOUR, current),
+        raise_on_error=False,
+    )
+
+    assert not result.success
+    message = result.failure_data_for_node(asset.op.name).error.message
+    assert f"partition {partition_of_hour(current)} is not a complete hour" in message
+    assert f"end the range at {partition_of_hour(current - HOUR)}" in message
+    # Refused before anything was taken in: no manifest, the upload still waiting.
+    assert list(storage.list(layout.bucket, "")) == []
+    assert [o.name for o in storage.list(layout.landing_bucket, "")] == ["ext_conn1/good.csv"]
+
+
 def evaluate(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None,
              storage: StorageResource) -> dg.SensorResult:  # fmt: skip
     context = dg.build_sensor_context(

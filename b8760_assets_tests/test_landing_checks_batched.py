@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from b8760_assets.config import ConnectorProperties
 from b8760_assets.landing import reading_keys
 from b8760_assets.landing.csv_format import blocks, source
 from b8760_assets.landing.file_checks import CheckedFile, check_file, check_local_file
@@ -44,12 +45,17 @@ def verdict(checked: CheckedFile) -> tuple:
 def values_as_text() -> Iterator[None]:
     """Blocks read as text only, as a file with quotes is: no values read as numbers."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(blocks, "_typed_schema", lambda header: None)
+        patch.setattr(blocks, "_typed_schema", lambda header, separator: None)
         yield
 
 
-def assert_same_verdicts(data: bytes, folder: Path, timezone: str = "America/New_York") -> None:
-    connector = replace(EXT_CONN1, timezone=timezone)
+def assert_same_verdicts(
+    data: bytes,
+    folder: Path,
+    timezone: str = "America/New_York",
+    connector: ConnectorProperties = EXT_CONN1,
+) -> None:
+    connector = replace(connector, timezone=timezone)
     whole = check_file("readings.csv", data, connector)
     with values_as_text():
         assert verdict(check_file("readings.csv", data, connector)) == verdict(whole)

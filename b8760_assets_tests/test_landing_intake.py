@@ -4,12 +4,12 @@ nothing twice."""
 import json
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from b8760_assets.landing.intake import take_in_hour, take_in_hours
-from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest
+from b8760_assets.landing.manifest import ACCEPTED, REJECTED, EmptyHours, Manifest
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR
 from b8760_assets.storage import ChecksumMismatch, StorageResource
@@ -233,14 +233,48 @@ def test_a_range_of_hours_lists_once_and_freezes_the_hours_with_nothing_to_take(
         [],
         [],
     ]
-    assert sorted(listings) == ["ext_conn1/", "ext_conn1/claims/", "ext_conn1/raw/"]
+    # The landing zone, the claims, the archive's hour folders and the empty-hours records
+    # once each; the hour folders again after the empty hours were recorded, for any hour
+    # another run froze meanwhile.
+    assert sorted(listings) == [
+        "ext_conn1/", "ext_conn1/claims/", "ext_conn1/raw/", "ext_conn1/raw/",
+        "ext_conn1/raw/_empty_hours/",
+    ]  # fmt: skip
     monkeypatch.undo()
     assert names_under(storage, layout.landing_bucket, "ext_conn1/") == []
     assert names_under(storage, layout.bucket, layout.claims_prefix) == []
-    # The hours that took nothing keep their empty manifests: a replay takes nothing new.
+    # The hours that took nothing are one record, not a manifest folder each; a replay of
+    # them reads it and takes nothing new.
+    archive = [f"{layout.archive_folder(hour)}{name}" for hour, name in [
+        (hours[0], "_manifest.json"), (hours[0], "a.csv"),
+        (hours[1], "_manifest.json"), (hours[1], "early.csv"),
+    ]] + [layout.empty_hours(hours[2], hours[3])]  # fmt: skip
+    assert [o.name for o in storage.list(layout.bucket, layout.raw_prefix)] == archive
     upload(storage, layout, "late.csv", GOOD_CSV)
     assert take_in_hours(storage, layout, hours[2:]) == manifests[2:]
     assert [e.name for e in take_in_hour(storage, layout, H + 4 * HOUR).files] == ["late.csv"]
+
+
+def test_an_hour_another_run_froze_while_a_range_recorded_it_empty_keeps_its_files(
+    storage: StorageResource, layout: ConnectorLayout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the range's listings and its empty-hours record, another run froze one of the
+    hours with a file: that hour's own manifest is what both runs then say."""
+    hours = [H + offset * HOUR for offset in range(4)]
+    real_to_json = EmptyHours.to_json
+
+    def another_run_first(record: EmptyHours) -> bytes:
+        monkeypatch.setattr(EmptyHours, "to_json", real_to_json)
+        upload(storage, layout, "late.csv", GOOD_CSV, at=H + 2 * HOUR + timedelta(minutes=1))
+        take_in_hour(storage, layout, H + 2 * HOUR)
+        return real_to_json(record)
+
+    monkeypatch.setattr(EmptyHours, "to_json", another_run_first)
+
+    manifests = take_in_hours(storage, layout, hours)
+
+    assert [[e.name for e in m.files] for m in manifests] == [[], [], ["late.csv"], []]
+    assert take_in_hours(storage, layout, hours) == manifests
 
 
 def test_two_runs_of_one_range_take_each_file_once(

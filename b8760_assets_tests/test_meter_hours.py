@@ -118,6 +118,7 @@ def test_the_object_is_the_documented_json() -> None:
     )
     content = merge_meter_hour(None, rows)
     assert json.loads(content) == documented_example()
+    assert content.startswith(b'{"format":1,"connector":"coned",')  # the format comes first
     assert CONTENT_TYPE == "application/json"
     assert meter_hour_metadata(content) == {
         "b8760-connector": "coned",

@@ -4,8 +4,9 @@ data against a single-hour run.
 The platform: one connector (10 meters, partitions from 2021-01-01T00:00Z). Its year of
 hourly readings (87,600) was uploaded as 12 monthly files before the backfill, the way a
 connector catching up delivers it: the first hour of the range takes the 12 files in, the
-other 8,759 hours find nothing new (their manifests are written, empty, so that a replay of
-any of them takes nothing in either). The backfill is what an operator runs:
+other 8,759 hours find nothing new (recorded as taken in and empty, in one empty-hours
+record for the run of them, so that a replay of any of them takes nothing in either). The
+backfill is what an operator runs:
 `dagster asset materialize --select group:<connector> --partition-range FIRST...LAST` on a
 real instance (a temporary DAGSTER_HOME with the checkout's dagster.yaml: sqlite); the runs
 are counted in that instance. The single-hour run is the same command for the next hour,

@@ -7,7 +7,8 @@ every properties.xml and meter XML file and builds a chain of three assets per c
 and then builds the repository's snapshot, as a code server does before the UI shows it.
 The process is timed from its launch to the snapshot (the interpreter and `import dagster`
 included; its exit not), best of three; the time of `dagster definitions validate` is in
-the notes. Target: under 5 s for the generated platform.
+the notes. Targets: under 5 s for the generated platform, and under 10 s for one at the
+scale one landing bucket's IAM policy holds (1,500 connectors, 150,000 meters; issue 16).
 """
 
 import subprocess
@@ -26,9 +27,14 @@ from bench.common import (
 )
 
 NAME = "definitions_load"
-LIMIT_S = 5.0
-# connectors, meters per connector, loads timed, whether `dagster definitions validate` is too
-SIZES = {"full": (200, 100, 3, True), "quick": (20, 100, 3, True), "toy": (2, 5, 1, False)}
+# connectors, meters per connector, loads timed, whether `dagster definitions validate` is
+# too, and the target in seconds: a platform of each size in SIZES[size], in order.
+Platform = tuple[int, int, int, bool, float]
+SIZES: dict[str, tuple[Platform, ...]] = {
+    "full": ((200, 100, 3, True, 5.0), (1_500, 100, 3, False, 10.0)),
+    "quick": ((20, 100, 3, True, 5.0),),
+    "toy": ((2, 5, 1, False, 5.0), (3, 5, 1, False, 10.0)),
+}
 
 PROBE = """
 import json, time
@@ -73,23 +79,26 @@ def load(platform: Path | None, repeats: int, validate: bool) -> dict:
 
 
 def run(size: str = "full") -> list[Result]:
-    connectors, meters, repeats, validate = SIZES[size]
-    with scratch(NAME) as folder:
-        platform = write_platform(folder / "platform", connectors, meters, participants=20)
-        generated = load(platform, repeats, validate)
-    sample = load(None, repeats, validate)
-    return [
-        Result(
-            benchmark="7. definitions load",
-            figure=generated["total"],
-            figure_unit="s",
-            figure_label=f"{connectors} connectors, {connectors * meters:,} meters",
-            baseline=sample["total"],
-            baseline_unit="s",
-            baseline_label="sample platform",
-            better="lower",
-            target_text=f"< {LIMIT_S:g} s",
-            met=generated["total"] < LIMIT_S,
-            notes={"generated": generated, "sample": sample},
+    platforms = SIZES[size]
+    sample = load(None, max(p[2] for p in platforms), any(p[3] for p in platforms))
+    results = []
+    for connectors, meters, repeats, validate, limit_s in platforms:
+        with scratch(NAME) as folder:
+            platform = write_platform(folder / "platform", connectors, meters, participants=20)
+            generated = load(platform, repeats, validate)
+        results.append(
+            Result(
+                benchmark="7. definitions load",
+                figure=generated["total"],
+                figure_unit="s",
+                figure_label=f"{connectors:,} connectors, {connectors * meters:,} meters",
+                baseline=sample["total"],
+                baseline_unit="s",
+                baseline_label="sample platform",
+                better="lower",
+                target_text=f"< {limit_s:g} s",
+                met=generated["total"] < limit_s,
+                notes={"generated": generated, "sample": sample},
+            )
         )
-    ]
+    return results

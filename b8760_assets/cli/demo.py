@@ -1,9 +1,9 @@
 """`b8760 demo`: the platform's main job on the local stack, end to end, for a new user.
 
-Connectors upload the sample files through the GCS API (dated by the local stack into the
-last complete hour, as if uploaded then), then the landing-zone connector's hour runs through
-Dagster (real runs, recorded in $DAGSTER_HOME's instance, visible in the
-UI), and the outcome of every file is printed.
+Connectors upload the sample files (CSV, and a Green Button feed) through the GCS API (dated
+by the local stack into the last complete hour, as if uploaded then), then the landing-zone
+connector's hour runs through Dagster (`dg launch`: real runs, recorded in $DAGSTER_HOME's
+instance, visible in the UI), and the outcome of every file is printed.
 """
 
 import json
@@ -16,21 +16,23 @@ from pathlib import Path
 import click
 
 from b8760_assets import local_stack, settings
+from b8760_assets.access.onboarding import place_readme, readme_text
 from b8760_assets.cli.warehouse import table as warehouse_table
 from b8760_assets.config import load_platform
-from b8760_assets.landing.intake import describe, read_manifest
-from b8760_assets.layout import ConnectorLayout, hour_segment, meter_hour_name
+from b8760_assets.landing.intake import describe, frozen_hours, read_manifest
+from b8760_assets.layout import README_NAME, ConnectorLayout, hour_segment, meter_hour_name
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
 from b8760_assets.readings_table import READINGS_TABLE
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.storage import GenerationConflict, StorageResource
 
-DEFINITIONS_MODULE = "b8760_assets.definitions"
 SAMPLE_UPLOADS = settings.SAMPLE_PLATFORM_DIR / "uploads"
-# /b/participant_1/o/coned/standardized/3/2021-11-08T14:00:00, as the seed document has it.
-SEED_EXAMPLE = (
-    "participant_1",
-    meter_hour_name("coned", "3", datetime(2021, 11, 8, 14, tzinfo=UTC)),
+# The meter-hours a participant downloads: the seed document's
+# /b/participant_1/o/coned/standardized/3/2021-11-08T14:00:00 (from a CSV file), and the first
+# hour of ext_conn10's Green Button sample feed (sample_platform/licences/README.md).
+DOWNLOADS = (
+    ("participant_1", meter_hour_name("coned", "3", datetime(2021, 11, 8, 14, tzinfo=UTC))),
+    ("participant_1", meter_hour_name("ext_conn10", "GB-1", datetime(2011, 1, 1, 8, tzinfo=UTC))),
 )
 # Between the dated uploads, so that they keep the order they were made in.
 UPLOAD_SPACING = timedelta(seconds=1)
@@ -46,17 +48,20 @@ def heading(text: str) -> None:
     click.secho(f"\n== {text}", bold=True)
 
 
-def dagster(step: str, *args: str) -> None:
-    """Run the dagster CLI of this environment, its log kept under the local state dir."""
+def dg(step: str, *args: str) -> None:
+    """Run `dg`, Dagster's CLI, of this environment in the checkout (the dg project), its log
+    kept under the local state dir."""
     log_file = settings.state_dir() / "demo" / f"{step}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    click.echo("$ dagster " + " ".join(args))
+    click.echo("$ dg " + " ".join(args))
     with log_file.open("w") as log:
-        command = [str(Path(sys.executable).parent / "dagster"), *args]
-        returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
+        command = [str(Path(sys.executable).parent / "dg"), *args]
+        returncode = subprocess.run(
+            command, cwd=settings.CHECKOUT_DIR, stdout=log, stderr=subprocess.STDOUT
+        ).returncode
     if returncode != 0:
         tail = "\n".join(log_file.read_text().splitlines()[-30:])
-        raise click.ClickException(f"dagster {' '.join(args)} failed; from {log_file}:\n{tail}")
+        raise click.ClickException(f"dg {' '.join(args)} failed; from {log_file}:\n{tail}")
     click.echo(f"  ok (log: {log_file})")
 
 
@@ -64,7 +69,7 @@ def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datet
     """The last complete hour, or an earlier one if a previous demo already took that hour
     in: an hour's set of files is frozen once taken."""
     hour = floor_hour(datetime.now(UTC)) - HOUR
-    while any(storage.stat(layout.bucket, layout.manifest(hour)) for layout in layouts):
+    while any(frozen_hours(storage, layout, [hour]) for layout in layouts):
         hour -= HOUR
     return hour
 
@@ -94,6 +99,8 @@ def demo() -> None:
         ConnectorLayout(platform.connectors[folder.name], landing_bucket)
         for folder in sorted(SAMPLE_UPLOADS.iterdir())
     ]
+    for layout in layouts:
+        storage.ensure_bucket(layout.bucket)
     hour = free_hour(storage, layouts)
     for number, path in enumerate(sorted(SAMPLE_UPLOADS.glob("*/*"))):
         name = f"{path.parent.name}/{path.name}"
@@ -107,19 +114,24 @@ def demo() -> None:
         local_stack.backdate_upload(landing_bucket, name, hour + number * UPLOAD_SPACING)
     click.echo(f"(dated as uploaded from {hour_segment(hour)} UTC on: the local stack's clock)")
 
+    # What onboarding leaves for each external connector, so that the seed's
+    # `gsutil cp gs://landing_zone/ext_conn1/readme.txt ...` works after the demo.
+    for connector in platform.connectors.values():
+        if connector.external:
+            outcome = place_readme(
+                storage, landing_bucket, readme_text(connector, landing_bucket), connector.name
+            )
+            click.echo(f"gs://{landing_bucket}/{connector.name}/{README_NAME} {outcome}")
+
     heading("definitions and the meter registry")
-    dagster("validate", "definitions", "validate", "-m", DEFINITIONS_MODULE)
-    dagster(
-        "meter_registry",
-        "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", "warehouse/meters",
-    )  # fmt: skip
+    dg("validate", "check", "defs")
+    dg("meter_registry", "launch", "--assets", "warehouse/meters")
 
     heading(f"each connector's chain runs for arrival hour {hour_segment(hour)}")
     for layout in layouts:
-        dagster(
+        dg(
             layout.connector.name,
-            "asset", "materialize", "-m", DEFINITIONS_MODULE,
-            "--select", f"group:{layout.connector.name}",
+            "launch", "--assets", f"group:{layout.connector.name}",
             "--partition", partition_of_hour(hour),
         )  # fmt: skip
         manifest, _ = read_manifest(storage, layout, hour)
@@ -127,11 +139,12 @@ def demo() -> None:
             click.echo(f"  {layout.connector.name}/{entry.name}: {describe(entry)}")
             click.echo(f"    -> {entry.archived_as}")
 
-    heading("a participant downloads a meter-hour (the seed's download contract)")
-    url = storage.download_url(*SEED_EXAMPLE)
-    click.echo(f"GET {url}")
-    with urllib.request.urlopen(url, timeout=30) as response:
-        click.echo(json.dumps(json.loads(response.read()), indent=2))
+    heading("a participant downloads meter-hours (the seed's download contract): CSV, Green Button")
+    for bucket, name in DOWNLOADS:
+        url = storage.download_url(bucket, name)
+        click.echo(f"GET {url}")
+        with urllib.request.urlopen(url, timeout=30) as response:
+            click.echo(json.dumps(json.loads(response.read()), indent=2))
 
     heading("warehouse: readings linked to meters")
     click.echo(warehouse_table(warehouse_resource().query(READINGS_SUMMARY_SQL)))
@@ -141,4 +154,8 @@ def demo() -> None:
     click.echo("Local stack:   .venv/bin/b8760 local status   (stop it with: make stop)")
     click.echo(f"Uploads:       gs://{landing_bucket}/<connector>/ (waiting files only)")
     click.echo("Archive:       gs://<participant>/<connector>/raw|rejected|checked|reasons/<hour>/")
-    click.echo('gsutil:        eval "$(.venv/bin/b8760 local env)" points it at the local stack')
+    click.echo('gsutil:        eval "$(.venv/bin/b8760 local env)" points it at the local stack:')
+    click.echo(
+        f"               .venv/bin/gsutil cp gs://{landing_bucket}/ext_conn1/{README_NAME} "
+        "local-readme.txt"
+    )

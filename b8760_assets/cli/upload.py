@@ -7,10 +7,12 @@ from google.auth.exceptions import DefaultCredentialsError
 from google.oauth2 import service_account
 
 from b8760_assets import settings
+from b8760_assets.cli.progress import progress
 from b8760_assets.config.values import NAME_PATTERN
 from b8760_assets.landing.file_checks import check_name
+from b8760_assets.ordered_map import ordered_map
 from b8760_assets.resources import storage_resource
-from b8760_assets.storage import GenerationConflict
+from b8760_assets.storage import GenerationConflict, StorageResource, StoredObject
 
 
 @click.command()
@@ -47,19 +49,35 @@ def upload(connector: str, key_file: str | None, files: tuple[Path, ...]) -> Non
     storage = storage_resource(project=project, credentials_file=key_file)
     if project is None:
         storage.ensure_bucket(bucket)
-    refused = 0
-    for path in files:
-        rejection = check_name(path.name)
-        if rejection is not None:
-            click.echo(f"refused {path}: {rejection.message}", err=True)
-            refused += 1
-            continue
-        try:
-            uploaded = storage.upload_file(bucket, f"{connector}/{path.name}", path)
-        except GenerationConflict as error:
-            click.echo(f"refused {path}: {error}; upload it under another name", err=True)
-            refused += 1
-            continue
-        click.echo(f"{uploaded.uri} ({uploaded.size} bytes, generation {uploaded.generation})")
+    outcomes = ordered_map(
+        lambda path: upload_one(storage, bucket, connector, path),
+        files,
+        workers=storage.max_parallel_writes,
+        ahead=4 * storage.max_parallel_writes,
+    )
+    with progress(outcomes, length=len(files), label=f"uploading {len(files)} files") as bar:
+        done = list(bar)
+    for outcome in done:
+        if isinstance(outcome, str):
+            click.echo(outcome, err=True)
+        else:
+            click.echo(f"{outcome.uri} ({outcome.size} bytes, generation {outcome.generation})")
+    refused = sum(isinstance(outcome, str) for outcome in done)
+    if len(files) > 1:
+        click.echo(f"{len(files) - refused} uploaded, {refused} refused")
     if refused:
         raise SystemExit(1)
+
+
+def upload_one(
+    storage: StorageResource, bucket: str, connector: str, path: Path
+) -> StoredObject | str:
+    """The uploaded object, or why the file was refused (a name the landing check refuses,
+    an object of that name already there)."""
+    rejection = check_name(path.name)
+    if rejection is not None:
+        return f"refused {path}: {rejection.message}"
+    try:
+        return storage.upload_file(bucket, f"{connector}/{path.name}", path)
+    except GenerationConflict as error:
+        return f"refused {path}: {error}; upload it under another name"

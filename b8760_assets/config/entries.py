@@ -17,13 +17,17 @@ from b8760_assets.config.xml_parsing import read_valid_xml
 PROPERTIES_SCHEMA = "properties.xsd"
 
 
+# The default of a key that has none: the file must set it.
+REQUIRED = object()
+
+
 @dataclass(frozen=True)
 class Key:
     """How one key maps onto a field of what the file describes."""
 
     field: str
     rule: Callable[[str], object]
-    default: object = None  # None: the key is required
+    default: object = REQUIRED
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def read_entries(path: Path, keys: Mapping[str, Key]) -> tuple[Entries | None, l
     for key, spec in keys.items():
         if key in lines:
             continue
-        if spec.default is None:
+        if spec.default is REQUIRED:
             problems.append(ConfigProblem(path, root.sourceline, key, "missing required key"))
         else:
             fields[spec.field] = spec.default

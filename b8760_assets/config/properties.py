@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from b8760_assets.config import values
+from b8760_assets.config.csv_layout import LAYOUT_KEYS, CsvLayout, read_layout
 from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
 
 # csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
 KNOWN_FORMATS = frozenset({"csv", "espi"})
+CSV_FORMAT = "csv"
 ESPI_FORMAT = "espi"
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 # How often a connector is expected to deliver a file, as the arrival hours between files
@@ -46,6 +48,7 @@ class ConnectorProperties:
     start_hour: datetime
     max_file_bytes: int
     source: Path
+    csv_layout: CsvLayout = CsvLayout()  # file.csv.* keys: how its CSV files lay out readings
     delivery_cadence: str = NO_CADENCE
     delivery_grace_hours: int = DEFAULT_GRACE_HOURS
 
@@ -133,6 +136,7 @@ KEYS: Mapping[str, Key] = {
         default=NO_CADENCE,
     ),
     "delivery.grace.hours": Key("delivery_grace_hours", _grace_hours, default=DEFAULT_GRACE_HOURS),
+    **LAYOUT_KEYS,
 }
 
 
@@ -152,9 +156,16 @@ def read_connector_file(path: Path) -> tuple[ConnectorFile | None, list[ConfigPr
                 "a connector's properties.xml lives in connectors/<connector.name>/",
             )
         )
+    given = {key.field: entries.fields.pop(key.field, None) for key in LAYOUT_KEYS.values()}
     if problems:
         return None, problems
-    return ConnectorFile(ConnectorProperties(**entries.fields, source=path), entries.lines), []
+    layout, problems = read_layout(
+        given, entries.lines, path, CSV_FORMAT in entries.fields["formats"]
+    )
+    if layout is None:
+        return None, problems
+    connector = ConnectorProperties(**entries.fields, source=path, csv_layout=layout)
+    return ConnectorFile(connector, entries.lines), []
 
 
 def read_properties(path: Path) -> ConnectorProperties:

@@ -16,7 +16,7 @@ from b8760_assets.landing.formats import Finding
 from b8760_assets.landing.intake import take_in_hours
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
-from b8760_assets.partitions import chain_asset, hour_of_partition
+from b8760_assets.partitions import chain_asset, hours_of_run
 from b8760_assets.storage import StorageResource
 
 RAW_LANDING_FILES = "raw_landing_files"
@@ -61,7 +61,7 @@ def build_raw_landing_files(
         manifests = take_in_hours(
             storage,
             layout,
-            [hour_of_partition(partition) for partition in context.partition_keys],
+            hours_of_run(context),
             meters=known(),
             log=context.log.info,
         )

@@ -14,8 +14,9 @@ Nothing is lost and nothing is taken twice:
   steps after the intake never parse or check the file again.
 
 A range of hours (a backfill) lists the landing zone, the claims and the range's manifests
-once, not once an hour, and writes the manifests of the hours with nothing to take in all
-at once: a year of hours is a few listings and one parallel write, not 35,000 requests.
+once, not once an hour, and records the hours with nothing to take in as one empty-hours
+record per run of consecutive hours, not an empty manifest each: a year of hours is a few
+listings and a write, not 35,000 requests, and a week leaves one object, not 168 folders.
 """
 
 import bisect
@@ -33,7 +34,7 @@ from b8760_assets.landing.file_checks import (
     check_local_file,
     check_size,
 )
-from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
+from b8760_assets.landing.manifest import ACCEPTED, REJECTED, EmptyHours, Manifest, ManifestEntry
 from b8760_assets.layout import RESERVED_NAMES, ConnectorLayout, hour_segment
 from b8760_assets.partitions import HOUR
 from b8760_assets.storage import (
@@ -67,7 +68,8 @@ def take_in_hours(
     another run froze meanwhile is taken as it froze it.
     """
     meters = meters or KnownMeters.of(layout.connector, {})
-    frozen = frozen_hours(storage, layout, hours)
+    own = archive_folders(storage, layout, hours)[0]
+    frozen = own | recorded_hours(storage, layout, hours)
     manifests: dict[datetime, Manifest] = {}
     new = sorted(hour for hour in hours if hour not in frozen)
     if new:
@@ -81,7 +83,10 @@ def take_in_hours(
             freeze_empty_hours(storage, layout, [hour for hour in new if hour not in by_hour])
         )
     ran = [hour for hour in hours if hour not in manifests]
-    read = storage.in_parallel(lambda hour: read_manifest(storage, layout, hour), ran)
+    # Hours new to this run that it did not freeze were frozen by another meanwhile: which
+    # have a manifest of their own is listed again.
+    raced = any(hour not in frozen for hour in ran)
+    read = read_manifests(storage, layout, ran, own=None if raced else own)
     for hour, (manifest, generation) in zip(ran, read, strict=True):
         manifests[hour] = finish_hour(
             storage, layout, hour, manifest, generation, meters=meters, log=log
@@ -119,8 +124,26 @@ def frozen_hours(
 def archived_hours(
     storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
 ) -> tuple[set[datetime], set[datetime]]:
-    """Of the hours, those with a manifest and those that archived an accepted file, from one
-    listing of their archive folders (raw/<hour>/), whatever the range's length."""
+    """Of the hours, those with a manifest (their own or an empty-hours record) and those that
+    archived an accepted file, from one listing of their archive folders and one of the
+    empty-hours records, whatever the range's length."""
+    own, files = archive_folders(storage, layout, hours)
+    return own | recorded_hours(storage, layout, hours), files
+
+
+def recorded_hours(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> set[datetime]:
+    """Of the hours, those an empty-hours record covers, from one listing of the records."""
+    spans = [span for _, span in empty_records(storage, layout, hours)]
+    return {hour for hour in hours if any(first <= hour <= last for first, last in spans)}
+
+
+def archive_folders(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> tuple[set[datetime], set[datetime]]:
+    """Of the hours, those with a manifest of their own and those that archived an accepted
+    file, from one listing of their archive folders (raw/<hour>/)."""
     if not hours:
         return set(), set()
     prefix = layout.raw_prefix
@@ -141,28 +164,66 @@ def archived_hours(
     return manifests & wanted, files & wanted
 
 
+def empty_records(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> Iterable[tuple[str, tuple[datetime, datetime]]]:
+    """The empty-hours records (name, first and last hour) that begin by the last of `hours`,
+    from one listing: those that may cover any of them."""
+    if not hours:
+        return
+    prefix = layout.empty_hours_prefix
+    end = prefix + hour_segment(max(hours) + HOUR)
+    for listed in storage.list(layout.bucket, prefix, end_offset=end):
+        span = layout.empty_hours_span(listed.name)
+        if span is not None:
+            yield listed.name, span
+
+
+def consecutive(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
+    """The sorted hours as runs of consecutive hours: (first, last) each."""
+    spans: list[tuple[datetime, datetime]] = []
+    for hour in sorted(hours):
+        if spans and spans[-1][1] + HOUR == hour:
+            spans[-1] = (spans[-1][0], hour)
+        else:
+            spans.append((hour, hour))
+    return spans
+
+
 def freeze_empty_hours(
     storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
 ) -> dict[datetime, Manifest]:
-    """Empty manifests for hours that take nothing in, written create-only and in parallel;
-    an hour whose manifest another run wrote first is left out (the caller reads it)."""
+    """The empty manifests of hours that take nothing in, recorded as one empty-hours record
+    per run of consecutive hours, create-only and in parallel. Hours of a record another run
+    wrote first, and any hour whose own manifest another run froze meanwhile, are left out
+    (the caller reads them)."""
+    if not hours:
+        return {}
     frozen_at = datetime.now(UTC)
 
-    def freeze(hour: datetime) -> Manifest | None:
-        manifest = Manifest(layout.connector.name, hour, frozen_at, ())
+    def freeze(span: tuple[datetime, datetime]) -> bool:
+        record = EmptyHours(layout.connector.name, *span, frozen_at)
         try:
             storage.write(
                 layout.bucket,
-                layout.manifest(hour),
-                manifest.to_json(),
+                layout.empty_hours(*span),
+                record.to_json(),
                 content_type="application/json",
             )
         except GenerationConflict:
-            return None
-        return manifest
+            return False
+        return True
 
-    written = storage.in_parallel(freeze, hours)
-    return {hour: manifest for hour, manifest in zip(hours, written, strict=True) if manifest}
+    spans = consecutive(hours)
+    written = storage.in_parallel(freeze, spans)
+    kept = [span for span, ok in zip(spans, written, strict=True) if ok]
+    own = archive_folders(storage, layout, hours)[0]
+    return {
+        hour: Manifest(layout.connector.name, hour, frozen_at, ())
+        for first, last in kept
+        for hour in hours
+        if first <= hour <= last and hour not in own
+    }
 
 
 def take_in_hour(
@@ -226,6 +287,55 @@ def describe(entry: ManifestEntry) -> str:
 
 
 def read_manifest(
+    storage: StorageResource, layout: ConnectorLayout, hour: datetime
+) -> tuple[Manifest, int]:
+    """The hour's manifest and its generation: its own, or the empty one its empty-hours
+    record stands for; ObjectMissing if the hour was never taken in."""
+    try:
+        return own_manifest(storage, layout, hour)
+    except ObjectMissing:
+        return recorded_manifests(storage, layout, [hour])[hour]
+
+
+def read_manifests(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    hours: Sequence[datetime],
+    *,
+    own: set[datetime] | None = None,
+) -> list[tuple[Manifest, int]]:
+    """read_manifest for each of the hours: those with a manifest of their own (`own`, or one
+    listing says which) read in parallel, the others from the empty-hours records."""
+    with_own = archive_folders(storage, layout, hours)[0] if own is None else own
+    reading = [hour for hour in hours if hour in with_own]
+    read = storage.in_parallel(lambda hour: own_manifest(storage, layout, hour), reading)
+    found = dict(zip(reading, read, strict=True))
+    found.update(recorded_manifests(storage, layout, [h for h in hours if h not in found]))
+    return [found[hour] for hour in hours]
+
+
+def recorded_manifests(
+    storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
+) -> dict[datetime, tuple[Manifest, int]]:
+    """The empty manifests (and the records' generations) that empty-hours records hold for
+    the hours, each record read once; ObjectMissing for an hour none covers."""
+    found: dict[datetime, tuple[Manifest, int]] = {}
+    for name, (first, last) in empty_records(storage, layout, hours):
+        covered = [hour for hour in hours if first <= hour <= last and hour not in found]
+        if covered:
+            content = storage.read(layout.bucket, name)
+            record = EmptyHours.from_json(content.data)
+            found.update({h: (record.manifest(h), content.object.generation) for h in covered})
+    missing = [hour for hour in hours if hour not in found]
+    if missing:
+        raise ObjectMissing(
+            f"gs://{layout.bucket}/{layout.manifest(missing[0])} does not exist and no "
+            f"empty-hours record covers {hour_segment(missing[0])}: never taken in"
+        )
+    return found
+
+
+def own_manifest(
     storage: StorageResource, layout: ConnectorLayout, hour: datetime
 ) -> tuple[Manifest, int]:
     content = storage.read(layout.bucket, layout.manifest(hour))

@@ -87,6 +87,35 @@ class Manifest:
         )
 
 
+@dataclass(frozen=True)
+class EmptyHours:
+    """Consecutive hours first..last (inclusive) that one run froze with nothing to take in,
+    kept as one record: each stands for the empty manifest of every hour in it. An hour's
+    own manifest, where one exists, is its record (it wins)."""
+
+    connector: str
+    first_hour: datetime
+    last_hour: datetime
+    frozen_at: datetime
+
+    def manifest(self, hour: datetime) -> Manifest:
+        return Manifest(self.connector, hour, self.frozen_at, ())
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), indent=2, default=datetime.isoformat).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> EmptyHours:
+        document = json.loads(data)
+        return cls(
+            connector=document["connector"],
+            **{
+                key: datetime.fromisoformat(document[key])
+                for key in ("first_hour", "last_hour", "frozen_at")
+            },
+        )
+
+
 def _stored_object(document: dict) -> StoredObject:
     created = document.get("created")
     return StoredObject(**{**document, "created": created and datetime.fromisoformat(created)})

@@ -33,7 +33,7 @@ from b8760_assets.landing.intake import archived_hours, read_manifest
 from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
-from b8760_assets.partitions import HOUR, chain_asset, hour_of_partition
+from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
 from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
@@ -309,7 +309,7 @@ def build_standardized_readings(
     def standardized_readings(
         context: dg.AssetExecutionContext, storage: StorageResource
     ) -> dg.MaterializeResult:
-        hours = [hour_of_partition(partition) for partition in context.partition_keys]
+        hours = hours_of_run(context)
         totals = standardize_hours(storage, layout, meters, hours)
         merged = totals.merged
         context.log.info(

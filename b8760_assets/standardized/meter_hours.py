@@ -11,6 +11,7 @@ write.
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 
 import polars as pl
 
@@ -38,6 +39,9 @@ from b8760_assets.standardized.normalize import UTC_FORMAT
 # time order.
 UPLOADED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%6fZ"
 
+# The object's format, its first field: raised when a change would break a parser written
+# from docs/downloading.md (a field removed, renamed or retyped), not when one is added.
+FORMAT_VERSION = 1
 CONTENT_TYPE = "application/json"
 METADATA_PREFIX = "b8760-"
 
@@ -153,6 +157,7 @@ def merge_meter_hour_document(existing: bytes | None, incoming: dict) -> bytes:
     merged = [newest[start] for start in sorted(newest)]
     units = {interval["unit"] for interval in merged}
     document = {
+        "format": FORMAT_VERSION,
         **{field: incoming[field] for field in _IDENTITY_FIELDS},
         "unit": units.pop() if len(units) == 1 else None,
         "meter_known": all(interval["meter_known"] for interval in merged),
@@ -170,3 +175,29 @@ def meter_hour_metadata(content: bytes) -> dict[str, str]:
         f"{METADATA_PREFIX}hour": document["hour"],
         f"{METADATA_PREFIX}intervals": str(len(document["intervals"])),
     }
+
+
+def meter_hour_readings(content: bytes) -> list[dict]:
+    """A meter-hour object's intervals as rows of the readings' columns (readings_schema,
+    the warehouse's `readings`): what `b8760 download` writes as CSV or Parquet."""
+    document = json.loads(content)
+    _utc = datetime.fromisoformat  # every time in the object is ISO 8601 in UTC, with Z
+    return [
+        {
+            CONNECTOR.name: document["connector"],
+            PARTICIPANT.name: document["participant"],
+            METER_ID.name: document["meter_id"],
+            INTERVAL_START.name: _utc(interval["start"]),
+            INTERVAL_END.name: _utc(interval["end"]),
+            VALUE.name: interval["value"],
+            UNIT.name: interval["unit"],
+            QUALITY.name: interval["quality"],
+            LOCAL_START.name: interval["local_start"],
+            METER_KNOWN.name: interval["meter_known"],
+            UPLOADED_AT.name: _utc(interval["version"]["uploaded_at"]),
+            ARRIVAL_HOUR.name: _utc(interval["arrival_hour"]),
+            SOURCE_FILE.name: interval["version"]["source_file"],
+            SOURCE_LINE.name: interval["version"]["line"],
+        }
+        for interval in document["intervals"]
+    ]

@@ -13,6 +13,8 @@ from functools import partial
 import numpy as np
 import polars as pl
 
+from b8760_assets.config.csv_layout import CsvLayout
+from b8760_assets.landing.csv_format.parts import named_parts
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import unreadable
 from b8760_assets.landing.formats import FormatRejected
@@ -27,7 +29,7 @@ class RowBatch:
     """A batch of a file's rows, as the functions that read it, so that the thread that
     checks it reads it."""
 
-    # Every column as text (an empty cell is null), with each row's line in the file.
+    # Every part as text (an empty cell is null), with each row's line in the file.
     as_text: Callable[[], pl.DataFrame]
     # Value as a number and the rest as text, None if a value is not a number: polars parses
     # them as it reads, so the costliest text column of a clean file is never made. Only the
@@ -35,42 +37,48 @@ class RowBatch:
     with_numbers: Callable[[], pl.DataFrame | None] | None = None
 
 
-def row_batches(file: Source, has_quotes: bool) -> Iterator[RowBatch]:
-    """The file's rows a batch at a time (blocks of lines, or the streaming reader's batches
-    for a file with quotes); FormatRejected as soon as polars cannot read the file as CSV."""
+def row_batches(file: Source, has_quotes: bool, layout: CsvLayout) -> Iterator[RowBatch]:
+    """The file's rows after its header a batch at a time (blocks of lines, or the streaming
+    reader's batches for a file with quotes), their columns named by the parts of a reading
+    the layout says they hold; FormatRejected as soon as polars cannot read the file as CSV."""
     if not has_quotes:
-        yield from _blocks(file)
+        yield from _blocks(file, layout)
         return
     try:
         batches = pl.scan_csv(
-            file.for_polars(), infer_schema=False, row_index_name="line", row_index_offset=2
+            file.for_polars(),
+            infer_schema=False,
+            skip_lines=file.skip_lines,
+            separator=layout.separator,
+            row_index_name="line",
+            row_index_offset=file.header_line + 1,
         ).collect_batches(chunk_size=BATCH_ROWS)
         while True:
             try:
                 batch = next(batches)
             except StopIteration:
                 return
-            yield RowBatch(partial(_named, batch))
+            yield RowBatch(partial(named_parts, batch, layout))
     except pl.exceptions.PolarsError as error:
-        raise FormatRejected(unreadable(file, error)) from None
+        raise FormatRejected(unreadable(file, error, layout.separator)) from None
 
 
-def _blocks(file: Source) -> Iterator[RowBatch]:
+def _blocks(file: Source, layout: CsvLayout) -> Iterator[RowBatch]:
     """The file's lines after its header, in blocks of about CHUNK_BYTES that end with a
     line."""
-    header = file.first_line() + b"\n"
-    schema = _typed_schema(header)
-    carry, line = b"", 2
-    for chunk in file.chunks(start=len(header)):
+    header = file.header() + b"\n"
+    schema = _numbers_schema(header, layout)
+    carry, line = b"", file.header_line + 1
+    for chunk in file.chunks(start=file.header_start + len(header)):
         cut = chunk.rfind(b"\n") + 1
         if cut == 0:  # a line longer than a chunk
             carry += chunk
             continue
-        yield _block(file, (header, carry, memoryview(chunk)[:cut]), line, schema)
+        yield _block(file, (header, carry, memoryview(chunk)[:cut]), line, schema, layout)
         line += _line_ends(carry) + _line_ends(memoryview(chunk)[:cut])
         carry = chunk[cut:]
     if carry:
-        yield _block(file, (header, carry), line, schema)
+        yield _block(file, (header, carry), line, schema, layout)
 
 
 def _block(
@@ -78,49 +86,63 @@ def _block(
     parts: tuple[bytes | memoryview, ...],
     line: int,
     schema: dict[str, type[pl.DataType]] | None,
+    layout: CsvLayout,
 ) -> RowBatch:
     """A block of lines read as a CSV file with the header in front (`parts`, joined by the
     thread that reads it); `line` is the number of the block's first line in the file."""
-    with_numbers = None if schema is None else partial(_block_with_numbers, parts, line, schema)
-    return RowBatch(partial(_block_as_text, file, parts, line), with_numbers)
+    with_numbers = (
+        None if schema is None else partial(_block_with_numbers, parts, line, schema, layout)
+    )
+    return RowBatch(partial(_block_as_text, file, parts, line, layout), with_numbers)
 
 
 def _line_ends(data: bytes | memoryview) -> int:
     return int(np.count_nonzero(np.frombuffer(data, np.uint8) == ord("\n")))
 
 
-def _typed_schema(header: bytes) -> dict[str, type[pl.DataType]] | None:
-    """The header's columns as polars names them, value a number and the others text."""
+def _typed_schema(header: bytes, separator: str) -> dict[str, type[pl.DataType]] | None:
+    """The header's columns as polars names them, all text; None if polars cannot read it."""
     try:
-        names = pl.read_csv(header, infer_schema=False).columns
+        names = pl.read_csv(header, infer_schema=False, separator=separator).columns
     except pl.exceptions.PolarsError:
         return None  # the text read words the problem
-    return {name: pl.Float64 if name.strip() == "value" else pl.String for name in names}
+    return dict.fromkeys(names, pl.String)
 
 
-def _block_as_text(file: Source, parts: tuple[bytes | memoryview, ...], line: int) -> pl.DataFrame:
+def _numbers_schema(header: bytes, layout: CsvLayout) -> dict[str, type[pl.DataType]] | None:
+    """The header's columns, the layout's value column a number and the others text; None
+    where polars reads no number as the layout writes it (a decimal comma)."""
+    schema = _typed_schema(header, layout.separator)
+    if schema is None or layout.decimal != ".":
+        return None
+    value = layout.value_column
+    return {name: pl.Float64 if name.strip() == value else kind for name, kind in schema.items()}
+
+
+def _block_as_text(
+    file: Source, parts: tuple[bytes | memoryview, ...], line: int, layout: CsvLayout
+) -> pl.DataFrame:
     try:
         frame = pl.read_csv(
-            b"".join(parts), infer_schema=False, row_index_name="line", row_index_offset=line
+            b"".join(parts),
+            infer_schema=False,
+            separator=layout.separator,
+            row_index_name="line",
+            row_index_offset=line,
         )
     except pl.exceptions.PolarsError as error:
-        raise FormatRejected(unreadable(file, error)) from None
-    return _named(frame)
+        raise FormatRejected(unreadable(file, error, layout.separator)) from None
+    return named_parts(frame, layout)
 
 
 def _block_with_numbers(
-    parts: tuple[bytes | memoryview, ...], line: int, schema: dict[str, type[pl.DataType]]
+    parts: tuple[bytes | memoryview, ...],
+    line: int,
+    schema: dict[str, type[pl.DataType]],
+    layout: CsvLayout,
 ) -> pl.DataFrame | None:
     try:
-        frame = pl.read_csv(b"".join(parts), schema=schema)
-        return _named(frame.with_row_index("line", offset=line))
+        frame = pl.read_csv(b"".join(parts), schema=schema, separator=layout.separator)
+        return named_parts(frame.with_row_index("line", offset=line), layout)
     except pl.exceptions.PolarsError:
         return None  # as text, like the rest
-
-
-def _named(batch: pl.DataFrame) -> pl.DataFrame:
-    """Column names without the whitespace around them, and quality, even if left out."""
-    batch = batch.rename(lambda column: column.strip())
-    if "quality" not in batch.columns:
-        batch = batch.with_columns(quality=pl.lit(None, pl.String))
-    return batch

@@ -15,9 +15,11 @@ from typing import Any, TypeVar
 import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
+from b8760_assets.config.csv_layout import CsvLayout
+from b8760_assets.landing.csv_format import repeated_walls
 from b8760_assets.landing.csv_format.batch_check import BatchVerdict, batch_verdict
 from b8760_assets.landing.csv_format.blocks import row_batches
-from b8760_assets.landing.csv_format.header import REQUIRED_COLUMNS, check_header, too_few_fields
+from b8760_assets.landing.csv_format.header import check_header, too_few_fields
 from b8760_assets.landing.csv_format.repeated_readings import first_repeated_reading
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import check_line_ends
@@ -35,7 +37,7 @@ class CsvFormat(ReadingsFormat):
 
     name = "csv"
     hint = "a CSV file has a name ending in .csv or a first line naming the columns " + ", ".join(
-        REQUIRED_COLUMNS
+        CsvLayout().required_columns
     )
 
     def detect(self, head: bytes, name: str) -> bool:
@@ -59,20 +61,23 @@ class CsvFormat(ReadingsFormat):
         of the GIL), a few batches ahead, so `transform` must be safe to run in threads; only
         their verdicts are put together in order, here.
         """
-        file = Source(source)
+        layout = connector.csv_layout
+        file = Source(source, layout.skip_rows)
         has_quotes = check_line_ends(file)
-        check_header(file.first_line())
+        check_header(file, layout)
         verdict = _FileVerdict(connector, has_quotes)
+        check = partial(
+            batch_verdict, connector=connector, has_quotes=has_quotes, transform=transform
+        )
         with verdict:
             checked = ordered_map(
-                partial(
-                    batch_verdict, connector=connector, has_quotes=has_quotes, transform=transform
-                ),
-                row_batches(file, has_quotes),
-                workers=WORKERS,
-                ahead=WORKERS,
+                check, row_batches(file, has_quotes, layout), workers=WORKERS, ahead=WORKERS
             )
             for batch in checked:
+                if repeated_walls.overlap(verdict.walls, batch.walls):
+                    # Its guess of which of a meter's lines of a repeated wall time comes
+                    # first was made without the batches before it: checked again with them.
+                    batch = check(batch.batch, seen=verdict.walls)
                 if (readings := verdict.add(batch)) is not None:
                     yield readings
             verdict.raise_rejection(file)
@@ -88,6 +93,7 @@ class _FileVerdict:
         self.line_break: Rejection | None = None  # refuses the file, whatever the rows say
         self.offense: tuple[int, Rejection] | None = None  # the first row that breaks a rule
         self.keys = FileKeys()  # hashes of the (meter, start) of the rows so far
+        self.walls = repeated_walls.NOTHING_SEEN  # lines of repeated wall times so far
         self.readings = 0
 
     def __enter__(self) -> "_FileVerdict":
@@ -99,6 +105,7 @@ class _FileVerdict:
     def add(self, batch: BatchVerdict) -> Any:
         """The next batch's readings, or None once the file is refused (reading goes on: a
         later batch may still break the file's structure, which refuses it first)."""
+        self.walls = repeated_walls.added(self.walls, batch.walls)
         if self.line_break is None:
             self.line_break = batch.line_break
         if self.line_break is not None or self.offense is not None:
@@ -124,7 +131,7 @@ class _FileVerdict:
         if found:
             # On one line, a rule on its values comes before the repeated-reading rule.
             line, refused = min(found, key=lambda each: each[0])
-            raise FormatRejected(too_few_fields(file, line) or refused)
+            raise FormatRejected(too_few_fields(file, self.connector.csv_layout, line) or refused)
         if self.readings == 0:
             raise FormatRejected(
                 Rejection(

@@ -1,89 +1,102 @@
 """The header line: the columns a file names, and the rejections a header earns.
 
 The header is checked before any row is read, and read again only for a refused file's
-message (a line that stops before a column it must fill).
+message (a line that stops before a column it must fill). The connector's layout
+(file.csv.*) says which columns it names; the platform's own layout names
+meter_id, start, end, value, unit and optionally quality.
 """
 
 import csv
 from collections import Counter
 
+from b8760_assets.config.csv_layout import CsvLayout
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import not_utf8
 from b8760_assets.landing.formats import FormatRejected, Rejection, quoted
 
-REQUIRED_COLUMNS = ("meter_id", "start", "end", "value", "unit")
-OPTIONAL_COLUMNS = ("quality",)
-# The columns a reading cannot leave empty (an empty unit is the connector's, an empty
+# The parts a reading cannot leave empty (an empty unit is the connector's, an empty
 # quality none), so a line whose fields stop before one of them is short, not a bad value.
-NEVER_EMPTY = ("meter_id", "start", "end", "value")
+NEVER_EMPTY = ("meter_id", "date", "start", "end", "value")
 # A message lists at most this many of the columns a header gets wrong.
 SHOWN_COLUMNS = 10
-HEADER_HINT = (
-    f"the first line must name the columns {', '.join(REQUIRED_COLUMNS)} "
-    f"(and optionally {', '.join(OPTIONAL_COLUMNS)}), in any order"
-)
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def check_header(first_line: bytes) -> None:
-    """The header is line 1 and names each known column once, all required ones included."""
-    header = _header_text(first_line)
+def header_hint(layout: CsvLayout, line: int = 1) -> str:
+    """What the header line must name, in words."""
+    where = "the first line" if line == 1 else f"line {line}, the header,"
+    optional = ", ".join((layout.quality_column, *layout.ignored_columns))
+    return (
+        f"{where} must name the columns {', '.join(layout.required_columns)} "
+        f"(and optionally {optional}), in any order"
+    )
+
+
+def check_header(file: Source, layout: CsvLayout) -> None:
+    """The header (line 1, or the line after file.csv.skip.rows) names each of the layout's
+    columns once, all required ones included, and no other."""
+    line = file.header_line
+    hint = header_hint(layout, line)
+    header = _header_text(file.header(), line)
     try:
-        columns = _columns(header)
+        columns = _columns(header, layout.separator)
     except csv.Error as bad:  # bad quoting, or a name beyond csv's field size limit
         raise FormatRejected(
             Rejection(
                 "csv.bad_header",
-                1,
-                f"line 1: the header {quoted(header)} is not readable as CSV ({bad}); "
-                f"{HEADER_HINT}, separated by commas",
+                line,
+                f"line {line}: the header {quoted(header)} is not readable as CSV ({bad}); "
+                f"{hint}, separated by {_named(layout.separator)}",
             )
         ) from None
     repeated = sorted(column for column, count in Counter(columns).items() if count > 1)
-    unknown = [column for column in columns if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    known = (*layout.columns.values(), *layout.ignored_columns)
+    unknown = [column for column in columns if column not in known]
+    missing = [column for column in layout.required_columns if column not in columns]
     if repeated:
         rule = "csv.duplicate_column"
         problem = f"the header names {_listed(repeated)} more than once; name each column once"
     elif unknown:
         rule = "csv.unknown_column"
-        problem = f"the header names unknown column(s) {_listed(unknown)}; {HEADER_HINT}"
+        problem = f"the header names unknown column(s) {_listed(unknown)}; {hint}"
     elif missing:
         rule = "csv.missing_column"
-        problem = f"the header {quoted(header)} lacks {', '.join(missing)}; {HEADER_HINT}"
+        problem = f"the header {quoted(header)} lacks {', '.join(missing)}; {hint}"
     else:
         return
-    raise FormatRejected(Rejection(rule, 1, f"line 1: {problem}"))
+    raise FormatRejected(Rejection(rule, line, f"line {line}: {problem}"))
 
 
-def _columns(header: str) -> list[str]:
+def _columns(header: str, separator: str) -> list[str]:
     """The column names of the header line; csv.Error if it is not a line of CSV."""
     # strict: a quote left open would run into the next lines, where polars reads the header
-    return [column.strip() for column in next(csv.reader([header], strict=True), [])]
+    rows = csv.reader([header], delimiter=separator, strict=True)
+    return [column.strip() for column in next(rows, [])]
 
 
-def _header_text(first_line: bytes) -> str:
-    """The text of the file's first line without its byte order mark and line end;
-    csv.not_utf8 names the first byte that is not UTF-8."""
-    skipped = len(UTF8_BOM) if first_line.startswith(UTF8_BOM) else 0
+def _header_text(header: bytes, line: int) -> str:
+    """The text of the header line without a byte order mark and line end; csv.not_utf8
+    names the first byte that is not UTF-8."""
+    skipped = len(UTF8_BOM) if header.startswith(UTF8_BOM) else 0
     try:
-        return first_line[skipped:].decode("utf-8").removesuffix("\r")
+        return header[skipped:].decode("utf-8").removesuffix("\r")
     except UnicodeDecodeError as error:
         position = skipped + error.start
-    raise FormatRejected(not_utf8(1, first_line, first_line[position]))
+    raise FormatRejected(not_utf8(line, header, header[position]))
 
 
-def too_few_fields(file: Source, line: int) -> Rejection | None:
+def too_few_fields(file: Source, layout: CsvLayout, line: int) -> Rejection | None:
     """csv.too_few_fields when the offending line's fields stop before a column a reading
     cannot leave empty: the row then breaks that column's rule, which would name the value
     it lacks as if it were an empty one. Only read for a file already refused."""
-    columns = _columns(_header_text(file.first_line()))
+    columns = _columns(_header_text(file.header(), file.header_line), layout.separator)
     text = file.line_numbered(line).decode("utf-8", "replace")
     try:
-        fields = next(csv.reader([text]), [])
+        fields = next(csv.reader([text], delimiter=layout.separator), [])
     except csv.Error:  # a value beyond csv's field size limit: the line's own rule words it
         return None
-    lacking = [column for column in columns[len(fields) :] if column in NEVER_EMPTY]
+    never_empty = {layout.columns[part] for part in NEVER_EMPTY if part in layout.columns}
+    lacking = [column for column in columns[len(fields) :] if column in never_empty]
     if not lacking:
         return None
     return Rejection(
@@ -91,8 +104,12 @@ def too_few_fields(file: Source, line: int) -> Rejection | None:
         line,
         f"line {line}: {quoted(text)} has {len(fields)} field(s) but the header names "
         f"{len(columns)} columns, so it has no {', '.join(lacking)}; write a field for every "
-        "column, separated by commas",
+        f"column, separated by {_named(layout.separator)}",
     )
+
+
+def _named(separator: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs"}[separator]
 
 
 def _listed(values: list[str]) -> str:

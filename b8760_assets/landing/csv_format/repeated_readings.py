@@ -9,11 +9,13 @@ import numpy as np
 import polars as pl
 
 from b8760_assets.config import ConnectorProperties
+from b8760_assets.landing.csv_format import repeated_walls
 from b8760_assets.landing.csv_format.blocks import row_batches
 from b8760_assets.landing.csv_format.parsed_rows import (
     parsed_values,
     trimmed_values,
 )
+from b8760_assets.landing.csv_format.repeated_walls import NOTHING_SEEN, REPEATED_WALL
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.formats import Rejection, quoted
 from b8760_assets.landing.reading_keys import READING_KEY
@@ -34,12 +36,16 @@ def first_repeated_reading(
     start = pl.col("interval_start")
     # A row without a meter id breaks a rule on its own line, before any repeat of it.
     known = start.is_not_null() & pl.col("meter_id").is_not_null()
-    found = [
-        parsed_values(trimmed_values(text), connector.timezone)
-        .filter(known & READING_KEY.is_in(candidates))
-        .select("meter_id", "interval_start", "interval_end", "start", "end", "line")
-        for text in (batch.as_text() for batch in row_batches(file, has_quotes))
-    ]
+    found, seen = [], NOTHING_SEEN
+    for batch in row_batches(file, has_quotes, connector.csv_layout):
+        parsed = parsed_values(trimmed_values(batch.as_text()), connector, seen)
+        if REPEATED_WALL in parsed.columns:
+            seen = repeated_walls.added(seen, repeated_walls.counts(parsed))
+        found.append(
+            parsed.filter(known & READING_KEY.is_in(candidates)).select(
+                "meter_id", "interval_start", "interval_end", "start", "end", "line"
+            )
+        )
     rows = pl.concat(found)
     repeats = rows.filter(~pl.struct("meter_id", start).is_first_distinct())
     if repeats.is_empty():

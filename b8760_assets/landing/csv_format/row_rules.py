@@ -10,7 +10,7 @@ import polars as pl
 from b8760_assets.config import ConnectorProperties
 from b8760_assets.config.meters import METER_ID_PATTERN
 from b8760_assets.config.values import KNOWN_UNITS
-from b8760_assets.landing.csv_format.timestamps import timestamp_problem
+from b8760_assets.landing.csv_format.timestamps import Clock, timestamp_problem
 from b8760_assets.landing.formats import QUALITY_FLAGS, Rejection, quoted
 from b8760_assets.landing.reading_rules import (
     RowRule,
@@ -29,6 +29,9 @@ def row_rules(connector: ConnectorProperties) -> list[RowRule]:
     """The rules on one row's values. A reading that repeats an earlier one, which may be in
     another batch, is found over the whole file (repeated_readings.py)."""
     start, end = pl.col("interval_start"), pl.col("interval_end")
+    layout = connector.csv_layout
+    decimal = "a dot" if layout.decimal == "." else "a comma"
+    example = "12" + layout.decimal + "5"
     return [
         RowRule(
             ~pl.col("meter_id").str.contains(METER_ID_REGEX).fill_null(False),
@@ -42,7 +45,7 @@ def row_rules(connector: ConnectorProperties) -> list[RowRule]:
         *(
             RowRule(
                 pl.col(target).is_null(),
-                partial(_timestamp_rejection, column=column, timezone=connector.timezone),
+                partial(_timestamp_rejection, column=column, connector=connector),
             )
             for column, target in TIMESTAMP_COLUMNS.items()
         ),
@@ -53,8 +56,8 @@ def row_rules(connector: ConnectorProperties) -> list[RowRule]:
             lambda row: row_rejection(
                 row,
                 "csv.bad_value",
-                f"value {quoted(row['value'])} is not a finite number; write it like 12.5 "
-                "(a dot for decimals, no thousands separators)",
+                f"value {quoted(row['value'])} is not a finite number; write it like {example} "
+                f"({decimal} for decimals, no thousands separators)",
             ),
         ),
         RowRule(
@@ -80,8 +83,23 @@ def row_rules(connector: ConnectorProperties) -> list[RowRule]:
     ]
 
 
-def _timestamp_rejection(row: dict[str, Any], column: str, timezone: str) -> Rejection:
-    return row_rejection(row, *timestamp_problem(column, row[column], timezone))
+def _timestamp_rejection(
+    row: dict[str, Any], column: str, connector: ConnectorProperties
+) -> Rejection:
+    """A start or end that is unusable, named as the file's header names it. A layout's end
+    is its start moved (wall_times.py): only its format or range can be wrong."""
+    layout = connector.csv_layout
+    wall_format = layout.timestamp_format
+    return row_rejection(
+        row,
+        *timestamp_problem(
+            layout.shown(column) if column in layout.columns else column,
+            row[column],
+            Clock.of(connector.timezone, layout),
+            wall_format,
+            in_zone=wall_format is None or column == "start",
+        ),
+    )
 
 
 def _bad_interval_rejection(row: dict[str, Any]) -> Rejection:

@@ -8,6 +8,7 @@ read CHUNK_BYTES at a time, whatever the file's size.
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +19,27 @@ CHUNK_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Source:
-    """A file's bytes, in memory or in a local file."""
+    """A file's bytes, in memory or in a local file, whose header follows `skip_lines` lines
+    that hold no readings (file.csv.skip.rows)."""
 
     content: bytes | Path
+    skip_lines: int = 0
+
+    @property
+    def header_line(self) -> int:
+        return self.skip_lines + 1
+
+    @cached_property
+    def header_start(self) -> int:
+        """The offset of the header's first byte: after the skipped lines' line ends."""
+        left, offset = self.skip_lines, 0
+        for chunk in self.chunks() if left else ():
+            ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == ord("\n"))
+            if left <= len(ends):
+                return offset + int(ends[left - 1]) + 1
+            left -= len(ends)
+            offset += len(chunk)
+        return offset
 
     def chunks(self, start: int = 0) -> Iterator[bytes]:
         if isinstance(self.content, bytes):
@@ -35,9 +54,9 @@ class Source:
             while chunk := file.read(CHUNK_BYTES):
                 yield chunk
 
-    def first_line(self) -> bytes:
-        """The bytes before the first LF (all of them if there is none)."""
-        return self._line_from(0)
+    def header(self) -> bytes:
+        """The header line's bytes before its LF (all of the rest if there is none)."""
+        return self._line_from(self.header_start)
 
     def line_holding(self, position: int) -> tuple[int, bytes]:
         """The number of the line that holds the byte at `position`, and its bytes."""
@@ -75,12 +94,14 @@ class Source:
         return found
 
     def text(self) -> io.TextIOBase:
-        """The file as text without its byte order mark, lines untranslated (for csv)."""
+        """The file as text from its header on, without a byte order mark, lines
+        untranslated (for csv)."""
         raw: io.BufferedIOBase
         if isinstance(self.content, bytes):
             raw = io.BytesIO(self.content)
         else:
             raw = open(self.content, "rb")  # noqa: SIM115 (closed with the wrapper)
+        raw.seek(self.header_start)
         return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
 
     def for_polars(self) -> bytes | str:

@@ -19,14 +19,15 @@ def check_line_ends(file: Source) -> bool:
     """Every CR is part of a CRLF line end. csv.line_ends names the line of the first that is
     not: polars would run a file of lone CRs into one line, and Python's csv refuse it.
 
-    Returns whether the file holds a double quote: only then may a value hold a line break.
+    Returns whether the file holds a double quote from its header on (the lines skipped
+    before it hold no values): only then may a value hold a line break.
     """
     has_quotes, offset, cr_at_end, lone_cr = False, 0, False, None
     for chunk in file.chunks():
         if cr_at_end and not chunk.startswith(b"\n"):
             lone_cr = offset - 1
             break
-        has_quotes = has_quotes or b'"' in chunk
+        has_quotes = has_quotes or b'"' in chunk[max(0, file.header_start - offset) :]
         match = re.search(rb"\r(?!\n)", chunk) if b"\r" in chunk else None
         cr_at_end = match is not None and match.start() == len(chunk) - 1
         if match is not None and not cr_at_end:
@@ -50,18 +51,20 @@ def check_line_ends(file: Source) -> bool:
     )
 
 
-def unreadable(file: Source, error: Exception) -> Rejection:
+def unreadable(file: Source, error: Exception, separator: str) -> Rejection:
     """Why polars could not read the file, found again line by line: this only runs on a file
     already refused, so it may take its time."""
     _check_utf8(file)
     with file.text() as text:
-        return _csv_problem(text, error)
+        return _csv_problem(text, file.skip_lines, separator, error)
 
 
-def _csv_problem(text: io.TextIOBase, error: Exception) -> Rejection:
-    rows = csv.reader(text, strict=True)
+def _csv_problem(text: io.TextIOBase, skipped: int, separator: str, error: Exception) -> Rejection:
+    """The first row of `text` (a file's, from its header on, after `skipped` lines) that
+    has more fields than the header, or breaks CSV's quoting."""
+    rows = csv.reader(text, delimiter=separator, strict=True)
     width = len(next(rows))
-    line = rows.line_num + 1
+    line = skipped + rows.line_num + 1
     try:
         for fields in rows:
             if len(fields) > width:
@@ -72,7 +75,7 @@ def _csv_problem(text: io.TextIOBase, error: Exception) -> Rejection:
                     f"header names {width} columns; quote values that hold a comma, or name "
                     "the column in the header",
                 )
-            line = rows.line_num + 1
+            line = skipped + rows.line_num + 1
     except csv.Error as bad:
         return Rejection(
             "csv.bad_quoting",

@@ -1,0 +1,70 @@
+"""Dagster's current CLI, `dg`, on the checkout as a user runs it: the definitions checked and
+listed, and a range of hours launched on the session's local stack against a real upload;
+none of it warns of a beta parameter or a superseded command."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from b8760_assets import local_stack
+from b8760_assets.cli.demo import SAMPLE_UPLOADS
+from b8760_assets.config import load_platform
+from b8760_assets.layout import ConnectorLayout
+from b8760_assets.partitions import HOUR, partition_of_hour
+from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+from b8760_assets.storage import StorageResource
+
+DG = str(Path(sys.executable).parent / "dg")
+CHECKOUT = Path(__file__).parents[1]
+# A Python warning as the warnings module prints it: "file.py:12: BetaWarning: Parameter ...".
+WARNING_LINE = re.compile(r"^\S+:\d+: \w+Warning: .*$", re.MULTILINE)
+H = datetime(2022, 3, 1, 10, tzinfo=UTC)
+
+
+def dg(*args: str) -> subprocess.CompletedProcess[str]:
+    """`dg ARGS` in the checkout, its output captured; it must succeed without a warning."""
+    result = subprocess.run([DG, *args], cwd=CHECKOUT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert WARNING_LINE.findall(result.stderr) == []
+    return result
+
+
+def test_dg_checks_and_lists_the_definitions(stack_env: dict, dagster_home: Path) -> None:
+    assert "All definitions loaded successfully." in dg("check", "defs").stdout
+    listed = json.loads(dg("list", "defs", "--json").stdout)
+    keys = {asset["asset_key"] for asset in listed["assets"]}
+    assert {
+        "warehouse/meters",
+        "ext_conn1/raw_landing_files",
+        "coned/warehouse_meter_links",
+    } <= keys
+
+
+def test_dg_launches_a_range_of_hours_on_an_upload(
+    stack_env: dict, dagster_home: Path, storage: StorageResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = ConnectorLayout(
+        load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"], f"landing-{os.urandom(4).hex()}"
+    )
+    monkeypatch.setenv("B8760_LANDING_BUCKET", layout.landing_bucket)
+    storage.ensure_bucket(layout.landing_bucket)
+    sample = SAMPLE_UPLOADS / "ext_conn1" / "chicago_2022-03-01.csv"
+    file_name = f"dg-{os.urandom(4).hex()}.csv"
+    uploaded = storage.upload_file(layout.landing_bucket, layout.landing_prefix + file_name, sample)
+    local_stack.backdate_upload(uploaded.bucket, uploaded.name, H + HOUR + timedelta(seconds=30))
+
+    dg(
+        "launch", "--assets", "group:ext_conn1",
+        "--partition-range", f"{partition_of_hour(H)}...{partition_of_hour(H + 2 * HOUR)}",
+    )  # fmt: skip
+
+    # The hour after H took the file in, whole; it left the landing zone.
+    archived = storage.read(layout.bucket, layout.accepted(H + HOUR, file_name))
+    assert archived.data == sample.read_bytes()
+    assert list(storage.list(layout.landing_bucket, layout.landing_prefix)) == []
