@@ -12,11 +12,7 @@ import dagster as dg
 from b8760_assets import settings
 from b8760_assets.config import Meter, Platform, load_platform
 from b8760_assets.landing.assets import build_raw_landing_files
-from b8760_assets.landing.deliveries import (
-    build_delivery_checks,
-    build_delivery_schedule,
-    freshness_policy,
-)
+from b8760_assets.landing.deliveries import build_delivery_checks, build_delivery_schedule
 from b8760_assets.landing.sensors import build_landing_zone_sensor
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_links import build_meter_links
@@ -40,8 +36,6 @@ def connector_chain(layout: ConnectorLayout, meters: Sequence[Meter]) -> list[dg
     """Raw landing files -> standardized readings -> warehouse meter links, one connector's."""
     by_id = {meter.id: meter for meter in meters}
     raw = build_raw_landing_files(layout, by_id)
-    if policy := freshness_policy(layout.connector):  # mapped only if any: 0.3 ms a connector
-        raw = raw.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=policy))
     standardized = build_standardized_readings(layout, by_id)
     return [raw, standardized, build_meter_links(layout, standardized.key)]
 

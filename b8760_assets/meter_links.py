@@ -114,6 +114,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         return dg.MaterializeResult(
             metadata={
                 "readings_loaded": loaded,
+                "dagster/row_count": loaded,
                 "batches": len(batches),
                 "merge_jobs": jobs,
                 "table": warehouse.table_id(READINGS_TABLE),

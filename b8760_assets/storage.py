@@ -37,6 +37,8 @@ STORAGE_REQUEST_TIMEOUT_S = 60.0
 T = TypeVar("T")
 R = TypeVar("R")
 STORAGE_SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
+# The Cloud console's page of one object, followed by <bucket>/<name>.
+CONSOLE_OBJECT_URL = "https://console.cloud.google.com/storage/browser/_details"
 
 
 class StorageError(Exception):
@@ -163,6 +165,14 @@ class StorageResource(GCSResource):
     def download_url(self, bucket: str, name: str) -> str:
         """The JSON API URL that returns the object's bytes (GET, with a bearer token in GCP)."""
         return f"{self.api_endpoint}/storage/v1/b/{bucket}/o/{quote(name, safe=':')}?alt=media"
+
+    def page_url(self, bucket: str, name: str) -> str:
+        """Where a person opens the object in a browser: the Cloud console's page of it in GCP
+        (the download URL wants a bearer token a browser does not send), the download itself
+        from an emulator."""
+        if self.project is None:
+            return self.download_url(bucket, name)
+        return f"{CONSOLE_OBJECT_URL}/{bucket}/{quote(name, safe='/:')}?project={self.project}"
 
     def _blob(self, bucket: str, name: str) -> storage.Blob:
         return self.get_client().bucket(bucket).blob(name)

@@ -89,18 +89,24 @@ def graphql_when_up(url: str, query: str, server: subprocess.Popen) -> dict:
     raise AssertionError(f"{url} did not answer within 120 s")
 
 
-def graphql(url: str, query: str) -> dict:
+def graphql(url: str, query: str, variables: Mapping[str, Any] | None = None) -> dict:
+    """The query's data; its errors, if any, as the AssertionError."""
+    body = {"query": query, "variables": dict(variables or {})}
     request = urllib.request.Request(
-        url, json.dumps({"query": query}).encode(), {"Content-Type": "application/json"}
+        url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=5) as response:
-        return json.load(response)["data"]
+        answer = json.load(response)
+    assert "errors" not in answer, answer["errors"]
+    return answer["data"]
 
 
-def wait_for(what: str, found: Callable[[], object], timeout_s: float) -> Any:
+def wait_for(
+    what: str, found: Callable[[], object], timeout_s: float, every_s: float = 0.05
+) -> Any:
     deadline = time.monotonic() + timeout_s
     while not (result := found()):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
-        time.sleep(0.05)
+        time.sleep(every_s)
     return result

@@ -39,11 +39,13 @@ class OwnPlatform:
         connector: str,
         first: datetime,
         last: datetime | None = None,
+        instance: dg.DagsterInstance | None = None,
         *,
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """One run of the connector's chain for the hour `first`, or for first..last when
-        later (one run, as a backfill with a single-run policy launches it)."""
+        later (one run, as a backfill with a single-run policy launches it), recorded in
+        `instance` (by default an ephemeral one)."""
         assets = [
             self.defs.get_assets_def(key)
             for key in self.defs.resolve_asset_graph().get_all_asset_keys()
@@ -54,12 +56,14 @@ class OwnPlatform:
                 assets,
                 partition_key=partition_of_hour(first),
                 resources=self.resources,
+                instance=instance,
                 raise_on_error=raise_on_error,
             )
         return dg.materialize(
             assets,
             tags=range_run_tags(first, last),
             resources=self.resources,
+            instance=instance,
             raise_on_error=raise_on_error,
         )
 

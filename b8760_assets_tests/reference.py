@@ -5,14 +5,19 @@ in bulk, in SQL or in JSON, slower and with nothing to tune.
   (Python) and the warehouse MERGE (SQL) must keep the same rows.
 - decode_meter_hour: a meter-hour object read back into standardized rows, by the field
   names docs/downloading.md gives participants.
+- completeness_by_slot: completeness.completeness by walking each meter's grid a slot at a
+  time and each slot a minute at a time.
 """
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from b8760_assets.completeness import ExpectedIntervals
 from b8760_assets.readings_schema import INTERVAL_KEY, VERSION
 from b8760_assets.standardized.meter_hours import UPLOADED_AT_FORMAT
 from b8760_assets.standardized.normalize import UTC_FORMAT
@@ -92,3 +97,28 @@ def decode_meter_hour(data: bytes) -> MeterHour:
         meter_known=document["meter_known"],
         rows=rows,
     )
+
+
+def completeness_by_slot(
+    readings: Sequence[tuple[str, datetime, datetime]],
+    meters: Mapping[str, ExpectedIntervals],
+    start: datetime,
+    end: datetime,
+) -> dict[tuple[str, date], tuple[int, int]]:
+    """(meter, local day) → (present, expected): every slot of the meter's grid (its interval
+    length from the epoch) starting in [start, end), in the local day of its start, present
+    when every minute of it lies in some reading (readings in whole minutes)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    counts: dict[tuple[str, date], tuple[int, int]] = {}
+    for meter_id, expected in meters.items():
+        length = timedelta(minutes=expected.minutes)
+        spans = [(s, e) for m, s, e in readings if m == meter_id]
+        slot = epoch + -((epoch - start) // length) * length
+        while slot < end:
+            day = slot.astimezone(ZoneInfo(expected.timezone)).date()
+            minutes = (slot + n * timedelta(minutes=1) for n in range(expected.minutes))
+            present = all(any(s <= m < e for s, e in spans) for m in minutes)
+            found, total = counts.get((meter_id, day), (0, 0))
+            counts[meter_id, day] = (found + present, total + 1)
+            slot += length
+    return counts

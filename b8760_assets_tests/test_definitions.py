@@ -13,7 +13,9 @@ from b8760_assets.config import load_platform
 from b8760_assets.definitions import build_definitions, defs
 from b8760_assets.meter_links import READINGS_MERGE_POOL, READINGS_MERGES_AT_ONCE
 from b8760_assets.meter_registry import METERS_TABLE, build_meter_registry
+from b8760_assets.readings_schema import COLUMN_SCHEMA
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
+from b8760_assets.storage import StorageResource
 from b8760_assets.warehouse import WarehouseResource
 from b8760_assets.warehouse_limits import MAX_RUNNING_DML_PER_TABLE
 from b8760_assets_tests.dagster_processes import CHECKOUT, graphql, webserver
@@ -86,6 +88,39 @@ def test_the_registry_holds_the_meters_of_the_platform_it_was_built_for(
     assert dg.materialize([registry], resources={"warehouse": warehouse}).success
     rows = warehouse.query(f"SELECT DISTINCT connector FROM {METERS_TABLE}")
     assert rows == [{"connector": "coned"}]
+
+
+def test_a_chains_assets_carry_what_the_ui_shows(
+    storage: StorageResource, warehouse: WarehouseResource
+) -> None:
+    """Owners (the operating participant), kinds (the intake's file types among them), the
+    readings' columns, and a code reference to the line that defines each asset."""
+    sample = load_platform(SAMPLE_PLATFORM_DIR)
+    green_button = replace(sample.connectors["ext_conn10"], formats=("csv", "espi"))
+    platform = replace(sample, connectors={**sample.connectors, "ext_conn10": green_button})
+    resources = {"storage": storage, "warehouse": warehouse}
+    graph = build_definitions(platform, "landing", resources).resolve_asset_graph()
+    intake_kinds = {"coned": {"gcs", "csv"}, "ext_conn10": {"gcs", "csv", "xml"}}
+    for connector, kinds in intake_kinds.items():
+        raw, standardized, links = (
+            graph.get(dg.AssetKey([connector, name]))
+            for name in ("raw_landing_files", "standardized_readings", "warehouse_meter_links")
+        )
+        assert (raw.kinds, standardized.kinds, links.kinds) == (
+            kinds, {"gcs", "parquet"}, {"bigquery"},
+        )  # fmt: skip
+        for node in (raw, standardized, links):
+            assert node.owners == [f"team:{platform.connectors[connector].participant}"]
+            [reference] = node.metadata["dagster/code_references"].code_references
+            source = Path(reference.file_path).read_text().splitlines()
+            definition = source[reference.line_number - 1 :]  # from its decorator on
+            assert definition[0].strip() == "@chain_asset("
+            assert f"    def {node.key.path[-1]}(" in next(
+                line for line in definition if line.strip().startswith("def ")
+            )
+        assert "dagster/column_schema" not in raw.metadata
+        for node in (standardized, links):
+            assert node.metadata["dagster/column_schema"] == COLUMN_SCHEMA
 
 
 def test_dagster_cli_validates_and_materializes(stack_env: dict, dagster_home: Path) -> None:

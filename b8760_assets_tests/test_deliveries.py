@@ -147,18 +147,3 @@ def test_a_rejected_file_is_a_delivery_and_the_hours_run_checks_it(
     [evaluation] = [e for e in run.get_asset_check_evaluations() if e.check_name == DELIVERY_CHECK]
     assert evaluation.passed
     assert evaluation.metadata["last_delivery_hour"].value == hour_segment(last_complete)
-
-
-def test_the_catalog_freshness_of_a_connector_with_a_cadence(
-    storage: StorageResource, tmp_path: Path
-) -> None:
-    platform = own_platform(storage, root=cadences(tmp_path, ext_conn1="hourly", coned="daily"))
-    graph = platform.defs.resolve_asset_graph()
-
-    def window(connector: str) -> timedelta | None:
-        policy = graph.get(dg.AssetKey([connector, "raw_landing_files"])).freshness_policy
-        return policy.fail_window.to_timedelta() if policy else None
-
-    assert (window("ext_conn1"), window("coned"), window("ext_conn10")) == (
-        2 * HOUR, 25 * HOUR, None
-    )  # fmt: skip

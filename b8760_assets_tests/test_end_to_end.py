@@ -52,6 +52,17 @@ def test_upload_tick_run_download_and_warehouse(storage: StorageResource) -> Non
     assert {key.path[-1] for key in request.asset_selection} == {
         "raw_landing_files", "standardized_readings", "warehouse_meter_links"
     }  # fmt: skip
+    # What the UI shows of the run: each asset's row count, and a link to the hour's manifest.
+    metadata = {
+        name: run.asset_materializations_for_node(f"ext_conn1__{name}")[0].metadata
+        for name in ("raw_landing_files", "standardized_readings", "warehouse_meter_links")
+    }
+    assert {name: m["dagster/row_count"].value for name, m in metadata.items()} == {
+        "raw_landing_files": 5, "standardized_readings": 5, "warehouse_meter_links": 5
+    }  # fmt: skip
+    with urllib.request.urlopen(metadata["raw_landing_files"]["manifest"].value) as response:
+        manifest = json.load(response)
+    assert [entry["name"] for entry in manifest["files"]] == ["meters-2022-03-01.csv"]
 
     # A participant's HTTP GET of the seed's download contract.
     hour = datetime(2022, 3, 1, 14, tzinfo=UTC)

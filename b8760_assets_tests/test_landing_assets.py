@@ -14,7 +14,11 @@ from b8760_assets.landing.assets import (
     raw_landing_files_key,
 )
 from b8760_assets.landing.intake import take_in_hour
-from b8760_assets.landing.sensors import CONNECTOR_TAG, build_landing_zone_sensor
+from b8760_assets.landing.sensors import (
+    CONNECTOR_TAG,
+    QUIET_HOUR,
+    build_landing_zone_sensor,
+)
 from b8760_assets.layout import ConnectorLayout, hour_segment
 from b8760_assets.partitions import (
     HOUR,
@@ -50,7 +54,8 @@ def test_materializing_an_hour_records_what_happened(
     assert check.check_name == REJECTED_FILES_CHECK
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
-    assert "bad.csv" in check.metadata["reasons"].value
+    assert check.metadata["rejected"].value == 1
+    assert "| `bad.csv` | csv.bad_value | 3 |" in check.metadata["reasons"].value
 
 
 def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: ConnectorLayout) -> None:
@@ -130,6 +135,40 @@ def test_sensor_requests_one_run_per_connector_hour(
         # With the cursor lost, the run key is the same: Dagster launches it at most once.
         again = evaluate(sensor, instance, None, storage)
         assert [r.run_key for r in again.run_requests] == [request.run_key]
+
+
+def test_a_quiet_hour_is_recorded_done_for_the_whole_chain_without_a_run(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    """A connector with nothing waiting: its chain's assets are materialized for the hour by
+    the tick's events (as the daemon reports them), once, with no run; a connector with a file
+    waiting gets its run, and no quiet record."""
+    quiet = replace(layout, connector=replace(layout.connector, name="ext_conn10"))
+    chain = ("raw_landing_files", "standardized_readings", "warehouse_meter_links")
+    keys = {
+        each.connector.name: [dg.AssetKey([each.connector.name, name]) for name in chain]
+        for each in (layout, quiet)
+    }
+    sensor = build_landing_zone_sensor([layout, quiet], keys)
+    upload(storage, layout, "good.csv", GOOD_CSV)
+    hour = partition_of_hour(floor_hour(datetime.now(UTC)) - HOUR)
+
+    with dg.instance_for_test() as instance:
+        first = evaluate(sensor, instance, None, storage)
+        for event in first.asset_events:
+            instance.report_runless_asset_event(event)
+        assert evaluate(sensor, instance, first.cursor, storage).asset_events == []
+
+        assert [r.tags[CONNECTOR_TAG] for r in first.run_requests] == ["ext_conn1"]
+        assert instance.get_runs() == []
+        for key in keys["ext_conn10"]:
+            assert instance.get_materialized_partitions(key) == {hour}
+            [record] = instance.fetch_materializations(key, limit=10).records
+            materialization = record.asset_materialization
+            assert materialization.metadata["files"].value == 0
+            assert materialization.metadata["quiet_hour"].value == QUIET_HOUR
+        for key in keys["ext_conn1"]:
+            assert instance.get_materialized_partitions(key) == set()
 
 
 def test_a_tick_lists_the_landing_zone_once_whatever_the_connectors(

@@ -86,6 +86,19 @@ def test_list_by_prefix_pages_and_resumes(storage: StorageResource, bucket: str)
     assert after == names[20:]
 
 
+def test_folders_are_the_names_directly_under_a_prefix(
+    storage: StorageResource, bucket: str
+) -> None:
+    names = ["c/standardized/3/h1", "c/standardized/3/h2", "c/standardized/CHI-W.01/h1", "c/x"]
+    write_all(storage, bucket, ((name, b"x") for name in names))
+    assert storage.folders(bucket, "c/standardized/") == [
+        "c/standardized/3/",
+        "c/standardized/CHI-W.01/",
+    ]
+    assert storage.folders(bucket, "c/") == ["c/standardized/"]
+    assert storage.folders(bucket, "d/") == []
+
+
 def test_copy_verifies_and_delete_removes_the_source(storage: StorageResource, bucket: str) -> None:
     source = storage.write(bucket, "landing/a.csv", b"readings")
     copy = storage.copy(source, bucket, "raw/a.csv")

@@ -32,6 +32,8 @@ BENCHMARKS = (
     "definitions_load",
     "espi",
     "sensor_connectors",
+    "completeness_picture",
+    "quiet_hours",
 )
 
 

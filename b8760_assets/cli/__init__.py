@@ -9,6 +9,7 @@ from b8760_assets.cli.demo import demo
 from b8760_assets.cli.download import download
 from b8760_assets.cli.local import local
 from b8760_assets.cli.participant import participant
+from b8760_assets.cli.report import report
 from b8760_assets.cli.upload import upload
 from b8760_assets.cli.warehouse import warehouse
 
@@ -26,5 +27,6 @@ main.add_command(demo)
 main.add_command(download)
 main.add_command(local)
 main.add_command(participant)
+main.add_command(report)
 main.add_command(upload)
 main.add_command(warehouse)

@@ -13,16 +13,17 @@ from b8760_assets import settings
 from b8760_assets.cli.progress import progress
 from b8760_assets.layout import (
     hour_of_segment,
-    hour_segment,
     meter_hour_name,
-    meter_hours_folder,
-    standardized_folder,
 )
 from b8760_assets.ordered_map import ordered_map
 from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import POLARS_SCHEMA
 from b8760_assets.resources import storage_resource
-from b8760_assets.standardized.meter_hours import meter_hour_readings
+from b8760_assets.standardized.meter_hours import (
+    meter_hour_readings,
+    stored_meter_hours,
+    stored_meter_ids,
+)
 from b8760_assets.storage import ObjectMissing, StorageResource
 
 ALL_METERS = "*"
@@ -51,21 +52,8 @@ def meter_hours_in_range(
     """The names of the meter's objects that exist for the hours first..last: one listing per
     meter (its folder, or every meter's of the connector for ALL_METERS)."""
     first, last = hours
-    meters = (
-        storage.folders(bucket, standardized_folder(connector))
-        if meter_id == ALL_METERS
-        else [meter_hours_folder(connector, meter_id)]
-    )
-    return [
-        listed.name
-        for folder in meters
-        for listed in storage.list(
-            bucket,
-            folder,
-            start_offset=folder + hour_segment(first),
-            end_offset=folder + hour_segment(last + HOUR),
-        )
-    ]
+    meters = stored_meter_ids(storage, bucket, connector) if meter_id == ALL_METERS else [meter_id]
+    return stored_meter_hours(storage, bucket, connector, meters, first, last + HOUR)
 
 
 def write_readings(rows: pl.DataFrame, output: Path) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from b8760_assets.config import Meter
-from b8760_assets.landing.file_checks import KnownMeters
+from b8760_assets.landing.file_checks import FORMATS, KnownMeters
 from b8760_assets.landing.formats import Finding
 from b8760_assets.landing.intake import take_in_hours
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
@@ -45,12 +45,14 @@ def build_raw_landing_files(
         connector,
         RAW_LANDING_FILES,
         check=(REJECTED_FILES_CHECK, "Every file of the hour passed the landing check."),
-        kinds={"gcs"},
+        kinds={"gcs", *(FORMATS[name].kind for name in connector.formats)},
         description=(
             f"Files {connector.name} uploaded to "
-            f"gs://{layout.landing_bucket}/{layout.landing_prefix}, taken in by arrival hour: "
+            f"`gs://{layout.landing_bucket}/{layout.landing_prefix}`, taken in by arrival hour: "
             "checked, then archived under "
-            f"gs://{connector.bucket}/{layout.raw_prefix} or quarantined under rejected/."
+            f"`gs://{connector.bucket}/{layout.raw_prefix}` or quarantined under `rejected/`. "
+            "An hour in which nothing was uploaded is recorded by the landing-zone sensor, "
+            "without a run, as a quiet hour (files: 0)."
         ),
     )
     def raw_landing_files(
@@ -66,7 +68,7 @@ def build_raw_landing_files(
             log=context.log.info,
         )
         return dg.MaterializeResult(
-            metadata=intake_metadata(manifests),
+            metadata={**intake_metadata(manifests), **manifest_link(storage, layout, manifests)},
             check_results=[rejected_files_check(manifests)],
         )
 
@@ -86,10 +88,22 @@ def intake_metadata(manifests: list[Manifest]) -> dict[str, int | dg.MetadataVal
         "accepted_bytes": total_bytes(ACCEPTED),
         "rejected_bytes": total_bytes(REJECTED),
         "readings": sum(e.readings or 0 for e in entries),
+        "dagster/row_count": sum(e.readings or 0 for e in entries),
         "hours": len(manifests),
         "rejected_files": dg.MetadataValue.md(rejections_table(manifests)),
         "notices": dg.MetadataValue.md(notices_table(manifests)),
     }
+
+
+def manifest_link(
+    storage: StorageResource, layout: ConnectorLayout, manifests: list[Manifest]
+) -> dict[str, dg.MetadataValue]:
+    """The hour's manifest (every file's outcome), a click away: a run of one hour links to it;
+    a range's hours share one materialization's metadata, so it names their folder instead."""
+    if len(manifests) == 1:
+        name = layout.manifest(manifests[0].arrival_hour)
+        return {"manifest": dg.MetadataValue.url(storage.page_url(layout.bucket, name))}
+    return {"manifests": dg.MetadataValue.text(f"gs://{layout.bucket}/{layout.raw_prefix}")}
 
 
 def rejections_table(manifests: list[Manifest]) -> str:
@@ -116,16 +130,15 @@ def _findings_table(found: Sequence[tuple[Manifest, ManifestEntry, Finding]], no
 
 
 def rejected_files_check(manifests: list[Manifest]) -> dg.AssetCheckResult:
-    """A warning, not an error: rejected files are kept in quarantine and the rest flows on."""
-    rejected = {
-        e.name: f"{e.rejection.rule}: {e.rejection.message}"
-        for manifest in manifests
-        for e in manifest.files
-        if e.rejection is not None
-    }
+    """A warning, not an error: rejected files are kept in quarantine and the rest flows on.
+    The reasons are a table (file, rule, line, message), shown as it is in the check's view."""
+    rejected = sum(e.rejection is not None for manifest in manifests for e in manifest.files)
     return dg.AssetCheckResult(
         check_name=REJECTED_FILES_CHECK,
         passed=not rejected,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"rejected": len(rejected), "reasons": rejected},
+        metadata={
+            "rejected": rejected,
+            "reasons": dg.MetadataValue.md(rejections_table(manifests)),
+        },
     )

@@ -6,8 +6,8 @@ files), so nothing of its chain can say it is late: a check on its raw_landing_f
 hourly for every connector with a cadence by the schedule here, names the quiet hours. An
 hour counts as delivered when its run took in a file, accepted (raw/<hour>/) or rejected
 (rejected/<hour>/): a connector sending bad files is delivering, and the rejected-files check
-says so. The raw_landing_files asset also carries a Dagster `FreshnessPolicy` of the same
-window, so the asset catalog shows the connector's freshness next to its other assets.
+says so. No Dagster `FreshnessPolicy`: the landing-zone sensor records a quiet hour's assets
+as materialized (files: 0), so every asset would look fresh; the check reads the files.
 """
 
 from collections.abc import Iterable, Sequence
@@ -221,13 +221,3 @@ def build_delivery_schedule(checks: dg.AssetChecksDefinition) -> dg.ScheduleDefi
         )
 
     return connector_deliveries_schedule
-
-
-def freshness_policy(connector: ConnectorProperties) -> dg.FreshnessPolicy | None:
-    """The catalog's freshness of raw_landing_files, which materializes when the connector's
-    files are taken in: failing once the allowed quiet hours have passed since."""
-    if connector.cadence_hours is None:
-        return None
-    return dg.FreshnessPolicy.time_window(
-        fail_window=timedelta(hours=allowed_quiet_hours(connector) + 1)
-    )

@@ -85,6 +85,8 @@ class ReadingsFormat(ABC):
     name: str
     # How an uploader makes a file recognizable as this format, for the format.unknown message.
     hint: str
+    # The file type the UI shows among the intake asset's kinds.
+    kind: str
 
     @abstractmethod
     def detect(self, head: bytes, name: str) -> bool:

@@ -18,15 +18,19 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
 import pyarrow.parquet as pq
 
+from b8760_assets.completeness import day_start
+from b8760_assets.completeness_pictures import markdown
 from b8760_assets.config import Meter
+from b8760_assets.connector_report import connector_picture
 from b8760_assets.landing.assets import raw_landing_files_key
 from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, read_checked_readings
 from b8760_assets.landing.intake import archived_hours, read_manifest
@@ -34,9 +38,10 @@ from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
 from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
-from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA
+from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA, INTERVAL_START
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
+    MergedSpans,
     merge_meter_hour_document,
     meter_hour_documents,
     meter_hour_metadata,
@@ -54,6 +59,10 @@ UNIT_CHECK = "units_convert_to_meter_units"
 MERGE_ROWS = 100_000
 # Readings of unconvertible units kept as examples for the check (all are counted).
 EXAMPLES = 20
+# Local days a materialization's completeness picture covers at most: the last its readings
+# start in (each costs a listing per meter, and a read of each object the run did not merge).
+PICTURE_DAYS = 7
+COMPLETENESS = "completeness"
 
 
 @dataclass
@@ -85,9 +94,19 @@ class StandardizedTotals:
     batches: int = 0
     unconvertible: int = 0
     examples: list[pl.DataFrame] = field(default_factory=list)
+    # The earliest and latest interval starts standardized, and the merged objects' intervals
+    # of the days the completeness picture may show.
+    first: datetime | None = None
+    last: datetime | None = None
+    spans: MergedSpans = field(default_factory=MergedSpans)
 
     def add_rows(self, normalized: Normalized) -> None:
         rows = normalized.rows
+        if rows.height:
+            starts = pl.col(INTERVAL_START.name)
+            first, last = rows.select(starts.min().alias("first"), starts.max()).row(0)
+            self.first = first if self.first is None else min(self.first, first)
+            self.last = last if self.last is None else max(self.last, last)
         self.readings += rows.height
         self.meters.update(rows["meter_id"].unique().to_list())
         self.unknown_meters.update(
@@ -100,14 +119,32 @@ class StandardizedTotals:
                 self.examples.append(refused.head(EXAMPLES))
 
 
-def merge_meter_hours(storage: StorageResource, bucket: str, rows: pl.DataFrame) -> MergeOutcome:
+def recorded(
+    change: Callable[[bytes | None], bytes], name: str, spans: MergedSpans | None
+) -> Callable[[bytes | None], bytes]:
+    """The change, its outcome recorded in `spans` (the last call's is the one written)."""
+    if spans is None:
+        return change
+
+    def change_and_record(existing: bytes | None) -> bytes:
+        content = change(existing)
+        spans.record(name, content)
+        return content
+
+    return change_and_record
+
+
+def merge_meter_hours(
+    storage: StorageResource, bucket: str, rows: pl.DataFrame, spans: MergedSpans | None = None
+) -> MergeOutcome:
     """Merge standardized rows into their meter-hour objects (compare-and-swap, the newest
-    version of each interval winning, whatever order rows come in)."""
+    version of each interval winning, whatever order rows come in), recording the objects'
+    intervals in `spans` if given."""
     started = time.perf_counter()
     updates = (
         ObjectUpdate(
             name,
-            partial(merge_meter_hour_document, incoming=document),
+            recorded(partial(merge_meter_hour_document, incoming=document), name, spans),
             CONTENT_TYPE,
             meter_hour_metadata,
         )
@@ -142,7 +179,10 @@ class MeterHourMerge:
         if self.held:
             rows = pl.concat(self.held)
             self.held, self.height = [], 0
-            self.totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows))
+            totals = self.totals
+            totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows, totals.spans))
+            if totals.last is not None:  # none before the picture's first day can be in it
+                totals.spans.forget_before(totals.last - timedelta(days=PICTURE_DAYS + 1))
 
 
 class HourBatch:
@@ -239,8 +279,8 @@ def standardize_hour(
 
         def take(normalized: Normalized) -> None:
             batch.write(normalized.rows)
+            totals.add_rows(normalized)  # first: a merge it starts forgets by its latest start
             merge.add(normalized.rows)
-            totals.add_rows(normalized)
 
         try:
             for entry in files:
@@ -288,6 +328,49 @@ def standardize_file(
     path.unlink()
 
 
+def picture_window(totals: StandardizedTotals, timezone: str) -> tuple[datetime, datetime]:
+    """The local days (in `timezone`) the run's readings start in, the last PICTURE_DAYS at
+    most, whole: a file that stops short of its day's end shows the rest of the day missing."""
+    assert totals.first is not None and totals.last is not None
+    zone = ZoneInfo(timezone)
+    last = totals.last.astimezone(zone).date()
+    first = max(totals.first.astimezone(zone).date(), last - timedelta(days=PICTURE_DAYS - 1))
+    return day_start(first, timezone), day_start(last + timedelta(days=1), timezone)
+
+
+def completeness_markdown(
+    context: dg.AssetExecutionContext,
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    meters: Mapping[str, Meter],
+    totals: StandardizedTotals,
+    hours: Sequence[datetime],
+) -> dg.MetadataValue:
+    """The completeness picture of the run's meters over the days its readings touched, with
+    the connector's failed checks in those days and the run's hours (this run's unit check
+    among them, not recorded yet)."""
+    start, end = picture_window(totals, layout.connector.timezone)
+    check_keys = [
+        key
+        for key in context.job_def.asset_layer.asset_graph.asset_check_keys
+        if key.asset_key.path[0] == layout.connector.name
+    ]
+    picture = connector_picture(
+        storage,
+        context.instance,
+        layout,
+        list(meters.values()),
+        totals.meters,
+        check_keys,
+        start,
+        end,
+        arrival_hours=hours,
+        pending={UNIT_CHECK: hours} if totals.unconvertible else None,
+        merged=totals.spans,
+    )
+    return dg.MetadataValue.md(markdown(picture))
+
+
 def build_standardized_readings(
     layout: ConnectorLayout, meters: Mapping[str, Meter]
 ) -> dg.AssetsDefinition:
@@ -302,8 +385,8 @@ def build_standardized_readings(
         column_schema=COLUMN_SCHEMA,
         description=(
             f"{connector.name}'s readings, one object per meter per UTC hour at "
-            f"gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>, and "
-            f"each arrival hour's rows at batches/<hour>.parquet."
+            f"`gs://{connector.bucket}/{layout.standardized_prefix}<meter>/<hour>`, and "
+            f"each arrival hour's rows at `batches/<hour>.parquet`."
         ),
     )
     def standardized_readings(
@@ -317,9 +400,16 @@ def build_standardized_readings(
             f"{merged.objects} meter-hour objects"
         )
         examples = pl.concat(totals.examples).head(EXAMPLES) if totals.examples else None
+        picture = (
+            {COMPLETENESS: completeness_markdown(context, storage, layout, meters, totals, hours)}
+            if totals.readings
+            else {}
+        )
         return dg.MaterializeResult(
             metadata={
+                **picture,
                 "readings": totals.readings,
+                "dagster/row_count": totals.readings,
                 "meters": len(totals.meters),
                 "unknown_meters": len(totals.unknown_meters),
                 "meter_hours": merged.objects,

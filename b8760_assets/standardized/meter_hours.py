@@ -10,12 +10,19 @@ write.
 """
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
 import polars as pl
 
-from b8760_assets.layout import meter_hour_names
+from b8760_assets.layout import (
+    ConnectorLayout,
+    hour_segment,
+    meter_hour_names,
+    meter_hours_folder,
+    standardized_folder,
+)
+from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
     CONNECTOR,
@@ -34,6 +41,7 @@ from b8760_assets.readings_schema import (
     Column,
 )
 from b8760_assets.standardized.normalize import UTC_FORMAT
+from b8760_assets.storage import StorageResource
 
 # An upload time as the JSON holds it: fixed width to the microsecond, so that text order is
 # time order.
@@ -50,6 +58,8 @@ METADATA_PREFIX = "b8760-"
 _HOUR = pl.col(INTERVAL_START.name).dt.truncate("1h").alias("hour")
 _NAME_KEY = (pl.col(CONNECTOR.name), pl.col(METER_ID.name), _HOUR)
 _IDENTITY_FIELDS = ("connector", "participant", "meter_id", "hour")
+# The last instant before an end: the hour holding it is the last an [start, end) overlaps.
+LAST_INSTANT = timedelta(microseconds=1)
 # Rows turned into Python values at a time when documents are built for many objects.
 DOCUMENT_ROWS = 20_000
 
@@ -201,3 +211,90 @@ def meter_hour_readings(content: bytes) -> list[dict]:
         }
         for interval in document["intervals"]
     ]
+
+
+def stored_meter_ids(storage: StorageResource, bucket: str, connector: str) -> list[str]:
+    """The meters with objects under the connector's standardized/ folder (one delimited
+    listing, not their objects)."""
+    prefix = standardized_folder(connector)
+    return [folder.removeprefix(prefix).rstrip("/") for folder in storage.folders(bucket, prefix)]
+
+
+def stored_meter_hours(
+    storage: StorageResource,
+    bucket: str,
+    connector: str,
+    meter_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> list[str]:
+    """The names of the meters' objects for the UTC hours that [start, end) overlaps, meter
+    by meter: a listing per meter (in parallel), of those hours only (names sort as their
+    hours do)."""
+
+    def of_meter(meter_id: str) -> list[str]:
+        folder = meter_hours_folder(connector, meter_id)
+        listed = storage.list(
+            bucket,
+            folder,
+            start_offset=folder + hour_segment(start),
+            end_offset=folder + hour_segment(end - LAST_INSTANT + HOUR),
+        )
+        return [each.name for each in listed]
+
+    return [each for names in storage.in_parallel(of_meter, meter_ids) for each in names]
+
+
+Span = tuple[str, str, str]  # an interval's meter id, start and end, as the JSON holds them
+
+
+def spans(content: bytes) -> list[Span]:
+    """The intervals a meter-hour object holds."""
+    document = json.loads(content)
+    return [(document["meter_id"], each["start"], each["end"]) for each in document["intervals"]]
+
+
+class MergedSpans:
+    """The intervals of the meter-hour objects as a run's merges left them, by object name,
+    so that a picture of the run's days reads again only the objects the run did not touch.
+    Recorded as the merge's threads write; forget_before lets go of older hours."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, list[Span]] = {}
+
+    def record(self, name: str, content: bytes) -> None:
+        self.by_name[name] = spans(content)
+
+    def forget_before(self, hour: datetime) -> None:
+        first = hour_segment(hour)  # names end in their hour, and sort as their hours do
+        self.by_name = {
+            name: held for name, held in self.by_name.items() if name.rsplit("/", 1)[1] >= first
+        }
+
+
+def stored_intervals(
+    storage: StorageResource,
+    layout: ConnectorLayout,
+    meter_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    merged: MergedSpans | None = None,
+) -> pl.DataFrame:
+    """(meter_id, interval_start, interval_end) of every interval the meters' objects hold for
+    the UTC hours that [start, end) overlaps: those `merged` holds as they are, the others
+    read in parallel."""
+    held = {} if merged is None else merged.by_name
+    names = stored_meter_hours(storage, layout.bucket, layout.connector.name, meter_ids, start, end)
+    unread = [name for name in names if name not in held]
+    read = storage.in_parallel(lambda each: spans(storage.read(layout.bucket, each).data), unread)
+    rows = [row for name in names if name in held for row in held[name]]
+    rows += [row for each in read for row in each]
+    columns = (METER_ID.name, INTERVAL_START.name, INTERVAL_END.name)
+    text = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
+    return text.select(
+        METER_ID.name,
+        *(
+            pl.col(column.name).str.to_datetime(UTC_FORMAT, time_unit="us", time_zone="UTC")
+            for column in (INTERVAL_START, INTERVAL_END)
+        ),
+    )

@@ -36,6 +36,7 @@ class CsvFormat(ReadingsFormat):
     """Readings as CSV text (UTF-8, with or without a BOM; LF or CRLF line ends)."""
 
     name = "csv"
+    kind = "csv"
     hint = "a CSV file has a name ending in .csv or a first line naming the columns " + ", ".join(
         CsvLayout().required_columns
     )

@@ -57,6 +57,7 @@ class EspiFormat(ReadingsFormat):
     ReadingTypes and IntervalBlocks."""
 
     name = "espi"
+    kind = "xml"
     hint = f'a Green Button file is an Atom feed (<feed xmlns="{ATOM}">) of ESPI entries'
 
     def detect(self, head: bytes, name: str) -> bool:
