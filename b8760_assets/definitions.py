@@ -12,10 +12,11 @@ import dagster as dg
 from b8760_assets import settings
 from b8760_assets.config import Meter, Platform, load_platform
 from b8760_assets.landing.assets import build_raw_landing_files
+from b8760_assets.landing.deliveries import build_delivery_checks, build_delivery_schedule
 from b8760_assets.landing.sensors import build_landing_zone_sensor
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_links import build_meter_links
-from b8760_assets.meter_registry import build_meter_registry
+from b8760_assets.meter_registry import build_meter_registry, build_registry_automation
 from b8760_assets.resources import platform_resources
 from b8760_assets.standardized.assets import build_standardized_readings
 
@@ -51,15 +52,19 @@ def build_definitions(
         layout.connector.name: connector_chain(layout, platform.meters_of(layout.connector.name))
         for layout in layouts
     }
+    delivery_checks = build_delivery_checks(layouts)
     return dg.Definitions(
         assets=[
             build_meter_registry(platform),
             *(asset for chain in chains.values() for asset in chain),
         ],
+        asset_checks=delivery_checks,
+        schedules=[build_delivery_schedule(checks) for checks in delivery_checks],
         sensors=[
             build_landing_zone_sensor(
                 layouts, {name: [a.key for a in chain] for name, chain in chains.items()}
-            )
+            ),
+            build_registry_automation(),
         ],
         resources=resources,
         # A chain's three steps run one after the other, so a process per step (Dagster's

@@ -86,6 +86,14 @@ def name_digest(file_name: str) -> str:
     return hashlib.sha256(file_name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _hour_under(prefix: str, name: str) -> datetime | None:
+    """The hour of `<prefix><hour>/...`, if the name's segment after prefix is one."""
+    try:
+        return hour_of_segment(name.removeprefix(prefix).split("/", 1)[0])
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class ConnectorLayout:
     """Names of a connector's landing objects, in the landing bucket and its participant's."""
@@ -131,11 +139,20 @@ class ConnectorLayout:
 
     def archived_hour(self, name: str) -> datetime | None:
         """The arrival hour of an object in the archive (raw/<hour>/...), if it names one."""
-        segment = name.removeprefix(self.raw_prefix).split("/", 1)[0]
-        try:
-            return hour_of_segment(segment)
-        except ValueError:
-            return None
+        return _hour_under(self.raw_prefix, name)
+
+    @property
+    def rejected_prefix(self) -> str:
+        """Where the arrival hours' quarantine folders are."""
+        return f"{self.connector.name}/rejected/"
+
+    def quarantine_folder(self, hour: datetime) -> str:
+        """rejected/<hour>/: the hour's rejected files."""
+        return self._hour_folder("rejected", hour)
+
+    def quarantined_hour(self, name: str) -> datetime | None:
+        """The arrival hour of a rejected file (rejected/<hour>/...), if it names one."""
+        return _hour_under(self.rejected_prefix, name)
 
     def manifest(self, hour: datetime) -> str:
         return self.archive_folder(hour) + MANIFEST_NAME
@@ -162,7 +179,7 @@ class ConnectorLayout:
         return self.archive_folder(hour) + file_name
 
     def rejected(self, hour: datetime, file_name: str) -> str:
-        return self._hour_folder("rejected", hour) + file_name
+        return self.quarantine_folder(hour) + file_name
 
     def checked_readings(self, hour: datetime, file_name: str) -> str:
         """An accepted file's readings as the landing check read them (Parquet): the only

@@ -13,7 +13,7 @@ from datetime import datetime
 import dagster as dg
 
 from b8760_assets.layout import ConnectorLayout
-from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
+from b8760_assets.meter_registry import METERS_TABLE, REGISTRY_KEY
 from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
 from b8760_assets.readings_schema import BIGQUERY_SCHEMA, COLUMN_SCHEMA
 from b8760_assets.readings_table import (
@@ -47,6 +47,19 @@ def unknown_meters_sql(staging: str) -> str:
     """
 
 
+def require_meters_table(warehouse: WarehouseResource) -> None:
+    """Readings are linked to `meters`; an empty table made here would mark every reading's
+    meter unknown and hide that the registry was never built."""
+    if METERS_TABLE not in warehouse.list_tables():
+        raise dg.Failure(
+            description=(
+                f"the warehouse has no meter registry yet: {warehouse.table_id(METERS_TABLE)} "
+                f"does not exist, so no reading could be linked to its meter; materialize "
+                f"{REGISTRY_KEY.to_user_string()} (the meter XML files) first, then this hour again"
+            )
+        )
+
+
 def hour_batches(
     storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
 ) -> list[str]:
@@ -68,7 +81,7 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
     @chain_asset(
         connector,
         WAREHOUSE_METER_LINKS,
-        deps=[upstream, dg.AssetKey(["warehouse", METERS_TABLE])],
+        deps=[upstream, REGISTRY_KEY],
         checks=[
             (
                 UNKNOWN_METERS_CHECK,
@@ -87,8 +100,8 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
         batches = hour_batches(storage, layout, hours_of_run(context))
+        require_meters_table(warehouse)
         ensure_readings_table(warehouse)
-        warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA, clustered_by=["connector"])
         drop_left_staging_tables(warehouse, context.instance, log=context.log.info)
         staging = staging_table(connector.name, context.run.run_id)
         warehouse.ensure_table(staging, BIGQUERY_SCHEMA)

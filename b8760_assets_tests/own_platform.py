@@ -40,6 +40,8 @@ class OwnPlatform:
         first: datetime,
         last: datetime | None = None,
         instance: dg.DagsterInstance | None = None,
+        *,
+        raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
         """One run of the connector's chain for the hour `first`, or for first..last when
         later (one run, as a backfill with a single-run policy launches it), recorded in
@@ -55,9 +57,14 @@ class OwnPlatform:
                 partition_key=partition_of_hour(first),
                 resources=self.resources,
                 instance=instance,
+                raise_on_error=raise_on_error,
             )
         return dg.materialize(
-            assets, tags=range_run_tags(first, last), resources=self.resources, instance=instance
+            assets,
+            tags=range_run_tags(first, last),
+            resources=self.resources,
+            instance=instance,
+            raise_on_error=raise_on_error,
         )
 
 

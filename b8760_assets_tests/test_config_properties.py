@@ -10,7 +10,11 @@ import pytest
 
 from b8760_assets.config import ConfigError, ConfigProblem, ConnectorProperties, read_properties
 from b8760_assets.config.csv_layout import CsvLayout
-from b8760_assets.config.properties import DEFAULT_MAX_FILE_BYTES
+from b8760_assets.config.properties import (
+    DEFAULT_GRACE_HOURS,
+    DEFAULT_MAX_FILE_BYTES,
+    NO_CADENCE,
+)
 from b8760_assets_tests.config_files import (
     CONED,
     declared_entity_problem,
@@ -74,6 +78,24 @@ def test_external_connector_and_default_max_file_size(tmp_path: Path) -> None:
 
     assert (connector.name, connector.external) == ("ext_conn1", True)
     assert connector.max_file_bytes == DEFAULT_MAX_FILE_BYTES
+
+
+def test_a_connector_without_a_cadence_is_expected_at_none(tmp_path: Path) -> None:
+    connector = read_properties(write_properties(tmp_path / "coned"))
+
+    assert (connector.delivery_cadence, connector.cadence_hours) == (NO_CADENCE, None)
+    assert connector.delivery_grace_hours == DEFAULT_GRACE_HOURS
+
+
+@pytest.mark.parametrize(
+    ("cadence", "grace", "hours"), [("hourly", "0", 1), ("daily", "3", 24), ("weekly", "168", 168)]
+)
+def test_delivery_cadence_and_grace(tmp_path: Path, cadence: str, grace: str, hours: int) -> None:
+    entries = {**CONED, "delivery.cadence": cadence, "delivery.grace.hours": grace}
+
+    connector = read_properties(write_properties(tmp_path / "coned", entries))
+
+    assert (connector.cadence_hours, connector.delivery_grace_hours) == (hours, int(grace))
 
 
 def test_values_are_read_without_surrounding_whitespace(tmp_path: Path) -> None:
@@ -181,6 +203,11 @@ def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
         ("validation.spike.ratio", "1e1", "'1e1' is not a spike ratio; write a decimal number"),
         ("validation.zero.run.hours", "nan", "'nan' is not a number of hours"),
         ("validation.zero.run.hours", "0.0", "'0.0' is not a positive number of hours"),
+        ("delivery.cadence", "Hourly", "unknown delivery cadence 'Hourly'; expected one of daily"),
+        ("delivery.cadence", "2h", "unknown delivery cadence '2h'"),
+        ("delivery.grace.hours", "169", "'169' is not a whole number of hours from 0 to 168"),
+        ("delivery.grace.hours", "-1", "'-1' is not a whole number of hours"),
+        ("delivery.grace.hours", "1.5", "'1.5' is not a whole number of hours"),
     ],
 )
 def test_bad_value(tmp_path: Path, key: str, value: str, message: str) -> None:

@@ -16,8 +16,9 @@ from b8760_assets.config import load_platform
 from b8760_assets.landing.intake import read_manifest
 from b8760_assets.landing.manifest import ACCEPTED
 from b8760_assets.layout import ConnectorLayout
+from b8760_assets.meter_registry import build_meter_registry
 from b8760_assets.partitions import HOUR, partition_of_hour
-from b8760_assets.resources import storage_resource
+from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets_tests.dagster_processes import (
     checkout_instance_config,
@@ -89,8 +90,13 @@ def test_a_week_of_a_connector_backfilled_through_graphql_is_one_run(
     instance: dg.DagsterInstance, start_daemon: Callable[[], subprocess.Popen]
 ) -> None:
     storage = storage_resource()
-    layout = ConnectorLayout(
-        load_platform(SAMPLE_PLATFORM_DIR).connectors[CONNECTOR], landing_bucket()
+    platform = load_platform(SAMPLE_PLATFORM_DIR)
+    layout = ConnectorLayout(platform.connectors[CONNECTOR], landing_bucket())
+    # The readings' links need the registry: built on the daemon's instance, so that its
+    # automation does not build it beside the backfill.
+    registry = build_meter_registry(platform)
+    assert dg.materialize(
+        [registry], instance=instance, resources={"warehouse": warehouse_resource()}
     )
     storage.ensure_bucket(layout.landing_bucket)
     for hour, name in UPLOADED.items():
@@ -110,7 +116,7 @@ def test_a_week_of_a_connector_backfilled_through_graphql_is_one_run(
         )
 
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
-    [run] = instance.get_runs()
+    [run] = [r for r in instance.get_runs() if r.tags.get("dagster/backfill")]
     assert [r["runId"] for r in backfill["runs"]] == [run.run_id]
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert run.tags["dagster/asset_partition_range_start"] == partition_of_hour(WEEK[0])

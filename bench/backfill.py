@@ -50,11 +50,11 @@ def partition(hour) -> str:
     return hour.strftime("%Y-%m-%d-%H:%M")
 
 
-def materialize(connector: str, *partition_args: str) -> float:
+def materialize(selection: str, *partition_args: str) -> float:
     started = time.perf_counter()
     completed = subprocess.run(
         [DAGSTER, "asset", "materialize", "-m", "b8760_assets.definitions",
-         "--select", f"group:{connector}", *partition_args],
+         "--select", selection, *partition_args],
         cwd=CHECKOUT, capture_output=True, text=True, timeout=7200,
     )  # fmt: skip
     seconds = time.perf_counter() - started
@@ -140,15 +140,16 @@ def run(size: str = "full") -> list[Result]:
         ):
             storage.ensure_bucket(landing)
             rows = upload_spans(storage, landing, "c000", hours, files)
+            materialize("warehouse/meters")  # the readings' links need the registry
             year_seconds = materialize(
-                "c000", "--partition-range", f"{partition(START)}...{partition(last)}"
+                "group:c000", "--partition-range", f"{partition(START)}...{partition(last)}"
             )
             # The next hour, with one hour's readings waiting, as the sensor would request it.
             next_hour = last + timedelta(hours=1)
             one_hour = pl.concat(hourly_readings(meter_ids(METERS), next_hour, 1))
             storage.write(landing, "c000/next-hour.csv", one_hour.write_csv().encode())
             local_stack.backdate_upload(landing, "c000/next-hour.csv", next_hour)
-            single_seconds = materialize("c000", "--partition", partition(next_hour))
+            single_seconds = materialize("group:c000", "--partition", partition(next_hour))
 
             with dg.DagsterInstance.get() as instance:
                 records = instance.get_run_records()  # newest first

@@ -33,6 +33,7 @@ def run(size: str = "full") -> list[Result]:
     from b8760_assets.landing.file_checks import check_file
     from b8760_assets.layout import ConnectorLayout
     from b8760_assets.meter_links import build_meter_links
+    from b8760_assets.meter_registry import build_meter_registry
     from b8760_assets.partitions import range_run_tags
     from b8760_assets.readings_schema import BIGQUERY_SCHEMA
     from b8760_assets.resources import storage_resource, warehouse_resource
@@ -83,6 +84,8 @@ def run(size: str = "full") -> list[Result]:
         assert job.output_rows == total, (job.output_rows, total)
 
     asset = build_meter_links(layout, dg.AssetKey([connector.name, "standardized_readings"]))
+    registry = build_meter_registry(load_platform(SAMPLE_PLATFORM_DIR))
+    assert dg.materialize([registry], resources={"warehouse": warehouse}).success
     with dg.instance_for_test() as instance:
         started = time.perf_counter()
         result = dg.materialize(

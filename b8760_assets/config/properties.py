@@ -21,6 +21,14 @@ KNOWN_FORMATS = frozenset({"csv", "espi"})
 CSV_FORMAT = "csv"
 ESPI_FORMAT = "espi"
 DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
+# How often a connector is expected to deliver a file, as the arrival hours between files
+# (landing/deliveries.py); "none", the default, is never late: a connector that delivers when
+# it has something (the sample's) is quiet, not late.
+CADENCE_HOURS = {"hourly": 1, "daily": 24, "weekly": 168}
+NO_CADENCE = "none"
+DEFAULT_GRACE_HOURS = 1
+# At most a week's grace: a late connector's quiet hours are looked for in a bounded window.
+MAX_GRACE_HOURS = 168
 
 # GCS bucket naming, restricted to names without the dotted (domain) form's longer limit.
 BUCKET_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
@@ -45,6 +53,13 @@ class ConnectorProperties:
     # Validation thresholds (docs/validation.md): the defaults unless properties.xml sets them.
     spike_ratio: float = DEFAULT_SPIKE_RATIO
     zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
+    delivery_cadence: str = NO_CADENCE
+    delivery_grace_hours: int = DEFAULT_GRACE_HOURS
+
+    @property
+    def cadence_hours(self) -> int | None:
+        """Arrival hours between the files expected, None if no cadence is expected."""
+        return CADENCE_HOURS.get(self.delivery_cadence)
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,12 @@ def _byte_count(text: str) -> int:
     return int(text)
 
 
+def _grace_hours(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_GRACE_HOURS:
+        raise InvalidValue(f"{text!r} is not a whole number of hours from 0 to {MAX_GRACE_HOURS}")
+    return int(text)
+
+
 KEYS: Mapping[str, Key] = {
     "connector.name": Key("name", lambda text: values.name(text, "connector")),
     "connector.external": Key("external", _boolean),
@@ -113,6 +134,12 @@ KEYS: Mapping[str, Key] = {
     "data.timezone": Key("timezone", values.timezone),
     "data.unit": Key("unit", values.unit),
     "data.start.hour": Key("start_hour", _utc_hour),
+    "delivery.cadence": Key(
+        "delivery_cadence",
+        lambda text: values.one_of(text, {*CADENCE_HOURS, NO_CADENCE}, "delivery cadence"),
+        default=NO_CADENCE,
+    ),
+    "delivery.grace.hours": Key("delivery_grace_hours", _grace_hours, default=DEFAULT_GRACE_HOURS),
     **LAYOUT_KEYS,
     "validation.spike.ratio": Key(
         "spike_ratio",
