@@ -19,7 +19,9 @@ from b8760_assets.meter_links import UNKNOWN_METERS_CHECK
 from b8760_assets.partitions import HOUR
 from b8760_assets.standardized.assets import COMPLETENESS, merge_meter_hours
 from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals
+from b8760_assets.standardized.validation_checks import CHECKS
 from b8760_assets.storage import StorageResource
+from b8760_assets.validation.rules import GAPS
 from b8760_assets_tests.config_files import copy_sample_platform, replace_in
 from b8760_assets_tests.landing_files import BAD_VALUE_CSV, upload
 from b8760_assets_tests.own_platform import OwnPlatform, own_platform
@@ -100,7 +102,7 @@ def test_report_writes_a_page_that_shows_the_gap_and_the_failed_check(
     assert printed.exit_code == 0, printed.output
     assert printed.stdout == (
         f"{page}: 4 meter(s), 2 day(s), 119 of 336 expected intervals present (35 %), "
-        "2 check(s) failed\n"
+        "3 check(s) failed\n"
     )
     text = page.read_text()
     assert 'title="CHI-0001 2022-03-01: 22 of 24 intervals (91 %)"' in text
@@ -108,8 +110,9 @@ def test_report_writes_a_page_that_shows_the_gap_and_the_failed_check(
     assert 'title="CHI-0002 2022-03-02: 0 of 96 intervals (0 %)"' in text
     assert 'title="CHI-W.01 2022-03-01: 0 of 24 intervals (0 %)"' in text  # no readings
     assert f'title="{UNKNOWN} 2022-03-01: 1 of 24 intervals (4 %)"' in text  # no meter XML
-    # The rejected file and the unknown meter's readings arrived on the 2nd: that day is marked.
-    failed = f"{REJECTED_FILES_CHECK}, {UNKNOWN_METERS_CHECK}"
+    # The rejected file, the unknown meter's readings and CHI-0001's gap (22 of 24 hours)
+    # arrived on the 2nd: that day is marked with the three checks.
+    failed = f"{CHECKS[GAPS]}, {REJECTED_FILES_CHECK}, {UNKNOWN_METERS_CHECK}"
     assert f'<td class="failed" title="{failed}">✖</td></tr>' in text
     assert "<li>✖ no_rejected_files: failed in 1 arrival hour(s): 2022-03-02 10:00 UTC</li>" in text
 
