@@ -4,6 +4,7 @@ python -m bench                        all of them, full size (about half an hou
 python -m bench --quick                all of them at a small size (a couple of minutes)
 python -m bench --only parse --only memory
 python -m bench --only espi             the Green Button format
+python -m bench --only ui_asset_graph   the UI's asset graph in headless Chromium
 python -m bench --json results.json    the table's figures and notes, for BENCHMARKS.md
 """
 
@@ -34,6 +35,7 @@ BENCHMARKS = (
     "sensor_connectors",
     "completeness_picture",
     "quiet_hours",
+    "ui_asset_graph",
 )
 
 
