@@ -10,7 +10,11 @@ webserver up, a first visit (a fresh browser context) is timed from navigation u
   (groups collapsed, one box per connector) before it draws any of it, so the first visible
   group box means the layout of every asset is done and the graph can be panned and opened;
 - one connector's graph (/locations/b8760/asset-groups/<last connector>/lineage, the view an
-  operator opens) shows the chain's three asset nodes.
+  operator opens) shows the chain's three asset nodes;
+- the global asset lineage, drawn, then its "Expand all groups" (Alt+E) pressed, shows an
+  expanded group (its collapse icon): all 4,500 asset nodes laid out, those near the
+  viewport drawn (which connectors, if any, depends on where the layout centres it); one
+  visit, of at most EXPANDED_WITHIN_S, reported as that with "not drawn within" past it.
 Best of `repeats` visits each. Target: each under 10 s at 1,500 connectors (the code location
 load is reported beside it, without a target: it is paid once per webserver start or reload).
 """
@@ -38,6 +42,8 @@ SIZES: dict[str, tuple[int, int, int]] = {
 LIMIT_S = 10.0
 LOAD_WITHIN_S = 600.0  # a code location of 1,500 connectors on two busy cores
 VIEW_WITHIN_MS = 300_000.0
+# Every group expanded is given one visit of at most this long (12 times the target).
+EXPANDED_WITHIN_S = 120.0
 GLOBAL_LINEAGE = "/asset-groups"
 
 
@@ -80,6 +86,12 @@ def measure(platform: Path | None, last_connector: str, repeats: int) -> dict:
         for name in CHAIN:
             expect(visible(page, name)).to_be_visible(timeout=VIEW_WITHIN_MS)
 
+    def all_expanded(page: Page) -> None:
+        global_graph_drawn(page)
+        page.keyboard.press("Alt+e")  # the graph's "Expand all groups"
+        expanded_group = page.get_by_role("img", name="unfold_less").filter(visible=True).first
+        expect(expanded_group).to_be_visible(timeout=EXPANDED_WITHIN_S * 1000)
+
     views: dict[str, tuple[str, Callable[[Page], None]]] = {
         "global_lineage": (GLOBAL_LINEAGE, global_graph_drawn),
         "connector_lineage": (group_lineage(last_connector), chain_drawn),
@@ -101,6 +113,11 @@ def measure(platform: Path | None, last_connector: str, repeats: int) -> dict:
                     best = min(visits, key=lambda one: one["seconds"])
                     found[view] = best["seconds"]
                     found[f"{view}_visits"] = visits
+                try:
+                    expanded = visit(browser, base_url, GLOBAL_LINEAGE, all_expanded)
+                    found["global_lineage_expanded"] = expanded["seconds"]
+                except AssertionError:  # Playwright's expect: not drawn in time
+                    found["global_lineage_expanded"] = None
     return found
 
 
@@ -118,22 +135,24 @@ def run(size: str = "full") -> list[Result]:
     notes = {"generated": generated, "sample": sample}
 
     def row(what: str, figure: str, limit_s: float | None) -> Result:
+        drawn = generated[figure] is not None
         return Result(
             benchmark=f"{LABEL}: {what}",
-            figure=generated[figure],
+            figure=generated[figure] if drawn else EXPANDED_WITHIN_S,
             figure_unit="s",
-            figure_label=label,
+            figure_label=label if drawn else f"{label}: not drawn within",
             baseline=sample[figure],
             baseline_unit="s",
             baseline_label=f"sample platform, {sample['asset_nodes']} assets",
             better="lower",
             target_text=f"< {limit_s:g} s" if limit_s else "",
-            met=None if limit_s is None else generated[figure] < limit_s,
+            met=None if limit_s is None else drawn and generated[figure] < limit_s,
             notes=notes,
         )
 
     return [
         row("global lineage drawn", "global_lineage", LIMIT_S),
         row("one connector's lineage drawn", "connector_lineage", LIMIT_S),
+        row("global lineage, every group expanded", "global_lineage_expanded", LIMIT_S),
         row("code location load (webserver up)", "code_location_load", None),
     ]
