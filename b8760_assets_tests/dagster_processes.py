@@ -61,8 +61,9 @@ def stop(process_group: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def webserver(port: int) -> Iterator[str]:
-    """`dagster-webserver` on workspace.yaml (what `make dev` serves); its GraphQL URL."""
+def webserver(port: int, ready_within_s: float = 120) -> Iterator[str]:
+    """`dagster-webserver` on workspace.yaml (what `make dev` serves); its GraphQL URL once it
+    answers, which it does only when it has loaded the code location."""
     server = subprocess.Popen(
         [str(BIN / "dagster-webserver"), "-w", "workspace.yaml", "-h", "127.0.0.1",
          "-p", str(port)],
@@ -70,32 +71,34 @@ def webserver(port: int) -> Iterator[str]:
     )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}/graphql"
-        graphql_when_up(url, "{ version }", server)
+        graphql_when_up(url, "{ version }", server, ready_within_s)
         yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def graphql_when_up(url: str, query: str, server: subprocess.Popen) -> dict:
+def graphql_when_up(url: str, query: str, server: subprocess.Popen, within_s: float = 120) -> dict:
     """The query's data once the server answers (it loads the code location first)."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         assert server.poll() is None, server.stderr and server.stderr.read()
         try:
             return graphql(url, query)
         except OSError:
             time.sleep(0.5)
-    raise AssertionError(f"{url} did not answer within 120 s")
+    raise AssertionError(f"{url} did not answer within {within_s:.0f} s")
 
 
-def graphql(url: str, query: str, variables: Mapping[str, Any] | None = None) -> dict:
+def graphql(
+    url: str, query: str, variables: Mapping[str, Any] | None = None, timeout_s: float = 5
+) -> dict:
     """The query's data; its errors, if any, as the AssertionError."""
     body = {"query": query, "variables": dict(variables or {})}
     request = urllib.request.Request(
         url, json.dumps(body).encode(), {"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
         answer = json.load(response)
     assert "errors" not in answer, answer["errors"]
     return answer["data"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from google.api_core.exceptions import ServiceUnavailable
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from b8760_assets import local_stack
 from b8760_assets.config import load_platform
@@ -25,10 +25,10 @@ from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
 from b8760_assets.resources import storage_resource, warehouse_resource
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR, landing_bucket
 from b8760_assets.storage import StorageResource, StoredObject
+from b8760_assets_tests.browser import CHROMIUM, chromium, ui_page, visible
 from b8760_assets_tests.dagster_processes import checkout_instance_config, own_instance, webserver
 from b8760_assets_tests.landing_files import GOOD_CSV, upload
 
-CHROMIUM = Path("/usr/bin/chromium")
 # The UI loads the code location and 43,000 partitions' statuses on two busy cores.
 expect.set_options(timeout=30_000)
 CONNECTOR = "ext_conn1"
@@ -131,12 +131,8 @@ def browser() -> Iterator[Browser]:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}; CI runs as root with Debian's registry and must have it")
         pytest.skip(f"{reason} where apt-get can, as root")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-background-networking"]
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -144,12 +140,8 @@ def page(browser: Browser, ui: tuple[str, Arranged]) -> Iterator[Page]:
     """A page on the webserver, Dagster's first-visit newsletter dialog dismissed whenever it
     shows."""
     base_url, _ = ui
-    context = browser.new_context(base_url=base_url, viewport={"width": 1600, "height": 1000})
-    context.set_default_timeout(30_000)
-    opened = context.new_page()
-    opened.add_locator_handler(opened.get_by_role("button", name="Skip"), lambda skip: skip.click())
-    yield opened
-    context.close()
+    with ui_page(browser, base_url) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -162,12 +154,6 @@ def screenshot(
         page.screenshot(path=artefacts / f"{request.node.name}-{view}.png", full_page=True)
 
     return take
-
-
-def visible(page: Page, text: str) -> Locator:
-    """The visible element of exactly this text (Dagster's truncating labels keep a hidden
-    copy of their text, to measure it)."""
-    return page.get_by_text(text, exact=True).filter(visible=True).first
 
 
 def section(page: Page, title: str) -> Locator:

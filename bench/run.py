@@ -5,6 +5,7 @@ python -m bench --quick                all of them at a small size (a couple of 
 python -m bench --only parse --only memory
 python -m bench --only espi             the Green Button format
 python -m bench --only validation       the validation rules
+python -m bench --only ui_asset_graph   the UI's asset graph in headless Chromium
 python -m bench --json results.json    the table's figures and notes, for BENCHMARKS.md
 """
 
@@ -36,6 +37,7 @@ BENCHMARKS = (
     "completeness_picture",
     "quiet_hours",
     "validation",
+    "ui_asset_graph",
 )
 
 
