@@ -36,6 +36,15 @@ READINGS_MERGES_AT_ONCE = 1
 READINGS_MERGE_POOL = "warehouse_readings_merge"
 
 
+def hold_readings_merge_pool(instance: dg.DagsterInstance) -> None:
+    """Give the pool its READINGS_MERGES_AT_ONCE slots before runs claim them. Dagster makes a
+    pool's default slots at its first claim, and two first claims at once on PostgreSQL (each
+    counting no slot yet) make one slot each: two MERGEs at once (test_postgres_instance.py)."""
+    storage = instance.event_log_storage
+    if storage.get_concurrency_info(READINGS_MERGE_POOL).slot_count != READINGS_MERGES_AT_ONCE:
+        storage.set_concurrency_slots(READINGS_MERGE_POOL, READINGS_MERGES_AT_ONCE)
+
+
 def unknown_meters_sql(staging: str) -> str:
     return f"""
         SELECT s.meter_id, COUNT(*) AS readings

@@ -20,6 +20,7 @@ from b8760_assets.landing.sensors import (
     build_landing_zone_sensor,
 )
 from b8760_assets.layout import ConnectorLayout, hour_segment
+from b8760_assets.meter_links import READINGS_MERGE_POOL, READINGS_MERGES_AT_ONCE
 from b8760_assets.partitions import (
     HOUR,
     floor_hour,
@@ -135,6 +136,21 @@ def test_sensor_requests_one_run_per_connector_hour(
         # With the cursor lost, the run key is the same: Dagster launches it at most once.
         again = evaluate(sensor, instance, None, storage)
         assert [r.run_key for r in again.run_requests] == [request.run_key]
+
+
+def test_the_sensor_gives_the_merge_pool_its_slots_before_it_asks_for_runs(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    # Left to Dagster, the slots are made at the first claims, which race on PostgreSQL.
+    sensor = build_landing_zone_sensor([layout], {"ext_conn1": [raw_landing_files_key(layout)]})
+    upload(storage, layout, "good.csv", GOOD_CSV)
+
+    with dg.instance_for_test() as instance:
+        pool = instance.event_log_storage.get_concurrency_info(READINGS_MERGE_POOL)
+        assert pool.slot_count == 0
+        assert evaluate(sensor, instance, None, storage).run_requests
+        pool = instance.event_log_storage.get_concurrency_info(READINGS_MERGE_POOL)
+        assert pool.slot_count == READINGS_MERGES_AT_ONCE
 
 
 def test_a_quiet_hour_is_recorded_done_for_the_whole_chain_without_a_run(

@@ -25,6 +25,7 @@ import dagster as dg
 
 from b8760_assets.landing.intake import is_upload, uploaded_at
 from b8760_assets.layout import ConnectorLayout, hour_segment
+from b8760_assets.meter_links import hold_readings_merge_pool
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
 from b8760_assets.storage import StorageResource
 
@@ -124,6 +125,8 @@ def build_landing_zone_sensor(
                     tags={CONNECTOR_TAG: name},
                 )
             )
+        if requests:
+            hold_readings_merge_pool(context.instance)
         return dg.SensorResult(
             run_requests=requests, asset_events=quiet, cursor=json.dumps(checked, sort_keys=True)
         )
