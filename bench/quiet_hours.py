@@ -14,12 +14,11 @@ evaluation.
 """
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.common import Result, unique_name
-from bench.sensor_tick import fill
+from bench.common import Result
+from bench.sensor_connectors import quiet_connectors
 
 if TYPE_CHECKING:
     from b8760_assets.config import ConnectorProperties
@@ -65,25 +64,10 @@ def storage_bytes(root: Path) -> int:
 def run(size: str = "full") -> list[Result]:
     import dagster as dg
 
-    from b8760_assets.config import load_platform
     from b8760_assets.landing.sensors import build_landing_zone_sensor
-    from b8760_assets.layout import ConnectorLayout
-    from b8760_assets.resources import storage_resource
-    from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 
     connectors = SIZES[size]
-    storage = storage_resource()
-    sample = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
-    landing, participant = unique_name("bench-landing"), unique_name("bench-participant")
-    storage.ensure_bucket(landing)
-    storage.ensure_bucket(participant)
-    layouts = [
-        ConnectorLayout(replace(sample, name=f"c{number:05d}", bucket=participant), landing)
-        for number in range(connectors)
-    ]
-    fill(
-        storage.api_endpoint, landing, [f"{layout.connector.name}/readme.txt" for layout in layouts]
-    )
+    storage, layouts = quiet_connectors(connectors)
     keys = {layout.connector.name: [dg.AssetKey([layout.connector.name, name]) for name in CHAIN]
             for layout in layouts}  # fmt: skip
     sensor = build_landing_zone_sensor(layouts, keys)
@@ -107,7 +91,7 @@ def run(size: str = "full") -> list[Result]:
         )
     assert recorded == len(tick.asset_events) == len(CHAIN) * connectors, recorded
     per_connector_day = len(tick.asset_events) / connectors * HOURS_A_DAY
-    run_day = run_events(sample) * HOURS_A_DAY
+    run_day = run_events(layouts[0].connector) * HOURS_A_DAY
     notes = {
         "connectors": connectors,
         "events_per_tick": len(tick.asset_events),

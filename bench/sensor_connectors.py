@@ -13,27 +13,29 @@ import statistics
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bench.common import Result, unique_name
 from bench.meter_hour_writes import raw_client
 from bench.sensor_tick import fill
+
+if TYPE_CHECKING:
+    from b8760_assets.layout import ConnectorLayout
+    from b8760_assets.storage import StorageResource
 
 NAME = "sensor_connectors"
 LIMIT_S = 15.0
 SIZES = {"full": (1_500, 5), "quick": (150, 3), "toy": (10, 1)}  # connectors, ticks
 
 
-def run(size: str = "full") -> list[Result]:
-    import dagster as dg
-
-    from b8760_assets import local_stack
+def quiet_connectors(connectors: int) -> tuple["StorageResource", list["ConnectorLayout"]]:
+    """`connectors` copies of the sample ext_conn1 in a landing bucket of their own, each
+    folder holding only readme.txt (quiet), and the storage they are in."""
     from b8760_assets.config import load_platform
-    from b8760_assets.landing.sensors import build_landing_zone_sensor
     from b8760_assets.layout import ConnectorLayout
     from b8760_assets.resources import storage_resource
     from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 
-    connectors, ticks = SIZES[size]
     storage = storage_resource()
     sample = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
     landing, participant = unique_name("bench-landing"), unique_name("bench-participant")
@@ -46,6 +48,18 @@ def run(size: str = "full") -> list[Result]:
     fill(
         storage.api_endpoint, landing, [f"{layout.connector.name}/readme.txt" for layout in layouts]
     )
+    return storage, layouts
+
+
+def run(size: str = "full") -> list[Result]:
+    import dagster as dg
+
+    from b8760_assets import local_stack
+    from b8760_assets.landing.sensors import build_landing_zone_sensor
+
+    connectors, ticks = SIZES[size]
+    storage, layouts = quiet_connectors(connectors)
+    landing = layouts[0].landing_bucket
     busy = layouts[::10]
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1, minutes=5)
 
