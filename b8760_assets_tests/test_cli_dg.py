@@ -12,13 +12,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterUnknownPartitionError
+from dagster._core.definitions.partitions.context import partition_loading_context
 
 from b8760_assets import local_stack
 from b8760_assets.cli.demo import SAMPLE_UPLOADS
 from b8760_assets.config import load_platform
 from b8760_assets.layout import ConnectorLayout
-from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
+from b8760_assets.partitions import (
+    HOUR,
+    IncompleteHourError,
+    arrival_hours,
+    floor_hour,
+    partition_of_hour,
+)
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 
@@ -101,3 +108,22 @@ def test_a_range_that_ends_in_the_current_hour_is_refused_naming_its_end(
         assert "Traceback" not in result.stderr
     with DagsterInstance.get() as instance:
         assert instance.get_run_records() == []
+
+
+def test_only_hours_not_over_get_the_incomplete_hour_error() -> None:
+    """A key before the connector's first hour, or not an hour, keeps Dagster's own error
+    (the CLI's "must have a PartitionsDefinition containing the passed partition key")."""
+    connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
+    hours = arrival_hours(connector)
+    current = floor_hour(datetime.now(UTC))
+    with partition_loading_context() as now:
+        hours.validate_partition_key(partition_of_hour(connector.start_hour), now)
+        for key in (partition_of_hour(connector.start_hour - HOUR), "2022-13-01-00:00", "x"):
+            with pytest.raises(DagsterUnknownPartitionError):
+                hours.validate_partition_key(key, now)
+    # An hour later (Dagster's clock, as the CLI passes it), that hour is one; the next is not.
+    with partition_loading_context(effective_dt=current + HOUR + timedelta(minutes=1)) as later:
+        hours.validate_partition_key(partition_of_hour(current), later)
+        for hour in (current + HOUR, current + 1000 * HOUR):
+            with pytest.raises(IncompleteHourError, match=partition_of_hour(hour)):
+                hours.validate_partition_key(partition_of_hour(hour), later)
