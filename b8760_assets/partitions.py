@@ -12,23 +12,73 @@ import warnings
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
+import click
 import dagster as dg
 
 from b8760_assets.config import ConnectorProperties
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.partitions.context import PartitionLoadingContext
 
 HOUR = timedelta(hours=1)
 PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
 
 
+class IncompleteHourError(dg.DagsterInvalidSubsetError, click.ClickException):
+    """A partition key asked for that is the current hour, or later: not a partition yet. The
+    error Dagster's CLI gives for a key not in the partitions, and a ClickException so that the
+    CLI prints it as one line ("Error: ...") rather than a traceback."""
+
+
+def incomplete_hour_message(partition_key: str, current: datetime) -> str:
+    return (
+        f"partition {partition_key} is not a complete hour (the current hour, "
+        f"{partition_of_hour(current)}, ends at {current + HOUR:%H:%M} UTC): an hour's files "
+        f"are taken in once it has ended; end the range at {partition_of_hour(current - HOUR)} "
+        "(the last complete hour) or run it later"
+    )
+
+
+class ArrivalHoursDefinition(dg.HourlyPartitionsDefinition):
+    """Hourly partitions that say why an hour not yet over is not one of them.
+
+    Dagster's CLI (`dagster asset materialize`, `dg launch`) checks both ends of a
+    `--partition-range` with this method and, on DagsterUnknownPartitionError, names the
+    range's first key whichever end failed (dagster/_cli/asset.py:180-191): an error of
+    another type passes through it with the key that is wrong. Keys before the first hour or
+    not hours at all keep Dagster's own error. Serialized, it is a plain time-window
+    definition (its subsets go through `to_serializable_subset`, as HourlyPartitionsDefinition's
+    do), so nothing outside the code location needs this class."""
+
+    def validate_partition_key(
+        self, partition_key: str, context: "PartitionLoadingContext"
+    ) -> None:
+        try:
+            super().validate_partition_key(partition_key, context)
+        except dg.DagsterUnknownPartitionError:
+            current = floor_hour(context.effective_dt)
+            if not _is_hour_from(partition_key, current):
+                raise
+            raise IncompleteHourError(incomplete_hour_message(partition_key, current)) from None
+
+
+def _is_hour_from(partition_key: str, hour: datetime) -> bool:
+    try:
+        return hour_of_partition(partition_key) >= hour
+    except ValueError:
+        return False
+
+
 @cache
-def _arrival_hours(start: datetime) -> dg.HourlyPartitionsDefinition:
-    return dg.HourlyPartitionsDefinition(
+def _arrival_hours(start: datetime) -> ArrivalHoursDefinition:
+    return ArrivalHoursDefinition(
         start_date=start.strftime(PARTITION_KEY_FORMAT), fmt=PARTITION_KEY_FORMAT, timezone="UTC"
     )
 
 
-def arrival_hours(connector: ConnectorProperties) -> dg.HourlyPartitionsDefinition:
+def arrival_hours(connector: ConnectorProperties) -> ArrivalHoursDefinition:
     """Hourly partitions from the connector's first hour of data to the last complete hour."""
     return _arrival_hours(connector.start_hour)
 
@@ -57,18 +107,13 @@ def floor_hour(moment: datetime) -> datetime:
 def hours_of_run(context: dg.AssetExecutionContext) -> list[datetime]:
     """The arrival hours of a run, refused if the last is not over yet: an hour takes in what
     was uploaded before it ended and then freezes its manifest, so a run of the current hour
-    would freeze it short. Dagster itself lets such a range through (a run's range tags are
-    not checked against the partitions) or names the range's first key instead of its end."""
+    would freeze it short. The CLI refuses such a key before a run starts
+    (ArrivalHoursDefinition), but a run's range tags set by hand or through `materialize()`
+    are not checked against the partitions."""
     hours = [hour_of_partition(partition) for partition in context.partition_keys]
     current = floor_hour(datetime.now(UTC))
     if hours and hours[-1] >= current:
-        last = partition_of_hour(hours[-1])
-        raise dg.Failure(
-            f"partition {last} is not a complete hour (the current hour, "
-            f"{partition_of_hour(current)}, ends at {current + HOUR:%H:%M} UTC): an hour's files "
-            f"are taken in once it has ended; end the range at {partition_of_hour(current - HOUR)} "
-            "(the last complete hour) or run it later"
-        )
+        raise dg.Failure(incomplete_hour_message(partition_of_hour(hours[-1]), current))
     return hours
 
 

@@ -7,16 +7,25 @@ import os
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance, DagsterUnknownPartitionError
+from dagster._core.definitions.partitions.context import partition_loading_context
 
 from b8760_assets import local_stack
 from b8760_assets.cli.demo import SAMPLE_UPLOADS
 from b8760_assets.config import load_platform
 from b8760_assets.layout import ConnectorLayout
-from b8760_assets.partitions import HOUR, partition_of_hour
+from b8760_assets.partitions import (
+    HOUR,
+    IncompleteHourError,
+    arrival_hours,
+    floor_hour,
+    partition_of_hour,
+)
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 from b8760_assets.storage import StorageResource
 
@@ -68,3 +77,53 @@ def test_dg_launches_a_range_of_hours_on_an_upload(
     archived = storage.read(layout.bucket, layout.accepted(H + HOUR, file_name))
     assert archived.data == sample.read_bytes()
     assert list(storage.list(layout.landing_bucket, layout.landing_prefix)) == []
+
+
+def test_a_range_that_ends_in_the_current_hour_is_refused_naming_its_end(
+    stack_env: dict, dagster_home: Path
+) -> None:
+    """Both CLIs, before any run: one line naming the end key (Dagster's own message names
+    the range's first key) and the last complete hour to end at instead."""
+    current = floor_hour(datetime.now(UTC))
+    if datetime.now(UTC) > current + HOUR - timedelta(minutes=2):
+        time.sleep((current + HOUR - datetime.now(UTC)).total_seconds() + 1)
+        current += HOUR
+    first, end = partition_of_hour(current - 2 * HOUR), partition_of_hour(current)
+    commands = [
+        [DG, "launch", "--assets", "group:ext_conn1", "--partition-range", f"{first}...{end}"],
+        [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
+         "b8760_assets.definitions", "--select", "group:ext_conn1",
+         "--partition-range", f"{first}...{end}"],
+    ]  # fmt: skip
+    for command in commands:
+        result = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 1, result.stdout + result.stderr
+        [error] = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
+        assert error == (
+            f"Error: partition {end} is not a complete hour (the current hour, {end}, ends at "
+            f"{current + HOUR:%H:%M} UTC): an hour's files are taken in once it has ended; end "
+            f"the range at {partition_of_hour(current - HOUR)} (the last complete hour) or run "
+            "it later"
+        )
+        assert "Traceback" not in result.stderr
+    with DagsterInstance.get() as instance:
+        assert instance.get_run_records() == []
+
+
+def test_only_hours_not_over_get_the_incomplete_hour_error() -> None:
+    """A key before the connector's first hour, or not an hour, keeps Dagster's own error
+    (the CLI's "must have a PartitionsDefinition containing the passed partition key")."""
+    connector = load_platform(SAMPLE_PLATFORM_DIR).connectors["ext_conn1"]
+    hours = arrival_hours(connector)
+    current = floor_hour(datetime.now(UTC))
+    with partition_loading_context() as now:
+        hours.validate_partition_key(partition_of_hour(connector.start_hour), now)
+        for key in (partition_of_hour(connector.start_hour - HOUR), "2022-13-01-00:00", "x"):
+            with pytest.raises(DagsterUnknownPartitionError):
+                hours.validate_partition_key(key, now)
+    # An hour later (Dagster's clock, as the CLI passes it), that hour is one; the next is not.
+    with partition_loading_context(effective_dt=current + HOUR + timedelta(minutes=1)) as later:
+        hours.validate_partition_key(partition_of_hour(current), later)
+        for hour in (current + HOUR, current + 1000 * HOUR):
+            with pytest.raises(IncompleteHourError, match=partition_of_hour(hour)):
+                hours.validate_partition_key(partition_of_hour(hour), later)

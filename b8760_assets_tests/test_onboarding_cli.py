@@ -10,6 +10,7 @@ import importlib
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from click.testing import CliRunner, Result
 from b8760_assets.access import gcp
 from b8760_assets.cli import main
 from b8760_assets.config import load_platform
+from b8760_assets.partitions import HOUR, floor_hour
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.config_files import copy_sample_platform, properties_xml
 from b8760_assets_tests.gcp_fake import FakeGcp
@@ -95,6 +97,29 @@ def test_onboarding_on_the_local_stack(
     assert again.exit_code == 0, again.output
     assert "exists, for participant_2: kept" in again.output
     assert f"readme: gs://{landing}/ext_conn2/readme.txt unchanged" in again.output
+
+
+def test_a_start_before_the_onboarding_hour_is_noted_with_its_missing_hours(
+    platform_dir: Path, landing: str
+) -> None:
+    """Hours before onboarding can take no upload in: each would read as Missing for good."""
+    started = datetime.now(UTC)
+    result = onboard_ext_conn2("--dry-run")
+
+    assert result.exit_code == 0, result.output
+    counts = {
+        (floor_hour(moment) - datetime(2024, 5, 1, tzinfo=UTC)) // HOUR
+        for moment in (started, datetime.now(UTC))
+    }
+    assert any(
+        f"note: data.start.hour 2024-05-01T00:00:00Z is {count:,} hour(s) before this one; no "
+        "upload can arrive in them, so each will read as Missing in the partitions view (the "
+        "default, this hour, has none)" in result.output
+        for count in counts
+    ), result.output
+    default = b8760("connector", "onboard", "ext_conn3", "--participant", "participant_2")
+    assert default.exit_code == 0, default.output
+    assert "note:" not in default.output
 
 
 def test_a_dry_run_changes_nothing(

@@ -47,6 +47,7 @@ from b8760_assets.config import ConfigError, ConnectorProperties, Platform
 from b8760_assets.config.new_connector import NewConnector, add_connector, try_connector
 from b8760_assets.config.properties import DEFAULT_MAX_FILE_BYTES
 from b8760_assets.layout import README_NAME, landing_prefix
+from b8760_assets.partitions import HOUR, floor_hour
 from b8760_assets.resources import storage_resource
 
 
@@ -108,6 +109,19 @@ def _configured(
     else:
         click.echo(f"properties.xml: wrote {platform.root / path}")
     return properties
+
+
+def _note_hours_before_onboarding(properties: ConnectorProperties, now: datetime) -> None:
+    """Arrival hours are upload times and the connector cannot upload before it is onboarded,
+    so a start before this hour makes hours that never take a file in, each Missing in the
+    partitions view for good (Dagster has no cheap record of them as done: docs/scaling.md)."""
+    before = (floor_hour(now) - properties.start_hour) // HOUR
+    if before > 0:
+        click.echo(
+            f"note: data.start.hour {properties.start_hour:%Y-%m-%dT%H:%M:%SZ} is {before:,} "
+            "hour(s) before this one; no upload can arrive in them, so each will read as Missing "
+            "in the partitions view (the default, this hour, has none)"
+        )
 
 
 def _bucket_of(platform: Platform, participant: str, bucket: str | None) -> str:
@@ -188,16 +202,18 @@ def onboard(
         planned_changes(connector_grants(name, scope), adding, gcp.connect(project).policies.get)
     properties = _existing(platform, name, participant, bucket)
     if properties is None:
+        now = datetime.now(UTC)
         new = NewConnector(
             name=name,
             participant=participant,
             bucket=_bucket_of(platform, participant, bucket),
             timezone=timezone,
             unit=unit,
-            start_hour=start_hour or f"{datetime.now(UTC):%Y-%m-%dT%H:00:00Z}",
+            start_hour=start_hour or f"{now:%Y-%m-%dT%H:00:00Z}",
             max_file_bytes=max_bytes,
         )
         properties = _configured(platform, new, scope.landing_bucket, dry_run)
+        _note_hours_before_onboarding(properties, now)
     _readme(properties, scope, project, dry_run)
     key_file = key_file or Path(f"{account_id(name)}.json")
     if project is not None and not dry_run:
