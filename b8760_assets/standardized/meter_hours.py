@@ -26,6 +26,7 @@ from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
     CONNECTOR,
+    ESTIMATED,
     FAILED_RULES,
     INTERVAL_END,
     INTERVAL_START,
@@ -116,11 +117,13 @@ def _identity(document: dict) -> tuple[str, ...]:
     return tuple(document[field] for field in _IDENTITY_FIELDS)
 
 
-def _version_key(interval: dict) -> tuple[str, str, int]:
-    """An interval's version in the order of readings_schema.VERSION: upload time (fixed-width
-    UTC text, to the microsecond), then source file, then line."""
+def _version_key(interval: dict) -> tuple[bool, str, str, int]:
+    """An interval's version as readings_schema orders it: a reading from a file before an
+    estimate (ESTIMATED), then VERSION's upload time (fixed-width UTC text, to the
+    microsecond), source file and line."""
     origin = interval["version"]
-    return origin["uploaded_at"], origin["source_file"], origin["line"]
+    from_a_file = interval.get("validation") != ESTIMATED
+    return from_a_file, origin["uploaded_at"], origin["source_file"], origin["line"]
 
 
 def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
