@@ -1,0 +1,128 @@
+"""Estimation (the first E of VEE), optional: the intervals of a short gap filled by linear
+interpolation between the readings on either side of it, flagged estimated.
+
+A gap is estimated when it lasts at most the connector's `validation.estimate.max.minutes`
+and both readings around it are of the meter's interval length, passed every rule
+(validated), are not placeholders (quality M) and share a unit. The k-th of n missing
+intervals reads before + (after - before) * k / (n + 1): one straight line of interval
+values from the reading before to the reading after, so the gap's energy is n times the mean
+of its two neighbours, whatever the meter's register read (no register is read). A real
+reading is never changed: estimates are new rows, and any reading a file brings for their
+interval beats them (readings_schema.ESTIMATED leads the version).
+"""
+
+from collections.abc import Callable
+
+import polars as pl
+
+from b8760_assets.readings_schema import ESTIMATED, LOCAL_FORMAT, NAMES, POLARS_SCHEMA
+from b8760_assets.validation.intervals import (
+    END,
+    LENGTH,
+    METER_LENGTH,
+    MINUTE_US,
+    ORDER,
+    START,
+    following,
+)
+from b8760_assets.validation.quality import VALIDATED
+
+# The quality an estimate carries beside its verdict: E, as the files' vocabulary says.
+ESTIMATED_QUALITY = "E"
+_NEXT = "_next_"  # prefix of the reading after's columns
+_NEIGHBOUR = ("value", "unit", "quality", "validation", "uploaded_at", "source_file",
+              "source_line", START, LENGTH)  # fmt: skip
+
+
+def _next(column: str) -> pl.Expr:
+    return pl.col(_NEXT + column)
+
+
+def _usable(column: Callable[[str], pl.Expr]) -> pl.Expr:
+    """A reading an estimate may lean on (its columns by `column`): validated, of its meter's
+    length, not a placeholder."""
+    return (
+        (column("validation") == VALIDATED)
+        & (column(LENGTH) == pl.col(METER_LENGTH))
+        & (column("quality") != "M").fill_null(True)
+    )
+
+
+def _next_is_newer() -> pl.Expr:
+    """The reading after has the greater version (upload time, source file, line)."""
+    uploaded, file, line = (pl.col(name) for name in ("uploaded_at", "source_file", "source_line"))
+    later_file = (_next("source_file") > file) | (
+        (_next("source_file") == file) & (_next("source_line") > line)
+    )
+    return (_next("uploaded_at") > uploaded) | ((_next("uploaded_at") == uploaded) & later_file)
+
+
+def _estimable_gaps(judged: pl.DataFrame, max_minutes: float) -> pl.DataFrame:
+    """Each reading followed by a gap estimation fills, with the reading after's columns."""
+    paired = judged.with_columns(following(name).alias(_NEXT + name) for name in _NEIGHBOUR)
+    gap = _next(START) - pl.col(END)
+    return paired.filter(
+        (gap > 0)
+        & (gap <= max_minutes * MINUTE_US)
+        & (gap % pl.col(METER_LENGTH) == 0)
+        & _usable(pl.col)
+        & _usable(_next)
+        & (_next("unit") == pl.col("unit"))
+    ).with_columns(missing=gap // pl.col(METER_LENGTH))
+
+
+def _local_starts(estimates: pl.DataFrame) -> pl.DataFrame:
+    """local_start of each estimate, in its meter's time zone (timezone)."""
+    parts = [
+        part.with_columns(
+            local_start=pl.col("interval_start")
+            .dt.convert_time_zone(zone)
+            .dt.strftime(LOCAL_FORMAT)
+        )
+        for (zone,), part in estimates.partition_by("timezone", as_dict=True).items()
+        if isinstance(zone, str)
+    ]
+    return pl.concat(parts) if parts else estimates
+
+
+def estimate_gaps(judged: pl.DataFrame, max_minutes: float) -> pl.DataFrame:
+    """The estimated intervals (readings_schema) of the gaps in judged: the prepared readings
+    (intervals.prepared) with their verdicts. An estimate's version is that of the newer of
+    its two neighbours, so a newer upload of either re-estimates the gap over an older one."""
+    gaps = _estimable_gaps(judged, max_minutes)
+    newer = _next_is_newer()
+    estimates = (
+        gaps.with_columns(
+            step=pl.int_ranges(1, pl.col("missing") + 1),
+            uploaded_at=pl.when(newer).then(_next("uploaded_at")).otherwise("uploaded_at"),
+            source_file=pl.when(newer).then(_next("source_file")).otherwise("source_file"),
+            source_line=pl.when(newer).then(_next("source_line")).otherwise("source_line"),
+        )
+        .explode("step")
+        .with_columns(
+            interval_start=(pl.col(END) + (pl.col("step") - 1) * pl.col(METER_LENGTH)).cast(
+                POLARS_SCHEMA["interval_start"]
+            ),
+            interval_end=(pl.col(END) + pl.col("step") * pl.col(METER_LENGTH)).cast(
+                POLARS_SCHEMA["interval_end"]
+            ),
+            value=pl.col("value")
+            + (_next("value") - pl.col("value")) * pl.col("step") / (pl.col("missing") + 1),
+            quality=pl.lit(ESTIMATED_QUALITY),
+            validation=pl.lit(ESTIMATED),
+            failed_rules=pl.lit(None, dtype=pl.String),
+        )
+    )
+    return _local_starts(estimates).select(NAMES).cast(POLARS_SCHEMA)
+
+
+def with_estimates(judged: pl.DataFrame, max_minutes: float | None) -> pl.DataFrame:
+    """The judged readings (readings_schema) with the estimates of their gaps (none if
+    max_minutes is None), in order of meter and start."""
+    rows = judged.select(NAMES)
+    if max_minutes is None:
+        return rows
+    estimates = estimate_gaps(judged, max_minutes)
+    if estimates.height == 0:
+        return rows
+    return pl.concat([rows, estimates]).sort(*ORDER, maintain_order=True)
