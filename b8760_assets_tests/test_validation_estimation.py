@@ -9,7 +9,11 @@ from datetime import datetime, timedelta
 import polars as pl
 import pytest
 
-from b8760_assets.standardized.meter_hours import merge_meter_hour_document, meter_hour_documents
+from b8760_assets.standardized.meter_hours import (
+    merge_meter_hour_document,
+    meter_hour_documents,
+    spans,
+)
 from b8760_assets.validation import Thresholds, Validation
 from b8760_assets_tests.standardized_rows import METERS, reading, standardized, utc, validated
 
@@ -183,3 +187,11 @@ def test_an_estimate_replaces_an_older_estimate() -> None:
     newest = [("2021-11-10T06:00:00Z", 30.0, "estimated")]
     assert merged(older, newer.rows) == newest
     assert merged(newer.rows, older) == newest
+
+
+def test_completeness_counts_an_estimated_interval_as_missing() -> None:
+    rows = estimating(*hourly({0: 10.0, 2: 30.0})).rows
+    objects = [merge_meter_hour_document(None, document)
+               for _, document in meter_hour_documents(rows)]  # fmt: skip
+    held = [start for content in objects for _, start, _ in spans(content)]
+    assert held == ["2021-11-10T05:00:00Z", "2021-11-10T07:00:00Z"]
