@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from b8760_assets.layout import meter_hour_name
+from b8760_assets.partitions import HOUR
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.config_files import copy_sample_platform, replace_in
 from b8760_assets_tests.landing_files import upload
@@ -59,10 +60,13 @@ def in_warehouse(platform: OwnPlatform) -> list[tuple]:
     return [(r["interval_start"], r["value"], r["quality"], r["validation"]) for r in rows]
 
 
-def upload_and_run(platform: OwnPlatform, name: str, values: dict, at: datetime) -> None:
+def upload_and_run(platform: OwnPlatform, name: str, values: dict, at: datetime) -> int:
+    """Upload a file, run its hour; the intervals the run estimated (its metadata)."""
     upload(platform.storage, platform.layouts[CONNECTOR], name, readings_csv(values), at=at)
-    hour = at.replace(minute=0, second=0, microsecond=0)
-    assert platform.run(CONNECTOR, hour).success
+    result = platform.run(CONNECTOR, at.replace(minute=0, second=0, microsecond=0))
+    assert result.success
+    [standardized] = result.asset_materializations_for_node(f"{CONNECTOR}__standardized_readings")
+    return standardized.metadata["estimated_intervals"].value
 
 
 def test_a_gap_is_estimated_then_replaced_by_the_real_reading(
@@ -70,7 +74,8 @@ def test_a_gap_is_estimated_then_replaced_by_the_real_reading(
 ) -> None:
     platform = estimating_platform(storage, tmp_path)
     first, second, third, fourth = QUARTERS
-    upload_and_run(platform, "day.csv", {first: 10.0, fourth: 40.0}, H + timedelta(minutes=10))
+    at = H + timedelta(minutes=10)
+    assert upload_and_run(platform, "day.csv", {first: 10.0, fourth: 40.0}, at) == 2
 
     estimated = [
         (first, 10.0, "A", "validated"),
@@ -81,7 +86,7 @@ def test_a_gap_is_estimated_then_replaced_by_the_real_reading(
     assert in_object(platform) == estimated
     assert in_warehouse(platform) == estimated
 
-    upload_and_run(platform, "late.csv", {second: 17.0}, H + timedelta(hours=2, minutes=5))
+    assert upload_and_run(platform, "late.csv", {second: 17.0}, at + 2 * HOUR) == 0
     replaced = [estimated[0], (second, 17.0, "A", "validated"), *estimated[2:]]
     assert in_object(platform) == replaced
     assert in_warehouse(platform) == replaced
@@ -96,10 +101,11 @@ def test_a_later_estimate_does_not_replace_a_real_reading(
 ) -> None:
     platform = estimating_platform(storage, tmp_path)
     first, second, third, fourth = QUARTERS
-    upload_and_run(platform, "second.csv", {second: 17.0}, H + timedelta(minutes=10))
+    at = H + timedelta(minutes=10)
+    assert upload_and_run(platform, "second.csv", {second: 17.0}, at) == 0
     # A resend of the hour without that reading, uploaded later: its gap is estimated.
     resend = {first: 10.0, fourth: 40.0}
-    upload_and_run(platform, "resend.csv", resend, H + timedelta(hours=2, minutes=5))
+    assert upload_and_run(platform, "resend.csv", resend, at + 2 * HOUR) == 2
 
     kept = [
         (first, 10.0, "A", "validated"),
