@@ -146,17 +146,30 @@ def test_an_estimate_across_the_fall_back_night_has_each_hours_offset() -> None:
     ]
 
 
-def test_an_estimate_has_the_version_of_its_newer_neighbour() -> None:
-    earlier = standardized(*hourly({0: 10.0}), uploaded_at=UPLOADED, source_file="a.csv")
-    later = standardized(
-        *hourly({2: 30.0}), uploaded_at=UPLOADED + timedelta(minutes=1), source_file="b.csv"
-    )
-    found = validated(pl.concat([later, earlier]), METERS, Thresholds(estimate_max_minutes=60))
+@pytest.mark.parametrize(
+    ("before", "after", "newer"),
+    [
+        ((0, "a.csv"), (1, "b.csv"), (1, "b.csv", 4)),  # the later upload
+        ((1, "a.csv"), (0, "b.csv"), (1, "a.csv", 2)),
+        ((0, "b.csv"), (0, "a.csv"), (0, "b.csv", 2)),  # then the later name
+        ((0, "a.csv"), (0, "a.csv"), (0, "a.csv", 4)),  # then the later line
+    ],
+)
+def test_an_estimate_has_the_version_of_its_newer_neighbour(
+    before: tuple, after: tuple, newer: tuple
+) -> None:
+    def uploaded(minutes: int, name: str, hour: int, value: float) -> pl.DataFrame:
+        at = UPLOADED + timedelta(minutes=minutes)
+        return standardized(*hourly({hour: value}), uploaded_at=at, source_file=name)
+
+    rows = pl.concat([uploaded(*before, 0, 10.0), uploaded(*after, 2, 30.0)])
+    found = validated(rows, METERS, Thresholds(estimate_max_minutes=60))
     [estimate] = found.rows.filter(pl.col("validation") == "estimated").iter_rows(named=True)
+    minutes, name, line = newer
     assert (estimate["uploaded_at"], estimate["source_file"], estimate["source_line"]) == (
-        UPLOADED + timedelta(minutes=1),
-        "b.csv",
-        4,
+        UPLOADED + timedelta(minutes=minutes),
+        name,
+        line,
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from b8760_assets.readings_schema import ESTIMATED, LOCAL_FORMAT, NAMES, POLARS_SCHEMA
+from b8760_assets.readings_schema import ESTIMATED, LOCAL_FORMAT, NAMES, POLARS_SCHEMA, VERSION
 from b8760_assets.validation.intervals import (
     END,
     LENGTH,
@@ -30,8 +30,7 @@ from b8760_assets.validation.quality import VALIDATED
 # The quality an estimate carries beside its verdict: E, as the files' vocabulary says.
 ESTIMATED_QUALITY = "E"
 _NEXT = "_next_"  # prefix of the reading after's columns
-_NEIGHBOUR = ("value", "unit", "quality", "validation", "uploaded_at", "source_file",
-              "source_line", START, LENGTH)  # fmt: skip
+_NEIGHBOUR = ("value", "unit", "quality", "validation", START, LENGTH, *VERSION)
 
 
 def _next(column: str) -> pl.Expr:
@@ -49,12 +48,11 @@ def _usable(column: Callable[[str], pl.Expr]) -> pl.Expr:
 
 
 def _next_is_newer() -> pl.Expr:
-    """The reading after has the greater version (upload time, source file, line)."""
-    uploaded, file, line = (pl.col(name) for name in ("uploaded_at", "source_file", "source_line"))
-    later_file = (_next("source_file") > file) | (
-        (_next("source_file") == file) & (_next("source_line") > line)
-    )
-    return (_next("uploaded_at") > uploaded) | ((_next("uploaded_at") == uploaded) & later_file)
+    """The reading after has the greater version (VERSION's columns, in order)."""
+    newer = pl.lit(False)
+    for name in reversed(VERSION):
+        newer = (_next(name) > pl.col(name)) | ((_next(name) == pl.col(name)) & newer)
+    return newer
 
 
 def _estimable_gaps(judged: pl.DataFrame, max_minutes: float) -> pl.DataFrame:
@@ -93,10 +91,8 @@ def estimate_gaps(judged: pl.DataFrame, max_minutes: float) -> pl.DataFrame:
     newer = _next_is_newer()
     estimates = (
         gaps.with_columns(
+            *(pl.when(newer).then(_next(name)).otherwise(name).alias(name) for name in VERSION),
             step=pl.int_ranges(1, pl.col("missing") + 1),
-            uploaded_at=pl.when(newer).then(_next("uploaded_at")).otherwise("uploaded_at"),
-            source_file=pl.when(newer).then(_next("source_file")).otherwise("source_file"),
-            source_line=pl.when(newer).then(_next("source_line")).otherwise("source_line"),
         )
         .explode("step")
         .with_columns(
