@@ -21,7 +21,6 @@ from b8760_assets.validation.intervals import (
     LENGTH,
     METER_LENGTH,
     MINUTE_US,
-    ORDER,
     START,
     following,
 )
@@ -56,13 +55,18 @@ def _next_is_newer() -> pl.Expr:
 
 
 def _estimable_gaps(judged: pl.DataFrame, max_minutes: float) -> pl.DataFrame:
-    """Each reading followed by a gap estimation fills, with the reading after's columns."""
-    paired = judged.with_columns(following(name).alias(_NEXT + name) for name in _NEIGHBOUR)
+    """Each reading followed by a gap estimation fills, with the reading after's columns.
+
+    The readings before a short gap are picked first and paired with the reading after
+    them by row number: most readings have no gap after them, and pairing every reading
+    would cost more than validating it."""
+    short = (following(START) - pl.col(END)).is_between(1, max_minutes * MINUTE_US)
+    before = judged.select(short.fill_null(False)).to_series().arg_true()
+    after = judged.select(_NEIGHBOUR)[before + 1]
+    paired = judged[before].hstack(after.rename(lambda name: _NEXT + name).get_columns())
     gap = _next(START) - pl.col(END)
     return paired.filter(
-        (gap > 0)
-        & (gap <= max_minutes * MINUTE_US)
-        & (gap % pl.col(METER_LENGTH) == 0)
+        (gap % pl.col(METER_LENGTH) == 0)
         & _usable(pl.col)
         & _usable(_next)
         & (_next("unit") == pl.col("unit"))
@@ -113,12 +117,11 @@ def estimate_gaps(judged: pl.DataFrame, max_minutes: float) -> pl.DataFrame:
 
 
 def with_estimates(judged: pl.DataFrame, max_minutes: float | None) -> pl.DataFrame:
-    """The judged readings (readings_schema) with the estimates of their gaps (none if
-    max_minutes is None), in order of meter and start."""
+    """The judged readings (readings_schema), then the estimates of their gaps (none if
+    max_minutes is None), each in order of meter and start. Not sorted together: the
+    meter-hour merge sorts by object anyway, and sorting an hour's rows again would cost
+    more than estimating them."""
     rows = judged.select(NAMES)
     if max_minutes is None:
         return rows
-    estimates = estimate_gaps(judged, max_minutes)
-    if estimates.height == 0:
-        return rows
-    return pl.concat([rows, estimates]).sort(*ORDER, maintain_order=True)
+    return pl.concat([rows, estimate_gaps(judged, max_minutes)])

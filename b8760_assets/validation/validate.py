@@ -31,8 +31,8 @@ from b8760_assets.validation.thresholds import Thresholds
 @dataclass(frozen=True)
 class Validation:
     """rows: the readings (readings_schema, ordered by meter and start) with their verdicts,
-    and the estimated intervals if the connector estimates gaps; cases: what each rule found
-    (rules.CASES_SCHEMA)."""
+    then the intervals estimated if the connector estimates gaps (validation/estimation.py);
+    cases: what each rule found (rules.CASES_SCHEMA)."""
 
     rows: pl.DataFrame
     cases: pl.DataFrame
