@@ -211,6 +211,8 @@ def meter_hour_readings(content: bytes) -> list[dict]:
             QUALITY.name: interval["quality"],
             LOCAL_START.name: interval["local_start"],
             METER_KNOWN.name: interval["meter_known"],
+            VALIDATION.name: interval.get("validation"),  # absent before validation existed
+            FAILED_RULES.name: interval.get("failed_rules"),
             UPLOADED_AT.name: _utc(interval["version"]["uploaded_at"]),
             ARRIVAL_HOUR.name: _utc(interval["arrival_hour"]),
             SOURCE_FILE.name: interval["version"]["source_file"],
