@@ -59,6 +59,9 @@ QUALITY = Column(
     "A actual, E estimated, M missing; null where the file gave no flag.",
     required=False,
 )
+# local_start's text: wall-clock time with its offset, which tells apart a fall-back night's
+# two 01:00s.
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 LOCAL_START = Column(
     "local_start",
     pl.String(),
@@ -76,7 +79,8 @@ VALIDATION = Column(
     pl.String(),
     "STRING",
     "The platform's verdict (docs/validation.md): validated, or questionable where the reading "
-    "broke a rule; null where standardized before validation.",
+    "broke a rule, or estimated where the platform filled a gap; null where standardized "
+    "before validation.",
     required=False,
 )
 FAILED_RULES = Column(
@@ -128,6 +132,10 @@ INTERVAL_KEY = tuple(column.name for column in COLUMNS if column.key)
 # later upload wins whatever its file is called and whichever hour's run took it in (GCS sets
 # timeCreated; no uploader can), and within a file a later line.
 VERSION = tuple(column.name for column in COLUMNS if column.version)
+# The verdict of an interval the platform estimated (validation/estimation.py) where no file
+# brought a reading. It leads the version: any reading a file brought beats an estimate of
+# its interval, whatever the upload times; between estimates VERSION decides.
+ESTIMATED = "estimated"
 
 POLARS_SCHEMA = pl.Schema({column.name: column.polars_type for column in COLUMNS})
 # The hour's Parquet batch as polars converts the rows, every column nullable: the warehouse's
@@ -152,7 +160,8 @@ COLUMN_SCHEMA = dg.TableSchema(
     constraints=dg.TableConstraints(
         other=[
             f"The newest reading of an interval ({', '.join(INTERVAL_KEY)}) is the one of the "
-            f"greatest ({', '.join(VERSION)})."
+            f"greatest ({', '.join(VERSION)}); a reading from a file beats any estimate "
+            f"({VALIDATION.name} = {ESTIMATED})."
         ]
     ),
 )

@@ -1,7 +1,8 @@
 """The warehouse's `readings` table: its name, its layout, and the MERGE that takes a run's
 staged readings into it, all from the readings' columns (readings_schema).
 
-The MERGE keeps the newest version of each interval, so that loading any hours' batches in
+The MERGE keeps the newest version of each interval (a reading from a file before any
+estimate, then the latest upload), so that loading any hours' batches in
 any order, any number of times, ends in the same table; on equal versions the staged row wins
 (a replay under a corrected meter XML rewrites its readings). A reading's meter_known is
 worked out again against `meters` as it is now: a meter described since its readings were
@@ -22,11 +23,13 @@ from b8760_assets.readings_schema import (
     BIGQUERY_SCHEMA,
     COLUMNS,
     CONNECTOR,
+    ESTIMATED,
     INTERVAL_KEY,
     INTERVAL_START,
     METER_ID,
     METER_KNOWN,
     NAMES,
+    VALIDATION,
     VERSION,
     Column,
 )
@@ -166,7 +169,7 @@ def merge_readings_sql(staging: str, *, relink: bool = True) -> str:
             WHERE s.{INTERVAL_START.name} >= @span_start AND s.{INTERVAL_START.name} < @span_end
             QUALIFY ROW_NUMBER() OVER (
                 PARTITION BY {", ".join(f"s.{name}" for name in INTERVAL_KEY)}
-                ORDER BY {", ".join(f"s.{name} DESC" for name in VERSION)}
+                ORDER BY {", ".join(f"{term} DESC" for term in _version_terms("s"))}
             ) = 1
         ) n
         ON {on}
@@ -183,12 +186,17 @@ def _linked(column: Column, relink: bool) -> str:
     return f"s.{column.name}"
 
 
+def _version_terms(row: str) -> list[str]:
+    """SQL for a row's version, compared term by term: 1 for a reading from a file, 0 for an
+    estimate (readings_schema.ESTIMATED), then VERSION's columns."""
+    from_a_file = f"CASE WHEN {row}.{VALIDATION.name} = '{ESTIMATED}' THEN 0 ELSE 1 END"
+    return [from_a_file, *(f"{row}.{name}" for name in VERSION)]
+
+
 def _not_older(new: str, old: str) -> str:
-    """SQL for `new`'s VERSION >= `old`'s, column by column (BigQuery has no row comparison)."""
-    condition = f"{new}.{VERSION[-1]} >= {old}.{VERSION[-1]}"
-    for column in reversed(VERSION[:-1]):
-        condition = (
-            f"({new}.{column} > {old}.{column} "
-            f"OR ({new}.{column} = {old}.{column} AND {condition}))"
-        )
+    """SQL for `new`'s version >= `old`'s, term by term (BigQuery has no row comparison)."""
+    terms = list(zip(_version_terms(new), _version_terms(old), strict=True))
+    condition = f"{terms[-1][0]} >= {terms[-1][1]}"
+    for newer, older in reversed(terms[:-1]):
+        condition = f"({newer} > {older} OR ({newer} = {older} AND {condition}))"
     return condition

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from b8760_assets.completeness import ExpectedIntervals
-from b8760_assets.readings_schema import INTERVAL_KEY, VERSION
+from b8760_assets.readings_schema import ESTIMATED, INTERVAL_KEY, VERSION
 from b8760_assets.standardized.meter_hours import UPLOADED_AT_FORMAT
 from b8760_assets.standardized.normalize import UTC_FORMAT
 
@@ -43,12 +43,17 @@ INTERVALS_SCHEMA = pl.Schema(
 
 
 def newest_per_interval(rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (connector, meter, interval start): the greatest VERSION, ordered by that
-    key. Of rows with equal versions (an hour replayed) the last one given wins, so a replay
-    under a corrected meter XML replaces what the earlier run wrote."""
+    """One row per (connector, meter, interval start): a reading from a file before an
+    estimate, then the greatest VERSION, ordered by that key. Of rows with equal versions (an
+    hour replayed) the last one given wins, so a replay under a corrected meter XML replaces
+    what the earlier run wrote."""
     key = list(INTERVAL_KEY)
-    return rows.sort([*key, *VERSION], maintain_order=True).unique(
-        key, keep="last", maintain_order=True
+    from_a_file = (pl.col("validation") != ESTIMATED).fill_null(True).alias("_from_a_file")
+    return (
+        rows.with_columns(from_a_file)
+        .sort([*key, "_from_a_file", *VERSION], maintain_order=True)
+        .unique(key, keep="last", maintain_order=True)
+        .drop("_from_a_file")
     )
 
 

@@ -143,7 +143,8 @@ def test_validation_thresholds_and_meter_limits_are_checked_at_their_lines(
         coned,
         "</properties>",
         '  <entry key="validation.spike.ratio">0</entry>\n'
-        '  <entry key="validation.zero.run.hours">a day</entry>\n</properties>',
+        '  <entry key="validation.zero.run.hours">a day</entry>\n'
+        '  <entry key="validation.estimate.max.minutes">1500</entry>\n</properties>',
     )
     meters = root / "meters" / "ext_conn1.xml"
     replace_in(
@@ -156,12 +157,15 @@ def test_validation_thresholds_and_meter_limits_are_checked_at_their_lines(
     code, out, _ = check(str(root))
 
     assert code == 1
-    assert out.splitlines()[:3] == [
+    assert out.splitlines()[:4] == [
         f"connectors/coned/properties.xml:{line_of(coned, 'spike.ratio')}: "
         "validation.spike.ratio: '0' is not a positive spike ratio; write a number above 0",
         f"connectors/coned/properties.xml:{line_of(coned, 'zero.run')}: "
         "validation.zero.run.hours: 'a day' is not a number of hours; write a decimal number "
         "such as 12.5",
+        f"connectors/coned/properties.xml:{line_of(coned, 'estimate.max')}: "
+        "validation.estimate.max.minutes: '1500' minutes is more than a day; estimation fills "
+        "gaps of at most 1440 minutes (docs/validation.md)",
         f"meters/ext_conn1.xml:{line_of(meters, 'CHI-0001')}: low_limit: 6000 is above "
         "the high_limit 5000; swap them",
     ]

@@ -15,7 +15,7 @@ from b8760_assets.readings_schema import INTERVAL_KEY
 from b8760_assets.standardized.assets import merge_meter_hours
 from b8760_assets.storage import StorageResource
 from b8760_assets_tests.reference import decode_meter_hour
-from b8760_assets_tests.standardized_rows import reading, standardized, utc
+from b8760_assets_tests.standardized_rows import reading, standardized, utc, validated
 
 
 def b8760(*args: str):
@@ -50,14 +50,16 @@ def test_download_of_a_missing_hour_or_a_bad_hour(storage: StorageResource, buck
 @pytest.fixture
 def meter_hours(storage: StorageResource, bucket: str) -> list[str]:
     """Meter-hour objects of meters 1 and 3 in hours 14:00..17:00 of 2021-11-08 (none of
-    meter 1 at 16:00), written by the platform's merge; their names."""
+    meter 1 at 16:00), validated and written by the platform's merge; their names."""
     day = (2021, 11, 8)
-    rows = standardized(
+    found = standardized(
         *(reading("3", utc(*day, hour, minute), 1.0 + hour, line=hour)
           for hour in (14, 15, 16, 17) for minute in (0, 30)),
         *(reading("1", utc(*day, hour), 2.0, line=20 + hour) for hour in (14, 15, 17)),
         uploaded_at=utc(2021, 11, 9, 3, 10),
     )  # fmt: skip
+    rows = validated(found).rows
+    assert set(rows["validation"]) == {"validated"}  # what a download must carry
     merge_meter_hours(storage, bucket, rows)
     return sorted(o.name for o in storage.list(bucket, "coned/standardized/"))
 

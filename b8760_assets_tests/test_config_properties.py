@@ -61,12 +61,22 @@ def test_reads_every_key(tmp_path: Path) -> None:
 
 
 def test_validation_thresholds_are_read_and_default_as_documented(tmp_path: Path) -> None:
-    entries = {**CONED, "validation.spike.ratio": "4.5", "validation.zero.run.hours": "12"}
-    set_both = read_properties(write_properties(tmp_path / "a" / "coned", entries))
+    entries = {
+        **CONED,
+        "validation.spike.ratio": "4.5",
+        "validation.zero.run.hours": "12",
+        "validation.estimate.max.minutes": "90",
+    }
+    set_all = read_properties(write_properties(tmp_path / "a" / "coned", entries))
     defaults = read_properties(write_properties(tmp_path / "b" / "coned"))
 
-    assert (set_both.spike_ratio, set_both.zero_run_hours) == (4.5, 12.0)
+    assert (set_all.spike_ratio, set_all.zero_run_hours, set_all.estimate_max_minutes) == (
+        4.5,
+        12.0,
+        90.0,
+    )
     assert (defaults.spike_ratio, defaults.zero_run_hours) == (10.0, 24.0)
+    assert defaults.estimate_max_minutes is None  # no gap is estimated
 
 
 def test_external_connector_and_default_max_file_size(tmp_path: Path) -> None:
@@ -203,6 +213,9 @@ def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
         ("validation.spike.ratio", "1e1", "'1e1' is not a spike ratio; write a decimal number"),
         ("validation.zero.run.hours", "nan", "'nan' is not a number of hours"),
         ("validation.zero.run.hours", "0.0", "'0.0' is not a positive number of hours"),
+        ("validation.estimate.max.minutes", "0", "'0' is not a positive number of minutes"),
+        ("validation.estimate.max.minutes", "2h", "'2h' is not a number of minutes"),
+        ("validation.estimate.max.minutes", "1441", "'1441' minutes is more than a day"),
         ("delivery.cadence", "Hourly", "unknown delivery cadence 'Hourly'; expected one of daily"),
         ("delivery.cadence", "2h", "unknown delivery cadence '2h'"),
         ("delivery.grace.hours", "169", "'169' is not a whole number of hours from 0 to 168"),

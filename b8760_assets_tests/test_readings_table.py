@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from b8760_assets.cli import main
 from b8760_assets.meter_registry import METERS_SCHEMA, METERS_TABLE
-from b8760_assets.readings_schema import BIGQUERY_SCHEMA, NAMES
+from b8760_assets.readings_schema import BIGQUERY_SCHEMA, ESTIMATED, NAMES
 from b8760_assets.readings_table import (
     MIGRATING_TABLE,
     READINGS_CLUSTERING,
@@ -102,6 +102,28 @@ def test_the_newest_origin_wins_in_any_order(
     newest = newest_per_interval(pl.concat(replay(*origin) for origin in ORIGINS))
     assert (row["uploaded_at"], row["source_file"], row["source_line"]) == max(ORIGINS)
     assert newest.select("uploaded_at", "source_file", "source_line").row(0) == max(ORIGINS)
+
+
+@pytest.mark.parametrize("batches", ["together", "real first", "estimate first"])
+def test_a_reading_from_a_file_beats_a_later_estimate(
+    tables: WarehouseResource, batches: str
+) -> None:
+    """In one batch (the MERGE's QUALIFY) or in two in either order: an estimate of an
+    interval loses to its real reading, however much later its version."""
+    real = replay(*ORIGINS[0]).with_columns(validation=pl.lit("validated"))
+    estimate = replay(*max(ORIGINS)).with_columns(validation=pl.lit(ESTIMATED))
+    staged = {
+        "together": [pl.concat([estimate, real])],
+        "real first": [real, estimate],
+        "estimate first": [estimate, real],
+    }[batches]
+    for rows in staged:
+        merge(tables, rows)
+
+    [row] = tables.query(f"SELECT validation, source_file, source_line FROM {READINGS_TABLE}")
+    assert (row["validation"], row["source_file"], row["source_line"]) == ("validated", "z.csv", 9)
+    kept = newest_per_interval(pl.concat(staged))
+    assert kept.select("validation", "source_file").row(0) == ("validated", "z.csv")
 
 
 def test_a_replay_after_a_meter_xml_correction_rewrites_its_readings(

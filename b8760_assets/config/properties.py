@@ -14,7 +14,11 @@ from b8760_assets.config.csv_layout import LAYOUT_KEYS, CsvLayout, read_layout
 from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
-from b8760_assets.validation.thresholds import DEFAULT_SPIKE_RATIO, DEFAULT_ZERO_RUN_HOURS
+from b8760_assets.validation.thresholds import (
+    DEFAULT_SPIKE_RATIO,
+    DEFAULT_ZERO_RUN_HOURS,
+    MOST_ESTIMATE_MINUTES,
+)
 
 # csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
 KNOWN_FORMATS = frozenset({"csv", "espi"})
@@ -53,6 +57,7 @@ class ConnectorProperties:
     # Validation thresholds (docs/validation.md): the defaults unless properties.xml sets them.
     spike_ratio: float = DEFAULT_SPIKE_RATIO
     zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
+    estimate_max_minutes: float | None = None  # None: no gap is estimated
     delivery_cadence: str = NO_CADENCE
     delivery_grace_hours: int = DEFAULT_GRACE_HOURS
 
@@ -68,6 +73,16 @@ class ConnectorFile:
 
     properties: ConnectorProperties
     lines: Mapping[str, int]
+
+
+def _estimate_minutes(text: str) -> float:
+    minutes = values.positive_number(text, "number of minutes")
+    if minutes > MOST_ESTIMATE_MINUTES:
+        raise InvalidValue(
+            f"{text!r} minutes is more than a day; estimation fills gaps of at most "
+            f"{MOST_ESTIMATE_MINUTES} minutes (docs/validation.md)"
+        )
+    return minutes
 
 
 def _bucket(text: str) -> str:
@@ -151,6 +166,7 @@ KEYS: Mapping[str, Key] = {
         lambda text: values.positive_number(text, "number of hours"),
         default=DEFAULT_ZERO_RUN_HOURS,
     ),
+    "validation.estimate.max.minutes": Key("estimate_max_minutes", _estimate_minutes, default=None),
 }
 
 

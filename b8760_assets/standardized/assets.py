@@ -43,7 +43,13 @@ from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
 from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
-from b8760_assets.readings_schema import ARROW_SCHEMA, COLUMN_SCHEMA, INTERVAL_START
+from b8760_assets.readings_schema import (
+    ARROW_SCHEMA,
+    COLUMN_SCHEMA,
+    ESTIMATED,
+    INTERVAL_START,
+    VALIDATION,
+)
 from b8760_assets.standardized.hour_rows import HourRows
 from b8760_assets.standardized.meter_hours import (
     CONTENT_TYPE,
@@ -102,6 +108,7 @@ class StandardizedTotals:
     """What a run standardized, for its metadata and its check."""
 
     readings: int = 0
+    estimated: int = 0  # intervals validation/estimation.py filled, beside the readings
     meters: set[str] = field(default_factory=set)
     unknown_meters: set[str] = field(default_factory=set)
     merged: MergeOutcome = field(default_factory=MergeOutcome)
@@ -315,6 +322,9 @@ def standardize_hour(
                 batch.write(validated.rows)
                 merge.add(validated.rows)
                 totals.validation.add(validated.cases)
+                totals.estimated += validated.rows.filter(
+                    pl.col(VALIDATION.name) == ESTIMATED
+                ).height
         finally:
             batch.close()
         if batch.rows:
@@ -443,6 +453,7 @@ def build_standardized_readings(
                 **picture,
                 "readings": totals.readings,
                 "dagster/row_count": totals.readings,
+                "estimated_intervals": totals.estimated,
                 "meters": len(totals.meters),
                 "unknown_meters": len(totals.unknown_meters),
                 "meter_hours": merged.objects,

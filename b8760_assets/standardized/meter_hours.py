@@ -26,6 +26,7 @@ from b8760_assets.partitions import HOUR
 from b8760_assets.readings_schema import (
     ARRIVAL_HOUR,
     CONNECTOR,
+    ESTIMATED,
     FAILED_RULES,
     INTERVAL_END,
     INTERVAL_START,
@@ -116,11 +117,13 @@ def _identity(document: dict) -> tuple[str, ...]:
     return tuple(document[field] for field in _IDENTITY_FIELDS)
 
 
-def _version_key(interval: dict) -> tuple[str, str, int]:
-    """An interval's version in the order of readings_schema.VERSION: upload time (fixed-width
-    UTC text, to the microsecond), then source file, then line."""
+def _version_key(interval: dict) -> tuple[bool, str, str, int]:
+    """An interval's version as readings_schema orders it: a reading from a file before an
+    estimate (ESTIMATED), then VERSION's upload time (fixed-width UTC text, to the
+    microsecond), source file and line."""
     origin = interval["version"]
-    return origin["uploaded_at"], origin["source_file"], origin["line"]
+    from_a_file = interval.get("validation") != ESTIMATED
+    return from_a_file, origin["uploaded_at"], origin["source_file"], origin["line"]
 
 
 def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
@@ -208,6 +211,8 @@ def meter_hour_readings(content: bytes) -> list[dict]:
             QUALITY.name: interval["quality"],
             LOCAL_START.name: interval["local_start"],
             METER_KNOWN.name: interval["meter_known"],
+            VALIDATION.name: interval.get("validation"),  # absent before validation existed
+            FAILED_RULES.name: interval.get("failed_rules"),
             UPLOADED_AT.name: _utc(interval["version"]["uploaded_at"]),
             ARRIVAL_HOUR.name: _utc(interval["arrival_hour"]),
             SOURCE_FILE.name: interval["version"]["source_file"],
@@ -253,9 +258,14 @@ Span = tuple[str, str, str]  # an interval's meter id, start and end, as the JSO
 
 
 def spans(content: bytes) -> list[Span]:
-    """The intervals a meter-hour object holds."""
+    """The intervals a meter-hour object holds readings of: estimates are left out, so that
+    completeness counts what connectors delivered, not what the platform filled in."""
     document = json.loads(content)
-    return [(document["meter_id"], each["start"], each["end"]) for each in document["intervals"]]
+    return [
+        (document["meter_id"], each["start"], each["end"])
+        for each in document["intervals"]
+        if each.get("validation") != ESTIMATED
+    ]
 
 
 class MergedSpans:

@@ -17,7 +17,13 @@ import polars as pl
 
 from b8760_assets.config import ConnectorProperties, Meter
 from b8760_assets.config.values import KNOWN_UNITS
-from b8760_assets.readings_schema import ARRIVAL_HOUR, FAILED_RULES, UPLOADED_AT, VALIDATION
+from b8760_assets.readings_schema import (
+    ARRIVAL_HOUR,
+    FAILED_RULES,
+    LOCAL_FORMAT,
+    UPLOADED_AT,
+    VALIDATION,
+)
 from b8760_assets.units import conversion
 
 # Readings of a described meter in a unit of another dimension (kW for a kWh meter): left out
@@ -33,7 +39,6 @@ UNCONVERTIBLE_SCHEMA = pl.Schema(
 )
 
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-LOCAL_FORMAT = "%Y-%m-%dT%H:%M:%S%:z"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,11 @@ CASES_SHOWN = 20
 
 
 def thresholds(connector: ConnectorProperties) -> Thresholds:
-    return Thresholds(spike_ratio=connector.spike_ratio, zero_run_hours=connector.zero_run_hours)
+    return Thresholds(
+        spike_ratio=connector.spike_ratio,
+        zero_run_hours=connector.zero_run_hours,
+        estimate_max_minutes=connector.estimate_max_minutes,
+    )
 
 
 def meter_limits(meters: Mapping[str, Meter]) -> pl.DataFrame:

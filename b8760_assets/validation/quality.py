@@ -1,14 +1,18 @@
 """The platform's verdict on each reading, as the meter-hour objects and the warehouse carry
 it beside the file's own quality flag: ESPI ReadingQuality names (QualityOfReading), so that
 a Green Button reader knows them. A value is never changed by validation; a reading that
-breaks a rule is kept as it came, marked questionable, with the rules it broke named."""
+breaks a rule is kept as it came, marked questionable, with the rules it broke named. An
+interval the platform estimated is marked estimated: no file brought it."""
 
 import polars as pl
+
+from b8760_assets.readings_schema import ESTIMATED
 
 # The platform's verdicts, by ESPI name, with their ESPI code.
 VALIDATED = "validated"  # 17: passed every rule of docs/validation.md
 QUESTIONABLE = "questionable"  # 10: broke the rules named in failed_rules
-VERDICTS = {VALIDATED: "17", QUESTIONABLE: "10"}
+# 9 (estimated using linear interpolation): no file brought it (validation/estimation.py).
+VERDICTS = {VALIDATED: "17", QUESTIONABLE: "10", ESTIMATED: "9"}
 # Rules a reading broke, in failed_rules, in the order validation.RULES lists them.
 RULE_SEPARATOR = ","
 

@@ -10,6 +10,10 @@ import polars as pl
 DEFAULT_SPIKE_RATIO = 10.0
 # Zero readings in a row for this many hours (or more) are a long run of zeros.
 DEFAULT_ZERO_RUN_HOURS = 24.0
+# The longest gap validation.estimate.max.minutes may let estimation fill: a day. Longer gaps
+# are not a straight line between two readings (a day's shape), nor rows to make by the
+# million.
+MOST_ESTIMATE_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True)
@@ -18,6 +22,8 @@ class Thresholds:
 
     spike_ratio: float = DEFAULT_SPIKE_RATIO
     zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
+    # Gaps up to this many minutes are estimated (validation/estimation.py); None: none are.
+    estimate_max_minutes: float | None = None
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from b8760_assets.readings_schema import NAMES
 from b8760_assets.validation.alignment import find_misaligned
 from b8760_assets.validation.duplicates import find_duplicates, find_overlaps
+from b8760_assets.validation.estimation import with_estimates
 from b8760_assets.validation.flows import find_negatives, find_zero_runs
 from b8760_assets.validation.found import Found
 from b8760_assets.validation.gaps import find_gaps
@@ -30,7 +30,8 @@ from b8760_assets.validation.thresholds import Thresholds
 
 @dataclass(frozen=True)
 class Validation:
-    """rows: the readings (readings_schema, ordered by meter and start) with their verdicts;
+    """rows: the readings (readings_schema, ordered by meter and start) with their verdicts,
+    then the intervals estimated if the connector estimates gaps (validation/estimation.py);
     cases: what each rule found (rules.CASES_SCHEMA)."""
 
     rows: pl.DataFrame
@@ -54,8 +55,6 @@ def validate(
         MISALIGNED: find_misaligned(frame),
     }
     verdict, failed = verdict_columns({rule: each.flags for rule, each in found.items()})
-    validated = frame.select(
-        [name for name in NAMES if name not in (verdict.name, failed.name)]
-    ).with_columns(verdict, failed)
+    judged = frame.with_columns(verdict, failed)
     cases = pl.concat([CASES_SCHEMA.to_frame(), *(each.cases for each in found.values())])
-    return Validation(validated.select(NAMES), cases)
+    return Validation(with_estimates(judged, thresholds.estimate_max_minutes), cases)
