@@ -186,6 +186,11 @@ class ConnectorLayout:
         input of standardization, so that a file is parsed and checked once."""
         return self._hour_folder("checked", hour) + name_digest(file_name) + ".parquet"
 
+    def checked_registers(self, hour: datetime, file_name: str) -> str:
+        """The register reads of an accepted file that carries them (Parquet), beside its
+        checked readings: what the register-versus-interval check reads."""
+        return self._hour_folder("checked", hour) + name_digest(file_name) + ".registers.parquet"
+
     def rejection_reason(self, hour: datetime, file_name: str) -> str:
         """Why a file was refused (JSON naming the file, its rule, line and message)."""
         return self._hour_folder("reasons", hour) + name_digest(file_name) + ".json"
