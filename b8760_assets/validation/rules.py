@@ -16,6 +16,7 @@ LIMITS = "limits"
 NEGATIVES = "negatives"
 ZERO_RUNS = "zero_runs"
 MISALIGNED = "misaligned"
+REGISTERS = "registers"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ import polars as pl
 DEFAULT_SPIKE_RATIO = 10.0
 # Zero readings in a row for this many hours (or more) are a long run of zeros.
 DEFAULT_ZERO_RUN_HOURS = 24.0
+# A register's rise may differ from its intervals' sum by this share of it (or one unit of
+# the register's resolution, if more).
+DEFAULT_REGISTER_TOLERANCE_PERCENT = 1.0
 
 
 @dataclass(frozen=True)
