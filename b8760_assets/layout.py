@@ -8,6 +8,7 @@ gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's fi
 gs://<participant>/<connector>/raw/_empty_hours/<first>_<last>.json  hours a run found nothing in
 gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
 gs://<participant>/<connector>/checked/<arrival hour>/<digest>.parquet   and their readings
+gs://<participant>/<connector>/checked/<arrival hour>/<digest>.registers.parquet   register reads
 gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
 gs://<participant>/<connector>/reasons/<arrival hour>/<digest>.json      and why
 gs://<participant>/<connector>/standardized/<meter>/<hour>     a meter-hour (the download contract)

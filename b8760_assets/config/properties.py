@@ -14,7 +14,11 @@ from b8760_assets.config.csv_layout import LAYOUT_KEYS, CsvLayout, read_layout
 from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
-from b8760_assets.validation.thresholds import DEFAULT_SPIKE_RATIO, DEFAULT_ZERO_RUN_HOURS
+from b8760_assets.validation.thresholds import (
+    DEFAULT_REGISTER_TOLERANCE_PERCENT,
+    DEFAULT_SPIKE_RATIO,
+    DEFAULT_ZERO_RUN_HOURS,
+)
 
 # csv: docs/uploading.md section 2; espi: Green Button ESPI XML (section 2b).
 KNOWN_FORMATS = frozenset({"csv", "espi"})
@@ -53,6 +57,7 @@ class ConnectorProperties:
     # Validation thresholds (docs/validation.md): the defaults unless properties.xml sets them.
     spike_ratio: float = DEFAULT_SPIKE_RATIO
     zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
+    register_tolerance_percent: float = DEFAULT_REGISTER_TOLERANCE_PERCENT
     delivery_cadence: str = NO_CADENCE
     delivery_grace_hours: int = DEFAULT_GRACE_HOURS
 
@@ -150,6 +155,11 @@ KEYS: Mapping[str, Key] = {
         "zero_run_hours",
         lambda text: values.positive_number(text, "number of hours"),
         default=DEFAULT_ZERO_RUN_HOURS,
+    ),
+    "validation.register.tolerance.percent": Key(
+        "register_tolerance_percent",
+        lambda text: values.positive_number(text, "percentage"),
+        default=DEFAULT_REGISTER_TOLERANCE_PERCENT,
     ),
 }
 
