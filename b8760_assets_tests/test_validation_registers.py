@@ -1,12 +1,19 @@
 """The register-versus-interval rule on small frames: a register that rises as its intervals
 add up passes, one that does not is named with its span, and what cannot be judged (a single
-read, intervals missing or straddling a read) is counted, not failed."""
+read, intervals missing or straddling a read) is counted, not failed; and the check's
+tolerances as the connector and its meters give them."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
 
+from b8760_assets.config import Meter
+from b8760_assets.standardized.normalize import Normalizer
+from b8760_assets.standardized.register_check import RegisterCheck
+from b8760_assets.standardized.validation_checks import ValidationTotals
 from b8760_assets.validation.registers import (
     RegisterSums,
     find_register_mismatches,
@@ -14,6 +21,7 @@ from b8760_assets.validation.registers import (
     register_spans,
 )
 from b8760_assets.validation.rules import REGISTERS
+from b8760_assets_tests.standardized_rows import CONED
 
 T0 = datetime(2022, 3, 1, 5, tzinfo=UTC)  # midnight in New York
 HOUR = timedelta(hours=1)
@@ -145,6 +153,15 @@ def test_the_tolerance_is_a_share_of_the_rise_or_one_unit_of_resolution(
     assert (found.mismatches.height == 1) is mismatch
 
 
+def test_a_meters_own_tolerance_stands_for_the_connectors() -> None:
+    registers = reads(("M1", 0, 0.0), ("M1", 2, 1030.0), ("M2", 0, 0.0), ("M2", 2, 1030.0))
+    every = pl.concat([intervals("M1", [500, 500]), intervals("M2", [500, 500])])
+
+    found = find_register_mismatches(registers, every, 1.0, {"M2": 5.0})
+
+    assert found.mismatches["meter_id"].to_list() == ["M1"]  # 30 off: above 1 %, within 5 %
+
+
 def test_meters_are_judged_each_against_their_own_intervals() -> None:
     found = find_register_mismatches(
         reads(("M2", 2, 50.0), ("M1", 0, 0.0), ("M2", 0, 0.0), ("M1", 2, 30.0)),  # any order
@@ -205,3 +222,25 @@ def test_mismatches_are_cases_in_the_meters_local_day_naming_the_span() -> None:
             "interval sum 3.0 Wh",
         ),
     ]
+
+
+def test_the_check_takes_a_meters_tolerance_from_its_meter_xml() -> None:
+    def meter(meter_id: str, tolerance: float | None) -> Meter:
+        return Meter(meter_id, "coned", "participant_1", "electricity", "Wh", 1.0,
+                     "America/New_York", "a site", Path("meters/coned.xml"), 3,
+                     register_tolerance_percent=tolerance)  # fmt: skip
+
+    meters = {"M1": meter("M1", None), "M2": meter("M2", 5.0)}
+    connector = replace(CONED, register_tolerance_percent=1.0)
+    totals = ValidationTotals()
+    check = RegisterCheck.of(Normalizer(connector, meters), meters, totals)
+    sums = RegisterSums(
+        register_spans(reads(("M1", 0, 0.0), ("M1", 2, 1030.0), ("M2", 0, 0.0), ("M2", 2, 1030.0)))
+    )
+    sums.add(pl.concat([intervals("M1", [500, 500]), intervals("M2", [500, 500])]))
+
+    check.report(sums)
+
+    found = totals.rules[REGISTERS]
+    assert (found.meters, found.cases) == ({"M1"}, 1)
+    assert found.counts == {"register_spans_judged": 2, "register_spans_not_covered": 0}

@@ -261,13 +261,7 @@ def standardize_hours(
         default_zone=layout.connector.timezone,
     )
     totals = StandardizedTotals()
-    registers = RegisterCheck(
-        normalizer,
-        meter_limits(meters),
-        layout.connector.timezone,
-        layout.connector.register_tolerance_percent,
-        totals.validation,
-    )
+    registers = RegisterCheck.of(normalizer, meters, totals.validation)
     merge = MeterHourMerge(storage, layout.bucket, totals)
     batches = {
         batch.name: batch

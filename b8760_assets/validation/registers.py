@@ -5,12 +5,14 @@ be the sum of the intervals between them, within the tolerance.
 A span between two reads is judged only when the file's intervals cover it whole: a span
 with intervals missing (or one straddling a read) cannot add up, and the gaps rule already
 reports what is missing; such spans are counted, not failed. The tolerance is the larger of
-validation.register.tolerance.percent of the register's rise and one unit of the register's
+validation.register.tolerance.percent (or the meter's own register_tolerance_percent, meter
+XML) of the register's rise and one unit of the register's
 resolution (its last digit: a register read to the kWh differs from its intervals' sum in Wh
 by up to one kWh). Plain polars; the sums are added a batch of intervals at a time
 (RegisterSums), so that a long file's intervals need not be held together.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -108,8 +110,14 @@ class RegisterFindings:
     not_covered: int
 
 
-def compare(spans: pl.DataFrame, sums: pl.DataFrame, tolerance_percent: float) -> RegisterFindings:
-    """The spans against their intervals' sums (SUM_SCHEMA, several rows of a span added)."""
+def compare(
+    spans: pl.DataFrame,
+    sums: pl.DataFrame,
+    tolerance_percent: float,
+    meter_tolerances: Mapping[str, float] | None = None,
+) -> RegisterFindings:
+    """The spans against their intervals' sums (SUM_SCHEMA, several rows of a span added),
+    within tolerance_percent, or a meter's own in meter_tolerances (meter id: percent)."""
     totals = sums.group_by("meter_id", "from").agg(
         pl.col("interval_sum").sum(), pl.col("intervals").sum(), pl.col("covered").sum()
     )
@@ -120,8 +128,11 @@ def compare(spans: pl.DataFrame, sums: pl.DataFrame, tolerance_percent: float) -
         == pl.col("to") - pl.col("from"),
     )
     judged = joined.filter("covered")
+    percent = pl.col("meter_id").replace_strict(
+        dict(meter_tolerances or {}), default=tolerance_percent, return_dtype=pl.Float64
+    )
     allowed = pl.max_horizontal(
-        pl.col("register_delta").abs() * tolerance_percent / 100, pl.col("resolution")
+        pl.col("register_delta").abs() * percent / 100, pl.col("resolution")
     )
     off = judged.filter((pl.col("register_delta") - pl.col("interval_sum")).abs() > allowed)
     return RegisterFindings(
@@ -132,11 +143,14 @@ def compare(spans: pl.DataFrame, sums: pl.DataFrame, tolerance_percent: float) -
 
 
 def find_register_mismatches(
-    registers: pl.DataFrame, intervals: pl.DataFrame, tolerance_percent: float
+    registers: pl.DataFrame,
+    intervals: pl.DataFrame,
+    tolerance_percent: float,
+    meter_tolerances: Mapping[str, float] | None = None,
 ) -> RegisterFindings:
     """The rule over one file's register reads and interval readings, in one go."""
     spans = register_spans(registers)
-    return compare(spans, interval_sums(spans, intervals), tolerance_percent)
+    return compare(spans, interval_sums(spans, intervals), tolerance_percent, meter_tolerances)
 
 
 @dataclass
@@ -150,10 +164,11 @@ class RegisterSums:
     def add(self, intervals: pl.DataFrame) -> None:
         self.sums.append(interval_sums(self.spans, intervals))
 
-    def findings(self, tolerance_percent: float) -> RegisterFindings:
-        return compare(
-            self.spans, pl.concat([SUM_SCHEMA.to_frame(), *self.sums]), tolerance_percent
-        )
+    def findings(
+        self, tolerance_percent: float, meter_tolerances: Mapping[str, float] | None = None
+    ) -> RegisterFindings:
+        sums = pl.concat([SUM_SCHEMA.to_frame(), *self.sums])
+        return compare(self.spans, sums, tolerance_percent, meter_tolerances)
 
 
 def register_cases(
