@@ -172,6 +172,19 @@ def test_meters_are_judged_each_against_their_own_intervals() -> None:
     assert (found.judged, found.mismatches["meter_id"].to_list()) == (2, ["M2"])
 
 
+def test_a_read_given_twice_is_one_and_two_reads_of_an_instant_must_agree() -> None:
+    every = intervals("M1", [10, 20])
+    again = reads(("M1", 0, 1000.0), ("M1", 0, 1000.0), ("M1", 2, 1030.0))
+    conflicting = reads(("M1", 0, 1000.0), ("M1", 0, 1004.0), ("M1", 2, 1034.0))
+
+    twice = find_register_mismatches(again, every, 1.0)
+    differ = find_register_mismatches(conflicting, every, 1.0)
+
+    assert (twice.judged, twice.mismatches.height) == (1, 0)
+    assert differ.judged == 2  # 00:00-00:00 rises by 4 in no time; 00:00-02:00 by 30, as summed
+    assert differ.mismatches.select("from", "to", "register_delta").rows() == [(T0, T0, 4.0)]
+
+
 def test_a_falling_register_fails_against_positive_intervals() -> None:
     found = find_register_mismatches(
         reads(("M1", 0, 1000.0), ("M1", 2, 970.0)), intervals("M1", [10, 20]), 1.0

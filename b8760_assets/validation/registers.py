@@ -35,6 +35,7 @@ SUM_SCHEMA = pl.Schema(
     {
         "meter_id": pl.String(),
         "from": pl.Datetime("us", "UTC"),
+        "to": pl.Datetime("us", "UTC"),
         "interval_sum": pl.Float64(),
         "intervals": pl.Int64(),
         "covered": pl.Duration("us"),
@@ -45,8 +46,9 @@ MISMATCH_SCHEMA = pl.Schema({**SPAN_SCHEMA, "interval_sum": pl.Float64(), "inter
 
 def register_spans(registers: pl.DataFrame) -> pl.DataFrame:
     """Each pair of consecutive reads of a meter (meter_id, read_at, value, resolution, unit)
-    as a span (SPAN_SCHEMA): a meter with one read has none."""
-    reads = registers.sort("meter_id", "read_at")
+    as a span (SPAN_SCHEMA): a meter with one read has none. A read given twice is one; two
+    reads of one instant that differ are a span of no time that should not rise."""
+    reads = registers.unique(["meter_id", "read_at", "value"]).sort("meter_id", "read_at", "value")
     following = {name: pl.col(name).shift(-1).over("meter_id") for name in ("read_at", "value")}
     return (
         reads.with_columns(
@@ -79,7 +81,9 @@ def interval_sums(spans: pl.DataFrame, intervals: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("meter_id").is_in(spans["meter_id"].unique().implode()))
         .sort("interval_start")
         .join_asof(
-            spans.select("meter_id", "from", "to").sort("from"),
+            spans.filter(pl.col("to") > pl.col("from"))
+            .select("meter_id", "from", "to")
+            .sort("from"),
             left_on="interval_start",
             right_on="from",
             by="meter_id",
@@ -89,7 +93,7 @@ def interval_sums(spans: pl.DataFrame, intervals: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("interval_end") <= pl.col("to"))
     )
     return (
-        inside.group_by("meter_id", "from")
+        inside.group_by("meter_id", "from", "to")
         .agg(
             interval_sum=pl.col("value").sum(),
             intervals=pl.len(),
@@ -118,10 +122,11 @@ def compare(
 ) -> RegisterFindings:
     """The spans against their intervals' sums (SUM_SCHEMA, several rows of a span added),
     within tolerance_percent, or a meter's own in meter_tolerances (meter id: percent)."""
-    totals = sums.group_by("meter_id", "from").agg(
+    span = ["meter_id", "from", "to"]
+    totals = sums.group_by(span).agg(
         pl.col("interval_sum").sum(), pl.col("intervals").sum(), pl.col("covered").sum()
     )
-    joined = spans.join(totals, on=["meter_id", "from"], how="left").with_columns(
+    joined = spans.join(totals, on=span, how="left").with_columns(
         pl.col("interval_sum").fill_null(0.0),
         pl.col("intervals").fill_null(0),
         covered=pl.col("covered").fill_null(pl.duration(microseconds=0))
