@@ -8,6 +8,7 @@ gs://<participant>/<connector>/raw/<arrival hour>/_manifest.json   the hour's fi
 gs://<participant>/<connector>/raw/_empty_hours/<first>_<last>.json  hours a run found nothing in
 gs://<participant>/<connector>/raw/<arrival hour>/<file>       accepted files
 gs://<participant>/<connector>/checked/<arrival hour>/<digest>.parquet   and their readings
+gs://<participant>/<connector>/checked/<arrival hour>/<digest>.registers.parquet   register reads
 gs://<participant>/<connector>/rejected/<arrival hour>/<file>  rejected files
 gs://<participant>/<connector>/reasons/<arrival hour>/<digest>.json      and why
 gs://<participant>/<connector>/standardized/<meter>/<hour>     a meter-hour (the download contract)
@@ -185,6 +186,11 @@ class ConnectorLayout:
         """An accepted file's readings as the landing check read them (Parquet): the only
         input of standardization, so that a file is parsed and checked once."""
         return self._hour_folder("checked", hour) + name_digest(file_name) + ".parquet"
+
+    def checked_registers(self, hour: datetime, file_name: str) -> str:
+        """The register reads of an accepted file that carries them (Parquet), beside its
+        checked readings: what the register-versus-interval check reads."""
+        return self._hour_folder("checked", hour) + name_digest(file_name) + ".registers.parquet"
 
     def rejection_reason(self, hour: datetime, file_name: str) -> str:
         """Why a file was refused (JSON naming the file, its rule, line and message)."""

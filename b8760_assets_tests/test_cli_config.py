@@ -169,3 +169,22 @@ def test_validation_thresholds_and_meter_limits_are_checked_at_their_lines(
         f"meters/ext_conn1.xml:{line_of(meters, 'CHI-0001')}: low_limit: 6000 is above "
         "the high_limit 5000; swap them",
     ]
+
+
+def test_a_bad_register_tolerance_is_reported_at_its_line(tmp_path: Path) -> None:
+    root = copy_sample_platform(tmp_path)
+    ext = root / "connectors" / "ext_conn1" / "properties.xml"
+    replace_in(
+        ext,
+        "</properties>",
+        '  <entry key="validation.register.tolerance.percent">-1</entry>\n</properties>',
+    )
+
+    code, out, _ = check(str(root))
+
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"connectors/ext_conn1/properties.xml:{line_of(ext, 'tolerance')}: "
+        "validation.register.tolerance.percent: '-1' is not a positive percentage; write a "
+        "number above 0"
+    )

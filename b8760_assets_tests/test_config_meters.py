@@ -110,6 +110,8 @@ def test_elements_may_come_in_any_order_with_comments_and_whitespace(tmp_path: P
         ("site", "   ", "the site is empty; name the site the meter is at"),
         ("high_limit", "lots", "'lots' is not a high limit; write a decimal number"),
         ("low_limit", "-1e3", "'-1e3' is not a low limit; write a decimal number"),
+        ("register_tolerance_percent", "0", "'0' is not a positive percentage"),
+        ("register_tolerance_percent", "a lot", "'a lot' is not a percentage"),
     ],
 )
 def test_bad_value(tmp_path: Path, key: str, value: str, message: str) -> None:
@@ -128,6 +130,15 @@ def test_a_meter_may_give_limits_for_validation(tmp_path: Path) -> None:
     [meter] = read_meters(path)
 
     assert (meter.high_limit, meter.low_limit) == (250.5, -10.0)
+
+
+def test_a_meter_may_give_its_register_tolerance(tmp_path: Path) -> None:
+    given = write_meters(tmp_path / "a.xml", meter_xml(register_tolerance_percent="0.25"))
+    left_out = write_meters(tmp_path / "b.xml", meter_xml())
+
+    [meter], [default] = read_meters(given), read_meters(left_out)
+
+    assert (meter.register_tolerance_percent, default.register_tolerance_percent) == (0.25, None)
 
 
 def test_a_low_limit_above_the_high_limit_is_a_problem(tmp_path: Path) -> None:

@@ -79,6 +79,14 @@ def test_validation_thresholds_are_read_and_default_as_documented(tmp_path: Path
     assert defaults.estimate_max_minutes is None  # no gap is estimated
 
 
+def test_the_register_tolerance_is_read_and_defaults_to_one_percent(tmp_path: Path) -> None:
+    entries = {**CONED, "validation.register.tolerance.percent": "0.5"}
+    set_it = read_properties(write_properties(tmp_path / "a" / "coned", entries))
+    default = read_properties(write_properties(tmp_path / "b" / "coned"))
+
+    assert (set_it.register_tolerance_percent, default.register_tolerance_percent) == (0.5, 1.0)
+
+
 def test_external_connector_and_default_max_file_size(tmp_path: Path) -> None:
     entries = {**CONED, "connector.name": "ext_conn1", "connector.external": "true"}
     del entries["file.max.bytes"]
@@ -216,6 +224,8 @@ def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
         ("validation.estimate.max.minutes", "0", "'0' is not a positive number of minutes"),
         ("validation.estimate.max.minutes", "2h", "'2h' is not a number of minutes"),
         ("validation.estimate.max.minutes", "1441", "'1441' minutes is more than a day"),
+        ("validation.register.tolerance.percent", "0", "'0' is not a positive percentage"),
+        ("validation.register.tolerance.percent", "1%", "'1%' is not a percentage"),
         ("delivery.cadence", "Hourly", "unknown delivery cadence 'Hourly'; expected one of daily"),
         ("delivery.cadence", "2h", "unknown delivery cadence '2h'"),
         ("delivery.grace.hours", "169", "'169' is not a whole number of hours from 0 to 168"),

@@ -1,17 +1,21 @@
 """A Green Button file through the platform's real path on the local stack: uploaded to
 ext_conn1's landing zone, its hour materialized, its readings in the meter-hour objects of
 the meter that claims its UsagePoint and in the warehouse, and a channel no meter claims
-reported in the hour's manifest."""
+reported in the hour's manifest; a register channel held to the sum of its intervals by
+standardized_readings' check."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from b8760_assets.landing.intake import read_manifest
 from b8760_assets.layout import meter_hour_name
+from b8760_assets.standardized.validation_checks import CHECKS
 from b8760_assets.storage import StorageResource
+from b8760_assets.validation.rules import REGISTERS
 from b8760_assets_tests.config_files import copy_sample_platform, replace_in
 from b8760_assets_tests.espi_files import SAMPLES, channel, expected_intervals, feed, usage_points
 from b8760_assets_tests.landing_files import upload
@@ -92,3 +96,49 @@ def test_a_green_button_file_reaches_its_meters_hours(
     )
     materialized = run.asset_materializations_for_node("ext_conn1__raw_landing_files")
     assert "nobodys.xml" in materialized[0].metadata["notices"].value
+
+
+def register_check(run: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    [found] = [
+        each for each in run.get_asset_check_evaluations() if each.check_name == CHECKS[REGISTERS]
+    ]
+    return found
+
+
+def test_a_green_button_register_is_held_to_the_sum_of_its_intervals(
+    storage: StorageResource, tmp_path: Path
+) -> None:
+    platform = own_platform(storage, root=platform_with_a_green_button_meter(tmp_path))
+    platform.register_meters()
+    layout = platform.layouts["ext_conn1"]
+    derived = SAMPLES.parent / "derived"
+    later = ARRIVAL + timedelta(hours=1)
+    upload(storage, layout, "register.xml",
+           (derived / "electric_containerized_register.xml").read_bytes(),
+           at=ARRIVAL + timedelta(minutes=5))  # fmt: skip
+
+    consistent = platform.run("ext_conn1", ARRIVAL)
+    upload(storage, layout, "register_off.xml",
+           (derived / "electric_containerized_register_off.xml").read_bytes(),
+           at=later + timedelta(minutes=5))  # fmt: skip
+    tampered = platform.run("ext_conn1", later)
+
+    assert consistent.success and tampered.success  # a WARN check does not fail the run
+    [entry] = read_manifest(storage, layout, ARRIVAL)[0].files
+    assert (entry.outcome, entry.readings) == ("accepted", 8)
+    assert entry.checked_registers == layout.checked_registers(ARRIVAL, "register.xml")
+    passed, failed = register_check(consistent), register_check(tampered)
+    assert passed.passed and passed.metadata["cases"].value == 0
+    # 5 spans between 6 reads: 12:00-20:00 has no intervals in the file, so is not judged
+    assert passed.metadata["register_spans_judged"].value == 4
+    assert passed.metadata["register_spans_not_covered"].value == 1
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.WARN
+    assert (failed.metadata["meters"].value, failed.metadata["cases"].value) == (1, 2)
+    assert failed.metadata["first_cases"].value.splitlines()[2:] == [
+        "| GB-1 | 2011-01-01 | 2 | from 2011-01-01T20:00Z to 2011-01-01T22:00Z: register delta "
+        "1.286 kWh, interval sum 1.186 kWh |",
+        "| GB-1 | 2011-01-01 | 2 | from 2011-01-01T22:00Z to 2011-01-02T00:00Z: register delta "
+        "1.092 kWh, interval sum 1.192 kWh |",
+    ]
+    rows = platform.warehouse.query("SELECT COUNT(*) AS n FROM readings WHERE meter_id = 'GB-1'")
+    assert rows[0]["n"] == 8  # the register reads are no readings

@@ -18,7 +18,12 @@ from b8760_assets.landing.espi_format import format as format_module
 from b8760_assets.landing.espi_format.quality import QUALITY_OF_READING
 from b8760_assets.landing.espi_format.reading_types import STORED_UNITS
 from b8760_assets.landing.file_checks import CheckedFile, KnownMeters, check_file, check_local_file
-from b8760_assets.landing.formats import QUALITY_FLAGS, READINGS_SCHEMA, Notice
+from b8760_assets.landing.formats import (
+    QUALITY_FLAGS,
+    READINGS_SCHEMA,
+    REGISTER_READS_SCHEMA,
+    Notice,
+)
 from b8760_assets.landing.manifest import ManifestEntry
 from b8760_assets.storage import StoredObject
 from b8760_assets_tests.espi_files import (
@@ -381,9 +386,19 @@ def test_a_bad_reading_names_its_line(bad: str, rule: str, shown: str) -> None:
         ("<uom>72</uom><powerOfTenMultiplier>5</powerOfTenMultiplier>", "espi.unknown_code", "5"),
         ("<uom>72</uom><powerOfTenMultiplier>k</powerOfTenMultiplier>", "espi.bad_number", '"k"'),
         (
-            "<uom>72</uom><accumulationBehaviour>1</accumulationBehaviour>",
+            "<uom>72</uom><accumulationBehaviour>3</accumulationBehaviour>",
+            "espi.not_interval_data",
+            "3 (cumulative)",
+        ),
+        (  # a demand register (the month's peak) adds up to nothing
+            "<uom>38</uom><accumulationBehaviour>1</accumulationBehaviour>",
             "espi.not_interval_data",
             "1 (bulkQuantity)",
+        ),
+        (
+            "<uom>72</uom><accumulationBehaviour>99</accumulationBehaviour>",
+            "espi.not_interval_data",
+            '"99", not an ESPI code',
         ),
         (
             "<uom>72</uom><accumulationBehaviour>6</accumulationBehaviour>",
@@ -411,6 +426,113 @@ def test_demand_may_be_indicating() -> None:
     kind = "<uom>38</uom><accumulationBehaviour>6</accumulationBehaviour>"
 
     assert accepted(feed(*channel(reading_type=kind)), meter(unit="kW"))["unit"][0] == "W"
+
+
+# Register reads: a running total beside the intervals, carried to the check
+
+DERIVED = SAMPLES.parent / "derived"
+REGISTER = (
+    "<accumulationBehaviour>1</accumulationBehaviour><flowDirection>1</flowDirection>"
+    "<powerOfTenMultiplier>{power}</powerOfTenMultiplier><uom>{uom}</uom>"
+)
+
+
+def register_channel(*reads: str, power: int = 0, uom: int = 72, behaviour: int = 1) -> list[str]:
+    """UP1's MeterReading 02: a register channel, beside channel()'s interval channel 01."""
+    kind = REGISTER.format(power=power, uom=uom).replace(">1</acc", f">{behaviour}</acc")
+    return channel("UP1", "02", list(reads), reading_type=kind)[1:]  # UP1 given by channel()
+
+
+def with_registers(data: bytes, *meters: Meter) -> tuple[CheckedFile, pl.DataFrame | None]:
+    verdict = checked(data, *meters)
+    assert verdict.rejection is None, verdict.rejection
+    return verdict, verdict.registers
+
+
+@pytest.mark.parametrize("behaviour", [1, 9])
+def test_a_register_channel_is_read_as_register_reads_not_intervals(behaviour: int) -> None:
+    data = feed(
+        *channel("UP1", "01"),
+        *register_channel(reading(1646092800, 5000, 0), reading(1646092800, 5046, 3600),
+                          power=-3, uom=169, behaviour=behaviour),
+    )  # fmt: skip
+
+    verdict, registers = with_registers(data, meter(commodity="gas", unit="therm"))
+
+    assert verdict.count == 4 and set(verdict.readings["unit"]) == {"Wh"}
+    assert registers is not None
+    assert registers.schema == REGISTER_READS_SCHEMA
+    assert registers.rows() == [
+        ("GB-1", MARCH_1, 5.0, "therm", 0.001, line_of(data, "<IntervalReading>", 5)),
+        ("GB-1", MARCH_1 + timedelta(hours=1), 5.046, "therm", 0.001,
+         line_of(data, "<IntervalReading>", 6)),
+    ]  # fmt: skip
+
+
+def test_a_meter_of_any_flow_reads_its_intervals_and_its_register_without_a_repeat() -> None:
+    data = feed(*channel("UP1", "01"), *register_channel(reading(1646092800, 7, 0)))
+
+    verdict, registers = with_registers(data, meter(flow=None))
+
+    assert verdict.count == 4 and registers is not None and registers.height == 1
+
+
+def test_a_feed_of_register_reads_only_is_refused_for_its_missing_intervals() -> None:
+    data = feed(*channel("UP1", "02", [reading(1646092800, 7, 0)], reading_type=REGISTER.format(
+        power=0, uom=72)))  # fmt: skip
+
+    refusal = refused(data)
+
+    assert refusal.rule == "espi.no_readings" and "but register reads" in refusal.message
+
+
+def test_a_bad_register_read_is_refused_at_its_line() -> None:
+    data = feed(*channel("UP1", "01"), *register_channel(reading(1646092800, "12.5", 0)))
+
+    refusal = refused(data)
+
+    assert (refusal.rule, refusal.line) == (
+        "espi.bad_number",
+        line_of(data, "<IntervalReading>", 5),
+    )
+
+
+def test_the_derived_sample_reads_its_intervals_as_the_other_parser_and_its_registers(
+    tmp_path: Path,
+) -> None:
+    data, gb = sample("electric_containerized")
+    derived = (DERIVED / "electric_containerized_register.xml").read_bytes()
+    path = tmp_path / "feed.xml"
+    path.write_bytes(derived)
+    handed: list[pl.DataFrame] = []
+
+    in_memory, registers = with_registers(derived, gb)
+    local = check_local_file(
+        "feed.xml", path, GB, meters=KnownMeters.of(GB, {gb.id: gb}), on_registers=handed.append
+    )
+
+    assert_as_expected(in_memory.readings, "electric_containerized")
+    assert in_memory.readings.drop("line").equals(accepted(data, gb).drop("line"))
+    assert registers is not None and local.rejection is None
+    assert pl.concat(handed).equals(registers)
+    start = datetime(2011, 1, 1, 8, tzinfo=UTC)
+    assert registers.select("read_at", "value").rows() == [
+        (start + timedelta(hours=hours), value)
+        for hours, value in [
+            (0, 12345000.0), (2, 12345880.0), (4, 12346708.0), (12, 12346708.0),
+            (14, 12347894.0), (16, 12349086.0),
+        ]
+    ]  # fmt: skip
+    assert set(registers["resolution"]) == {1.0}
+
+
+def test_a_register_of_a_channel_no_meter_claims_is_a_notice() -> None:
+    data = feed(*channel("UP1", "01"), *register_channel(reading(1646092800, 7, 0)))
+
+    verdict = checked(data, meter(flow="reverse"))
+
+    assert verdict.registers is None and verdict.readings.height == 0
+    assert [n.rule for n in verdict.notices] == ["espi.unclaimed_readings"] * 2
 
 
 def test_a_block_no_meter_reading_relates_is_refused() -> None:

@@ -52,6 +52,9 @@ class Meter:
     # multiplier applied (docs/validation.md); None: no limit.
     high_limit: float | None = None
     low_limit: float | None = None
+    # How far its register's rise may be from its intervals' sum, in percent of the rise
+    # (docs/validation.md); None: the connector's validation.register.tolerance.percent.
+    register_tolerance_percent: float | None = None
 
 
 def _meter_id(text: str) -> str:
@@ -100,6 +103,7 @@ RULES = {
     "flow_direction": lambda text: values.one_of(text, FLOW_DIRECTIONS, "flow direction"),
     "high_limit": lambda text: values.number(text, "high limit"),
     "low_limit": lambda text: values.number(text, "low limit"),
+    "register_tolerance_percent": lambda text: values.positive_number(text, "percentage"),
 }
 
 

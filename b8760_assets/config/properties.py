@@ -15,6 +15,7 @@ from b8760_assets.config.entries import Key, read_entries
 from b8760_assets.config.problems import ConfigProblem, checked
 from b8760_assets.config.values import InvalidValue
 from b8760_assets.validation.thresholds import (
+    DEFAULT_REGISTER_TOLERANCE_PERCENT,
     DEFAULT_SPIKE_RATIO,
     DEFAULT_ZERO_RUN_HOURS,
     MOST_ESTIMATE_MINUTES,
@@ -58,6 +59,7 @@ class ConnectorProperties:
     spike_ratio: float = DEFAULT_SPIKE_RATIO
     zero_run_hours: float = DEFAULT_ZERO_RUN_HOURS
     estimate_max_minutes: float | None = None  # None: no gap is estimated
+    register_tolerance_percent: float = DEFAULT_REGISTER_TOLERANCE_PERCENT
     delivery_cadence: str = NO_CADENCE
     delivery_grace_hours: int = DEFAULT_GRACE_HOURS
 
@@ -167,6 +169,11 @@ KEYS: Mapping[str, Key] = {
         default=DEFAULT_ZERO_RUN_HOURS,
     ),
     "validation.estimate.max.minutes": Key("estimate_max_minutes", _estimate_minutes, default=None),
+    "validation.register.tolerance.percent": Key(
+        "register_tolerance_percent",
+        lambda text: values.positive_number(text, "percentage"),
+        default=DEFAULT_REGISTER_TOLERANCE_PERCENT,
+    ),
 }
 
 

@@ -4,7 +4,9 @@ check read them (READINGS_SCHEMA), kept as Parquet beside the archived file.
 It is standardization's only input, so a file is parsed and checked once per arrival, and
 nothing of a file can reach a meter-hour object or a batch before its verdict: the intake
 uploads the readings only once the file is accepted. Written and read a batch at a time, so
-that memory does not grow with the file.
+that memory does not grow with the file. A file that carries register reads (a Green Button
+register channel) hands them over beside, in a Parquet file of their own: they are few, and
+not readings.
 """
 
 from collections.abc import Callable, Iterator
@@ -15,7 +17,7 @@ from typing import TypeVar, cast
 import polars as pl
 import pyarrow.parquet as pq
 
-from b8760_assets.landing.formats import READINGS_SCHEMA
+from b8760_assets.landing.formats import READINGS_SCHEMA, REGISTER_READS_SCHEMA
 from b8760_assets.ordered_map import ordered_map
 
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
@@ -59,3 +61,12 @@ def read_checked_readings(path: Path, transform: Callable[[pl.DataFrame], T]) ->
     batches = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS)
     readings = (cast(pl.DataFrame, pl.from_arrow(batch)) for batch in batches)
     return ordered_map(transform, readings, workers=WORKERS, ahead=WORKERS)
+
+
+def write_register_reads(path: Path, registers: pl.DataFrame) -> None:
+    """An accepted file's register reads (REGISTER_READS_SCHEMA), kept beside its readings."""
+    registers.select(REGISTER_READS_SCHEMA.names()).write_parquet(path, compression="zstd")
+
+
+def read_register_reads(path: Path) -> pl.DataFrame:
+    return pl.read_parquet(path).cast(REGISTER_READS_SCHEMA)

@@ -8,7 +8,7 @@ Rejection. A file in memory (check_file) comes back with its readings; a downloa
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -63,6 +63,9 @@ class CheckedFile:
     count: int | None = field(default=None, repr=False)  # readings in an accepted file
     # Readings of an accepted file the platform did not take in, and why.
     notices: tuple[Notice, ...] = ()
+    # The register reads of an accepted file that carries them (formats.REGISTER_READS_SCHEMA),
+    # from check_file; check_local_file hands them to its on_registers.
+    registers: pl.DataFrame | None = field(default=None, compare=False, repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -145,15 +148,21 @@ def check_file(
     intake of its whole arrival hour, on every retry.
     """
     known = meters or KnownMeters.of(connector, {})
+    registers: list[pl.DataFrame] = []
 
     def read(file_format: ReadingsFormat, notice: Callable[[Notice], None]) -> _Read:
-        readings = file_format.read(data, connector, meters=known.by_id, notice=notice)
+        readings = file_format.read(
+            data, connector, meters=known.by_id, notice=notice, on_registers=registers.append
+        )
         overflow = _overflow(readings, known.normalizer)
         if overflow is not None:
             raise FormatRejected(overflow)
         return readings, readings.height
 
-    return _verdict(name, len(data), data[:HEAD_BYTES], read, connector)
+    verdict = _verdict(name, len(data), data[:HEAD_BYTES], read, connector)
+    if verdict.accepted and registers:
+        return replace(verdict, registers=pl.concat(registers))
+    return verdict
 
 
 def check_local_file(
@@ -163,12 +172,14 @@ def check_local_file(
     *,
     meters: KnownMeters | None = None,
     on_readings: Callable[[pl.DataFrame], None] | None = None,
+    on_registers: Callable[[pl.DataFrame], None] | None = None,
 ) -> CheckedFile:
     """check_file on a file downloaded to `path`, read a batch at a time: the memory it takes
     does not grow with the file. The verdict holds the count of readings, not the readings:
     each batch goes to `on_readings` as it is read (in file order), before the verdict, which
-    a later batch may still make a rejection, so whatever it keeps must wait for the verdict.
-    An exception in on_readings is raised as it is."""
+    a later batch may still make a rejection, so whatever it keeps must wait for the verdict;
+    so must what it keeps of the register reads given to `on_registers`. An exception in
+    on_readings or on_registers is raised as it is."""
 
     known = meters or KnownMeters.of(connector, {})
 
@@ -180,6 +191,7 @@ def check_local_file(
             partial(_with_overflow, known.normalizer),
             meters=known.by_id,
             notice=notice,
+            on_registers=None if on_registers is None else _consumer(on_registers),
         )
         for readings, overflow in batches:
             # The format's own rules come first, as check_file has them: an overflow is the
@@ -221,6 +233,18 @@ def _overflow(readings: pl.DataFrame, normalizer: Normalizer) -> Rejection | Non
         f"in the meter's unit {row['meter_unit']} with its multiplier {row['multiplier']!r}; "
         "check the value and its unit",
     )
+
+
+def _consumer(take: Callable[[pl.DataFrame], None]) -> Callable[[pl.DataFrame], None]:
+    """take, its exceptions carried through the check untouched (_ConsumerFailed)."""
+
+    def taking(frame: pl.DataFrame) -> None:
+        try:
+            take(frame)
+        except BaseException as error:
+            raise _ConsumerFailed(error) from None
+
+    return taking
 
 
 class _ConsumerFailed(Exception):

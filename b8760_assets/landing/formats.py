@@ -30,6 +30,19 @@ READINGS_SCHEMA = pl.Schema(
     }
 )
 
+# A meter's register (its running total) as read at an instant, beside its interval readings:
+# not readings of the platform, the reads a check holds the intervals' sum to.
+REGISTER_READS_SCHEMA = pl.Schema(
+    {
+        "meter_id": pl.String(),
+        "read_at": pl.Datetime("us", "UTC"),
+        "value": pl.Float64(),  # as uploaded, in `unit`: the meter's multiplier is applied later
+        "unit": pl.String(),
+        "resolution": pl.Float64(),  # the register's last digit, in `unit`
+        "line": pl.Int64(),
+    }
+)
+
 # The platform's quality flags, whatever flags a format's files use.
 QUALITY_FLAGS = {
     "A": "actual, measured by the meter",
@@ -99,10 +112,15 @@ class ReadingsFormat(ABC):
         *,
         meters: Mapping[str, Meter],
         notice: Callable[[Notice], None],
+        on_registers: Callable[[pl.DataFrame], None] | None = None,
     ) -> pl.DataFrame:
         """The file's readings as READINGS_SCHEMA, or FormatRejected naming the first problem;
         see read_batches."""
-        batches = list(self.read_batches(data, connector, meters=meters, notice=notice))
+        batches = list(
+            self.read_batches(
+                data, connector, meters=meters, notice=notice, on_registers=on_registers
+            )
+        )
         return pl.concat(batches) if batches else READINGS_SCHEMA.to_frame()
 
     @abstractmethod
@@ -114,6 +132,7 @@ class ReadingsFormat(ABC):
         *,
         meters: Mapping[str, Meter],
         notice: Callable[[Notice], None],
+        on_registers: Callable[[pl.DataFrame], None] | None = None,
     ) -> Iterator[Any]:
         """The readings of a file (its bytes, or a local file) a batch at a time, in file
         order and in the memory of a few batches whatever the file's size, each through
@@ -123,7 +142,9 @@ class ReadingsFormat(ABC):
 
         `meters` are the connector's meters by id, for a format whose files name their
         meters otherwise (a Green Button file names UsagePoints); `notice` is given, before
-        the verdict, each Notice of readings the file holds and the platform does not take.
+        the verdict, each Notice of readings the file holds and the platform does not take;
+        `on_registers`, if given, the register reads of the file (REGISTER_READS_SCHEMA), also
+        before the verdict, for a format whose files carry them beside the intervals.
         """
 
 

@@ -10,8 +10,9 @@ Nothing is lost and nothing is taken twice:
 - a landing file is deleted only after its copy's checksum is verified, and only at the
   generation that was frozen; every step is safe to repeat, so a rerun of a crashed hour
   finishes the move instead of starting over;
-- an accepted file's readings are kept as the check read them (checked/), so that the
-  steps after the intake never parse or check the file again.
+- an accepted file's readings are kept as the check read them (checked/), and its register
+  reads beside them if it carries any, so that the steps after the intake never parse or
+  check the file again.
 
 A range of hours (a backfill) lists the landing zone, the claims and the range's manifests
 once, not once an hour, and records the hours with nothing to take in as one empty-hours
@@ -25,9 +26,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from b8760_assets.landing.checked_readings import PARQUET_CONTENT_TYPE, CheckedReadings
+from b8760_assets.landing.checked_readings import (
+    PARQUET_CONTENT_TYPE,
+    CheckedReadings,
+    write_register_reads,
+)
 from b8760_assets.landing.file_checks import (
     CheckedFile,
     KnownMeters,
@@ -443,6 +449,7 @@ def move_file(
     with tempfile.TemporaryDirectory(prefix="b8760-intake-") as folder:
         readings = Path(folder) / "checked.parquet"
         checked = check_frozen_file(storage, layout, hour, entry, meters, readings)
+        registers = None
         if checked.rejection is None:  # accepted
             destination = layout.accepted(hour, entry.name)
             kept = storage.upload_file(
@@ -452,6 +459,14 @@ def move_file(
                 if_generation_match=None,
                 content_type=PARQUET_CONTENT_TYPE,
             )
+            if register_reads_path(readings).exists():
+                registers = storage.upload_file(
+                    layout.bucket,
+                    layout.checked_registers(hour, entry.name),
+                    register_reads_path(readings),
+                    if_generation_match=None,
+                    content_type=PARQUET_CONTENT_TYPE,
+                ).name
         else:
             destination = layout.rejected(hour, entry.name)
             kept = write_if_missing(
@@ -481,8 +496,14 @@ def move_file(
         readings=checked.count,
         rejection=checked.rejection,
         checked_readings=kept.name if checked.accepted else None,
+        checked_registers=registers,
         notices=checked.notices,
     )
+
+
+def register_reads_path(readings: Path) -> Path:
+    """Where check_frozen_file keeps a file's register reads, beside its readings."""
+    return readings.with_name("registers.parquet")
 
 
 def check_frozen_file(
@@ -497,7 +518,8 @@ def check_frozen_file(
     archive when an earlier attempt got as far as deleting it. Oversized files are refused
     by their listed size, without downloading them; others are downloaded to a temporary
     file and checked a batch at a time, so that memory does not grow with the file. The
-    readings of an accepted file are written to `readings` (Parquet) as they are read."""
+    readings of an accepted file are written to `readings` (Parquet) as they are read, its
+    register reads, if any, beside (register_reads_path)."""
     source = entry.landing_object
     too_large = check_size(source.size or 0, layout.connector)
     if too_large is not None:
@@ -515,7 +537,12 @@ def check_frozen_file(
             raise
     with CheckedReadings(readings) as kept:
         return check_local_file(
-            entry.name, path, layout.connector, meters=meters, on_readings=kept.write
+            entry.name,
+            path,
+            layout.connector,
+            meters=meters,
+            on_readings=kept.write,
+            on_registers=partial(write_register_reads, register_reads_path(readings)),
         )
 
 

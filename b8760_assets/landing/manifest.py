@@ -30,6 +30,8 @@ class ManifestEntry:
     # The object, in the participant's bucket, of the accepted file's readings as the landing
     # check read them (Parquet): what standardization reads.
     checked_readings: str | None = None
+    # The object of its register reads (Parquet), if the file carries any.
+    checked_registers: str | None = None
     # Readings an accepted file holds that the platform did not take in, and why.
     notices: tuple[Notice, ...] = ()
 

@@ -59,6 +59,7 @@ from b8760_assets.standardized.meter_hours import (
     meter_hour_metadata,
 )
 from b8760_assets.standardized.normalize import Normalized, Normalizer
+from b8760_assets.standardized.register_check import RegisterCheck
 from b8760_assets.standardized.validation_checks import (
     CHECK_SPECS,
     ValidationTotals,
@@ -267,6 +268,7 @@ def standardize_hours(
         default_zone=layout.connector.timezone,
     )
     totals = StandardizedTotals()
+    registers = RegisterCheck.of(normalizer, meters, totals.validation)
     merge = MeterHourMerge(storage, layout.bucket, totals)
     batches = {
         batch.name: batch
@@ -279,7 +281,7 @@ def standardize_hours(
     }
     for hour, files in accepted_files(storage, layout, hours).items():
         rows = standardize_hour(
-            storage, layout, (normalizer, validator), hour, files, merge, totals
+            storage, layout, (normalizer, validator, registers), hour, files, merge, totals
         )
         earlier = batches.get(layout.batch(hour))
         if not rows and earlier is not None:
@@ -296,16 +298,16 @@ def standardize_hours(
 def standardize_hour(
     storage: StorageResource,
     layout: ConnectorLayout,
-    steps: tuple[Normalizer, Callable[[pl.DataFrame], Validation]],
+    steps: tuple[Normalizer, Callable[[pl.DataFrame], Validation], RegisterCheck | None],
     hour: datetime,
     files: Sequence[ManifestEntry],
     merge: MeterHourMerge,
     totals: StandardizedTotals,
 ) -> int:
     """Standardize one hour's accepted files (normalize, then validate all of the hour's
-    rows) into its batch (written if it has rows) and the meter-hour merge; the rows
-    standardized."""
-    normalizer, validator = steps
+    rows) into its batch (written if it has rows) and the meter-hour merge, and check each
+    file's register reads against its intervals; the rows standardized."""
+    normalizer, validator, registers = steps
     with tempfile.TemporaryDirectory(prefix="b8760-standardize-") as folder:
         batch = HourBatch(Path(folder) / "batch.parquet")
         hour_rows = HourRows(Path(folder))
@@ -316,7 +318,9 @@ def standardize_hour(
 
         try:
             for entry in files:
-                standardize_file(storage, layout, normalizer, hour, entry, Path(folder), take)
+                standardize_file(
+                    storage, layout, normalizer, hour, entry, Path(folder), take, registers
+                )
             for rows in hour_rows.parts():
                 validated = validator(rows)
                 batch.write(validated.rows)
@@ -347,8 +351,10 @@ def standardize_file(
     entry: ManifestEntry,
     folder: Path,
     take: Callable[[Normalized], None],
+    registers: RegisterCheck | None = None,
 ) -> None:
-    """Download one accepted file's checked readings and normalize them a batch at a time."""
+    """Download one accepted file's checked readings and normalize them a batch at a time;
+    with `registers`, hold its register reads, if any, to the sums of its intervals."""
     if entry.checked_readings is None:
         raise ObjectMissing(
             f"the manifest gs://{layout.bucket}/{layout.manifest(hour)} names no checked "
@@ -363,9 +369,14 @@ def standardize_file(
         source_file=entry.name,
         uploaded_at=entry.uploaded_at,
     )
+    sums = None if registers is None else registers.of_file(storage, layout, entry, folder)
     for normalized in read_checked_readings(path, normalize):
         take(normalized)
+        if sums is not None:
+            sums.add(normalized.rows)
     path.unlink()
+    if registers is not None and sums is not None:
+        registers.report(sums)
 
 
 def picture_window(totals: StandardizedTotals, timezone: str) -> tuple[datetime, datetime]:

@@ -142,14 +142,28 @@ class Normalizer:
             times=pl.lit(self.times).gather(pl.col("_pair")),
         )
 
-    def _meter_value(self) -> pl.Expr:
-        """A found reading's value in its meter's unit with its multiplier applied (the
-        file's value where no meter XML describes the meter)."""
+    def _meter_value(self, column: str = "value") -> pl.Expr:
+        """A found reading's value (or another column in its unit) in its meter's unit with
+        its multiplier applied (the file's value where no meter XML describes the meter)."""
         return (
-            pl.col("value")
+            pl.col(column)
             * pl.col("times").fill_null(1.0)
             / pl.lit(self.over).gather(pl.col("_pair")).fill_null(1.0)
             * pl.lit(self.multiplier).gather(pl.col("_meter")).fill_null(1.0)
+        )
+
+    def register_reads(self, registers: pl.DataFrame) -> pl.DataFrame:
+        """Register reads (REGISTER_READS_SCHEMA) stated as the meter's readings are: value
+        and resolution in its unit with its multiplier applied; a read whose unit does not
+        convert to its meter's is left out (the unit check reports its meter's readings)."""
+        found = self._found(registers)
+        convertible = pl.col("times").is_not_null() | pl.col("meter_unit").is_null()
+        return found.filter(convertible).select(
+            "meter_id",
+            "read_at",
+            value=self._meter_value(),
+            resolution=self._meter_value("resolution"),
+            unit=pl.coalesce("meter_unit", "unit"),
         )
 
     def first_overflow(self, readings: pl.DataFrame) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from b8760_assets.validation.rules import (
     MISALIGNED,
     NEGATIVES,
     OVERLAPS,
+    REGISTERS,
     SPIKES,
     ZERO_RUNS,
 )
@@ -38,6 +39,7 @@ CHECKS = {
     NEGATIVES: "no_negative_forward_flow",
     ZERO_RUNS: "no_long_zero_runs",
     MISALIGNED: "intervals_on_meter_grid",
+    REGISTERS: "registers_match_interval_sums",
 }
 CHECK_SPECS = tuple((CHECKS[rule.name], rule.description) for rule in RULES.values())
 # Cases each check's table shows; all are counted.
@@ -72,6 +74,12 @@ class RuleTotals:
     cases: int = 0
     meters: set[str] = field(default_factory=set)
     shown: list[pl.DataFrame] = field(default_factory=list)
+    # Counts of the rule's own for the check's metadata (the register spans judged, ...).
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def count(self, **counts: int) -> None:
+        for name, value in counts.items():
+            self.counts[name] = self.counts.get(name, 0) + value
 
 
 @dataclass
@@ -111,7 +119,7 @@ def check_results(totals: ValidationTotals) -> list[dg.AssetCheckResult]:
     return [
         dg.AssetCheckResult(
             check_name=CHECKS[rule],
-            passed=found.intervals == 0,
+            passed=found.cases == 0,
             severity=(
                 dg.AssetCheckSeverity.ERROR
                 if RULES[rule].severity == ERROR
@@ -121,6 +129,7 @@ def check_results(totals: ValidationTotals) -> list[dg.AssetCheckResult]:
                 "intervals": found.intervals,
                 "meters": len(found.meters),
                 "cases": found.cases,
+                **found.counts,
                 "first_cases": dg.MetadataValue.md(
                     cases_table(found.shown, found.cases) if found.cases else "none"
                 ),

@@ -16,6 +16,7 @@ LIMITS = "limits"
 NEGATIVES = "negatives"
 ZERO_RUNS = "zero_runs"
 MISALIGNED = "misaligned"
+REGISTERS = "registers"
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,14 @@ RULES = {
             ERROR,
             "Every interval lasts the meter's interval length (its most common one) and so "
             "starts on the meter's own grid.",
+        ),
+        Rule(
+            REGISTERS,
+            WARN,
+            "Where a file carries a meter's register reads, the register's rise between two "
+            "consecutive reads is the sum of the file's intervals between them, within "
+            "validation.register.tolerance.percent (or one unit of the register's "
+            "resolution, if more); a span the intervals do not cover whole is not judged.",
         ),
     )
 }

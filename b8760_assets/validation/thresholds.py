@@ -14,6 +14,9 @@ DEFAULT_ZERO_RUN_HOURS = 24.0
 # are not a straight line between two readings (a day's shape), nor rows to make by the
 # million.
 MOST_ESTIMATE_MINUTES = 24 * 60
+# A register's rise may differ from its intervals' sum by this share of it (or one unit of
+# the register's resolution, if more).
+DEFAULT_REGISTER_TOLERANCE_PERCENT = 1.0
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,13 @@ class CsvFormat(ReadingsFormat):
         *,
         meters: Mapping[str, Meter],
         notice: Callable[[Notice], None],
+        on_registers: Callable[[pl.DataFrame], None] | None = None,
     ) -> Iterator[pl.DataFrame | T]:
         """The readings of a file (its bytes, or a local file) a batch at a time, in file
         order, each through `transform` if given; FormatRejected, possibly after some batches,
         for the file's first problem. A CSV file names each reading's meter and takes in
-        every reading it holds: `meters` and `notice` are the protocol's, not needed here.
+        every reading it holds, and no register reads: `meters`, `notice` and `on_registers` are
+        the protocol's, not needed here.
 
         Batches are read, checked and transformed by WORKERS threads at once (polars lets go
         of the GIL), a few batches ahead, so `transform` must be safe to run in threads; only

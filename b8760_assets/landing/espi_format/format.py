@@ -3,9 +3,11 @@ streamed once, each IntervalBlock's readings given to the channel and meter its 
 in batches converted and checked in threads, their verdicts put together in file order.
 
 A block whose channel the feed has not named yet (its ReadingType comes later) is held until
-the end of the feed, on disk beyond HELD_READINGS. The verdict is the first problem the
-reader comes to; readings repeated within the file are found over the whole file at the end,
-as in the CSV format.
+the end of the feed, on disk beyond HELD_READINGS. The reads of a register channel (a running
+total, reading_types.REGISTER) are not readings: they are kept apart, in memory (a read a day
+or a month, against 24 to 288 intervals), and handed over once the feed is read. The verdict
+is the first problem the reader comes to; readings repeated within the file are found over
+the whole file at the end, as in the CSV format.
 """
 
 import os
@@ -25,6 +27,7 @@ from b8760_assets.landing.espi_format.feed import ATOM, Entry, entries
 from b8760_assets.landing.espi_format.interval_readings import RawReadings, as_readings
 from b8760_assets.landing.espi_format.links import Channel, FeedLinks
 from b8760_assets.landing.espi_format.reading_types import commodity_problem, reading_type
+from b8760_assets.landing.espi_format.register_reads import as_register_reads
 from b8760_assets.landing.formats import (
     FormatRejected,
     Notice,
@@ -48,6 +51,7 @@ CHANNEL_SCHEMA = {
     "unit": pl.String,
     "exponent": pl.Int64,
     "interval_length": pl.Int64,
+    "register": pl.Boolean,
 }
 T = TypeVar("T")
 
@@ -71,10 +75,12 @@ class EspiFormat(ReadingsFormat):
         *,
         meters: Mapping[str, Meter],
         notice: Callable[[Notice], None],
+        on_registers: Callable[[pl.DataFrame], None] | None = None,
     ) -> Iterator[pl.DataFrame | T]:
         """The readings of the channels the connector's meters claim, a batch at a time in
         file order (held blocks last), each through `transform` if given (in WORKERS
-        threads); a Notice for each channel no meter claims; FormatRejected, possibly after
+        threads); a Notice for each channel no meter claims; the reads of the register
+        channels they claim to `on_registers`, once, if any; FormatRejected, possibly after
         some batches, for the file's first problem."""
         reading = _FeedReading(meters)
         keys, count = FileKeys(), 0
@@ -95,15 +101,19 @@ class EspiFormat(ReadingsFormat):
         repeat = _first_repeat(source, meters, repeated) if len(repeated) else None
         if repeat is not None:
             raise FormatRejected(repeat)
+        registers = reading.register_reads()
         if count == 0 and not reading.unclaimed.tallies:
+            only = " but register reads" if registers.height else ""
             raise FormatRejected(
                 Rejection(
                     "espi.no_readings",
                     None,
-                    "the feed has no IntervalReading; a Green Button file of interval data "
-                    "holds IntervalBlocks of IntervalReadings",
+                    f"the feed has no IntervalReading{only}; a Green Button file of interval "
+                    "data holds IntervalBlocks of IntervalReadings (accumulationBehaviour 4)",
                 )
             )
+        if on_registers is not None and registers.height:
+            on_registers(registers)
         for each in reading.unclaimed.notices(connector):
             notice(each)
 
@@ -134,6 +144,7 @@ class _FeedReading:
         self.channels: list[dict[str, Any]] = []
         self.unclaimed = Unclaimed()
         self.pending = RawReadings()
+        self.registers = RawReadings()
 
     def batches(self, source: bytes | Path) -> Iterator[_Batch]:
         """The claimed readings in batches of about BATCH_READINGS, in file order, then those
@@ -160,14 +171,25 @@ class _FeedReading:
         if index is None:
             self.unclaimed.add(channel, len(raw))
             return
+        if self.channels[index]["register"]:
+            self.registers.extend(raw, index)
+            return
         self.pending.extend(raw, index)
         if len(self.pending) >= BATCH_READINGS:
             yield self._flushed()
 
     def _flushed(self) -> _Batch:
-        batch = _Batch(self.pending.frame(), pl.DataFrame(self.channels, schema=CHANNEL_SCHEMA))
+        batch = _Batch(self.pending.frame(), self._channels_frame())
         self.pending = RawReadings()
         return batch
+
+    def register_reads(self) -> pl.DataFrame:
+        """The reads of the claimed register channels (REGISTER_READS_SCHEMA), once the feed
+        is read; FormatRejected for the first bad one."""
+        return as_register_reads(self.registers.frame(), self._channels_frame())
+
+    def _channels_frame(self) -> pl.DataFrame:
+        return pl.DataFrame(self.channels, schema=CHANNEL_SCHEMA)
 
     def _index(self, channel: Channel) -> int | None:
         """The channel's index among the claimed ones, or None when no meter claims it; its
@@ -190,6 +212,7 @@ class _FeedReading:
                 "unit": kind.unit,
                 "exponent": kind.exponent,
                 "interval_length": kind.interval_length,
+                "register": kind.register,
             }
         )
         return len(self.channels) - 1

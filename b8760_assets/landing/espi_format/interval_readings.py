@@ -173,16 +173,16 @@ def as_readings(raw: pl.DataFrame, channels: pl.DataFrame) -> pl.DataFrame:
     """A batch of raw readings as READINGS_SCHEMA, by the `channels` they belong to (meter_id,
     unit, exponent, interval_length, a row per channel index); FormatRejected for the first
     reading that breaks a rule."""
-    numbers = _numbers(raw)
+    numbers = whole_numbers(raw)
     of_channel = channels.select(pl.all().gather(numbers["channel"]))
     seconds = numbers["start"]
     duration = numbers["duration"].fill_null(of_channel["interval_length"])
     readings = pl.DataFrame(
         {
             "meter_id": of_channel["meter_id"],
-            "interval_start": _instants(seconds),
-            "interval_end": _instants(seconds + duration),
-            "value": _scaled(numbers["value"], of_channel["exponent"]),
+            "interval_start": instants(seconds),
+            "interval_end": instants(seconds + duration),
+            "value": scaled(numbers["value"], of_channel["exponent"]),
             "unit": of_channel["unit"],
             "quality": quality_flags(raw["quality"], raw["line"]),
             "line": raw["line"],
@@ -196,7 +196,7 @@ def as_readings(raw: pl.DataFrame, channels: pl.DataFrame) -> pl.DataFrame:
     return readings.select(READINGS_SCHEMA.names())
 
 
-def _numbers(raw: pl.DataFrame) -> pl.DataFrame:
+def whole_numbers(raw: pl.DataFrame) -> pl.DataFrame:
     """start, duration and value as whole numbers (text trimmed only if it must be);
     espi.bad_number for the first that is not one, espi.bad_time for a start the platform
     cannot store."""
@@ -225,11 +225,11 @@ def _numbers(raw: pl.DataFrame) -> pl.DataFrame:
     return numbers.with_columns(raw["channel"])
 
 
-def _instants(seconds: pl.Series) -> pl.Series:
+def instants(seconds: pl.Series) -> pl.Series:
     return pl.from_epoch(seconds, time_unit="s").cast(READINGS_SCHEMA["interval_start"])
 
 
-def _scaled(values: pl.Series, exponents: pl.Series) -> pl.Series:
+def scaled(values: pl.Series, exponents: pl.Series) -> pl.Series:
     """value × 10^exponent, one exact decimal shift: a division by 10^-exponent when it is
     negative (so 37000 × 10^-3 is 37.0, not 36.99999...)."""
     power = pl.lit(10.0) ** exponents.abs().cast(pl.Float64)

@@ -2,9 +2,11 @@
 
 A value in the platform's unit is `value × 10^exponent`: the ReadingType's
 powerOfTenMultiplier plus its uom's own power of ten (ft³ are stated in ccf, 100 ft³; Btu
-in MMBtu), so that scaling stays one exact decimal shift. A code ESPI does not define, or a
-quantity the platform does not store (reactive energy, voltage, a cumulative register), is
-a rejection naming the code: the file is kept in quarantine, never half read.
+in MMBtu), so that scaling stays one exact decimal shift. A register (accumulationBehaviour
+1 or 9: the meter's running total) is read too, not as interval data: its reads go to the
+register-versus-interval check. A code ESPI does not define, or a quantity the platform does
+not store (reactive energy, voltage, a demand register), is a rejection naming the code: the
+file is kept in quarantine, never half read.
 """
 
 from collections.abc import Mapping
@@ -44,6 +46,9 @@ ACCUMULATIONS = {
 }  # fmt: skip
 PER_INTERVAL = {"4"}
 PER_INTERVAL_DEMAND = {"4", "6", "12"}
+# A register's running total: bulkQuantity (the register as read) and summation (its sum
+# since a reset). Of a quantity that adds up over time: energy or volume, not demand (W).
+REGISTER = {"1", "9"}
 # commodity (CommodityKind) codes that say what a meter of each platform commodity measures;
 # other codes, or none, are not checked against the meter.
 COMMODITIES = {
@@ -69,6 +74,7 @@ class ReadingType:
     interval_length: int | None  # seconds; a reading without its own duration lasts this long
     flow_direction: int | None
     commodity: str | None
+    register: bool = False  # a running total (REGISTER), not readings per interval
 
     def describe(self) -> str:
         """'Wh, flow forward (1)': what a person needs to tell two channels apart."""
@@ -96,7 +102,8 @@ def reading_type(href: str, line: int, fields: Fields) -> ReadingType:
             )
         )
     accumulation, where = fields.get("accumulationBehaviour", ("4", line))
-    if accumulation not in (PER_INTERVAL_DEMAND if unit == "W" else PER_INTERVAL):
+    readable = PER_INTERVAL_DEMAND if unit == "W" else PER_INTERVAL | REGISTER
+    if accumulation not in readable:
         raise FormatRejected(_not_per_interval(accumulation, where))
     return ReadingType(
         href=href,
@@ -106,6 +113,7 @@ def reading_type(href: str, line: int, fields: Fields) -> ReadingType:
         interval_length=_whole_number(fields, "intervalLength", line, None),
         flow_direction=_whole_number(fields, "flowDirection", line, None),
         commodity=fields.get("commodity", (None, line))[0],
+        register=accumulation in REGISTER,
     )
 
 
@@ -166,7 +174,8 @@ def _not_per_interval(code: str | None, line: int) -> Rejection:
     return Rejection(
         "espi.not_interval_data",
         line,
-        f"line {line}: accumulationBehaviour {found} is not per-interval data; the platform "
-        "takes the readings of each interval, accumulationBehaviour 4 (deltaData), and for "
-        "demand (W) also 6 (indicating) or 12 (instantaneous)",
+        f"line {line}: accumulationBehaviour {found} is not data the platform reads; it "
+        "takes the readings of each interval, accumulationBehaviour 4 (deltaData), for demand "
+        "(W) also 6 (indicating) or 12 (instantaneous), and the reads of an energy or volume "
+        "register, 1 (bulkQuantity) or 9 (summation), to check the intervals against",
     )
