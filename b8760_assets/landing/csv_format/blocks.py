@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from b8760_assets.config.csv_layout import CsvLayout
-from b8760_assets.landing.csv_format.parts import named_parts
+from b8760_assets.landing.csv_format.parts import date_apart, named_parts
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import unreadable
 from b8760_assets.landing.formats import FormatRejected
@@ -148,10 +148,16 @@ def _block_with_numbers(
         # polars would read 1.234 as a number; beside a decimal comma it is refused (a
         # thousands separator?), which the text read words.
         return None
+    # The ignored columns are never made (polars still checks their fields and bytes).
+    read = [name for name in schema if name.strip() not in layout.ignored_columns]
     try:
         frame = pl.read_csv(
-            data, schema=schema, separator=layout.separator, decimal_comma=decimal_comma
+            data,
+            schema=schema,
+            columns=read,
+            separator=layout.separator,
+            decimal_comma=decimal_comma,
         )
-        return named_parts(frame.with_row_index("line", offset=line), layout)
+        return date_apart(frame.with_row_index("line", offset=line), layout)
     except pl.exceptions.PolarsError:
         return None  # as text, like the rest
