@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from b8760_assets.config.csv_layout import CsvLayout
-from b8760_assets.landing.csv_format.parts import named_parts
+from b8760_assets.landing.csv_format.parts import date_apart, named_parts
 from b8760_assets.landing.csv_format.source import Source
 from b8760_assets.landing.csv_format.structure import unreadable
 from b8760_assets.landing.formats import FormatRejected
@@ -31,9 +31,10 @@ class RowBatch:
 
     # Every part as text (an empty cell is null), with each row's line in the file.
     as_text: Callable[[], pl.DataFrame]
-    # Value as a number and the rest as text, None if a value is not a number: polars parses
-    # them as it reads, so the costliest text column of a clean file is never made. Only the
-    # blocks of a file without quotes have it.
+    # Value as a number and the rest as text, None if a value is not a number (or, with a
+    # decimal comma, if the block holds a dot): polars parses them as it reads, so the
+    # costliest text column of a clean file is never made. Only the blocks of a file without
+    # quotes have it.
     with_numbers: Callable[[], pl.DataFrame | None] | None = None
 
 
@@ -111,9 +112,9 @@ def _typed_schema(header: bytes, separator: str) -> dict[str, type[pl.DataType]]
 
 def _numbers_schema(header: bytes, layout: CsvLayout) -> dict[str, type[pl.DataType]] | None:
     """The header's columns, the layout's value column a number and the others text; None
-    where polars reads no number as the layout writes it (a decimal comma)."""
+    where polars cannot tell a decimal comma from the separator."""
     schema = _typed_schema(header, layout.separator)
-    if schema is None or layout.decimal != ".":
+    if schema is None or layout.decimal == layout.separator:
         return None
     value = layout.value_column
     return {name: pl.Float64 if name.strip() == value else kind for name, kind in schema.items()}
@@ -141,8 +142,22 @@ def _block_with_numbers(
     schema: dict[str, type[pl.DataType]],
     layout: CsvLayout,
 ) -> pl.DataFrame | None:
+    data = b"".join(parts)
+    decimal_comma = layout.decimal == ","
+    if decimal_comma and data.find(b".", len(parts[0])) >= 0:
+        # polars would read 1.234 as a number; beside a decimal comma it is refused (a
+        # thousands separator?), which the text read words.
+        return None
+    # The ignored columns are never made (polars still checks their fields and bytes).
+    read = [name for name in schema if name.strip() not in layout.ignored_columns]
     try:
-        frame = pl.read_csv(b"".join(parts), schema=schema, separator=layout.separator)
-        return named_parts(frame.with_row_index("line", offset=line), layout)
+        frame = pl.read_csv(
+            data,
+            schema=schema,
+            columns=read,
+            separator=layout.separator,
+            decimal_comma=decimal_comma,
+        )
+        return date_apart(frame.with_row_index("line", offset=line), layout)
     except pl.exceptions.PolarsError:
         return None  # as text, like the rest

@@ -52,7 +52,7 @@ def parsed_values(
             end = in_range(start + timedelta(minutes=layout.interval_minutes))
         times = {"interval_start": start, "interval_end": end}
     value = pl.col("value")
-    if layout.decimal != ".":
+    if layout.decimal != "." and text.schema["value"] == pl.String:  # not read as numbers
         # A dot beside a decimal comma would be a thousands separator (1.234 is 1234 in
         # Germany): refused, not read as 1.234.
         value = pl.when(~value.str.contains(".", literal=True)).then(
