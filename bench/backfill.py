@@ -28,6 +28,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -43,6 +44,9 @@ from bench.common import (
     unique_name,
     write_platform,
 )
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 NAME = "backfill"
 METERS = 10
@@ -111,7 +115,7 @@ def events_by_type(instance, run_id: str) -> dict[str, int]:
             return dict(counts.most_common())
 
 
-def do_nothing_twin(asset) -> object:
+def do_nothing_twin(asset: "dg.AssetsDefinition") -> "dg.AssetsDefinition":
     """An asset that does nothing, with the key, dependencies, partitions, backfill policy and
     checks of one of the platform's (its checks pass; its metadata is one number)."""
     import dagster as dg
@@ -135,7 +139,9 @@ def do_nothing_twin(asset) -> object:
     return twin
 
 
-def dagster_alone(chain: list, first: datetime, last: datetime) -> tuple[float, float]:
+def dagster_alone(
+    chain: "list[dg.AssetsDefinition]", first: datetime, last: datetime
+) -> tuple[float, float]:
     """Wall and CPU seconds for Dagster to materialize the chain's do-nothing twins over the
     range, in a fresh instance like the benchmark's."""
     import dagster as dg
