@@ -402,6 +402,7 @@ def completeness_markdown(
         end,
         arrival_hours=hours,
         pending={UNIT_CHECK: hours} if totals.unconvertible else None,
+        run_id=context.run.run_id,
         merged=totals.spans,
     )
     return dg.MetadataValue.md(markdown(picture))
