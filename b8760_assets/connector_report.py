@@ -16,7 +16,7 @@ import dagster as dg
 from b8760_assets.completeness import completeness, expected_intervals
 from b8760_assets.completeness_pictures import Picture
 from b8760_assets.config import Meter
-from b8760_assets.failed_checks import failed_check_hours
+from b8760_assets.failed_checks import failed_check_hours, run_failed_checks
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.partitions import HOUR, floor_hour
 from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals, stored_meter_ids
@@ -41,18 +41,23 @@ def connector_picture(
     arrival_hours: Sequence[datetime] = (),
     pending: Mapping[str, Sequence[datetime]] | None = None,
     merged: MergedSpans | None = None,
+    run_id: str | None = None,
 ) -> Picture:
     """The picture of the meters `meter_ids` over [start, end): their objects' intervals, and
     the failed checks among `check_keys` in the range's hours and `arrival_hours` (a run's,
     whose readings may be for other days), with `pending` (a running asset's own failures,
-    not in the instance yet); the objects `merged` holds (a run's) are not read again."""
+    not in the instance yet); the objects `merged` holds (a run's) are not read again. With
+    `run_id`, the run going on whose hours `arrival_hours` are, their outcomes are the run's
+    own so far (run_failed_checks), not asked of the instance hour by hour."""
     readings = stored_intervals(storage, layout, sorted(meter_ids), start, end, merged)
     zones = {meter.id: meter.timezone for meter in meters if meter.id in meter_ids}
     connector = layout.connector
     expected = expected_intervals(readings, zones, connector.timezone)
-    checked = sorted({*hours_between(start, end), *arrival_hours})
+    own = set(arrival_hours) if run_id is not None else set()
+    checked = sorted({*hours_between(start, end), *arrival_hours} - own)
     failed = failed_check_hours(instance, check_keys, checked)
-    for check, hours in (pending or {}).items():
+    running = {} if run_id is None else run_failed_checks(instance, run_id, check_keys, own)
+    for check, hours in [*running.items(), *(pending or {}).items()]:
         failed[check] = sorted({*failed.get(check, ()), *hours})
     return Picture(
         connector=connector.name,

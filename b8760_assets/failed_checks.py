@@ -6,7 +6,7 @@ run checked are its planned evaluations'. So an hour's latest outcome is the eva
 latest run planned to check it (a run that died before evaluating leaves the hour unknown).
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
 import dagster as dg
@@ -37,8 +37,11 @@ def failed_check_hours(
 ) -> dict[str, Sequence[datetime]]:
     """Per check (by name) that failed, the hours among `hours` where its latest outcome is a
     failure; checks that passed or never ran are left out."""
+    partition_keys = [partition_of_hour(hour) for hour in hours]
+    if not partition_keys:  # every hour asked for is a running run's (run_failed_checks)
+        return {}
     infos = instance.event_log_storage.get_asset_check_partition_info(
-        check_keys, partition_keys=[partition_of_hour(hour) for hour in hours]
+        check_keys, partition_keys=partition_keys
     )
     by_run: dict[str, dict[dg.AssetCheckKey, bool]] = {}
     failed: dict[str, list[datetime]] = {}
@@ -52,3 +55,22 @@ def failed_check_hours(
         if passed is False and info.partition_key is not None:
             failed.setdefault(info.check_key.name, []).append(hour_of_partition(info.partition_key))
     return {name: sorted(failed_hours) for name, failed_hours in sorted(failed.items())}
+
+
+def run_failed_checks(
+    instance: dg.DagsterInstance,
+    run_id: str,
+    check_keys: Sequence[dg.AssetCheckKey],
+    hours: Collection[datetime],
+) -> dict[str, Sequence[datetime]]:
+    """Per check among `check_keys` that the run has evaluated and failed so far, the run's
+    `hours`: while a run goes on it is the latest planned to check its hours (its planned
+    evaluations were recorded when it was created), so their outcomes are its own, read from
+    its events in one query rather than the instance's hour by hour (a year's backfill asked
+    for 8,760 hours of 11 checks, BENCHMARKS.md, benchmark 3)."""
+    wanted = set(check_keys)
+    return {
+        key.name: sorted(hours)
+        for key, passed in sorted(run_outcomes(instance, run_id).items(), key=lambda o: o[0].name)
+        if key in wanted and not passed and hours
+    }

@@ -14,7 +14,7 @@ import dagster as dg
 
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.meter_registry import METERS_TABLE, REGISTRY_KEY
-from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
+from b8760_assets.partitions import HOUR, chain_asset, hours_of_run, record_hours
 from b8760_assets.readings_schema import BIGQUERY_SCHEMA, COLUMN_SCHEMA
 from b8760_assets.readings_table import (
     LINK_TO_METERS,
@@ -69,19 +69,23 @@ def require_meters_table(warehouse: WarehouseResource) -> None:
         )
 
 
+# What a run's hour without a batch (a quiet hour of a range, say) records.
+NO_READINGS = {"readings_loaded": 0, "dagster/row_count": 0}
+
+
 def hour_batches(
     storage: StorageResource, layout: ConnectorLayout, hours: Sequence[datetime]
-) -> list[str]:
-    """The gs:// URIs of the hours' Parquet batches, from one listing of the range (an hour
-    without readings has none)."""
-    wanted = {layout.batch(hour) for hour in hours}
+) -> dict[datetime, str]:
+    """The gs:// URIs of the hours' Parquet batches, by hour, from one listing of the range
+    (an hour without readings has none)."""
+    wanted = {layout.batch(hour): hour for hour in hours}
     listed = storage.list(
         layout.bucket,
         layout.batches_prefix,
         start_offset=layout.batch(min(hours)),
         end_offset=layout.batch(max(hours) + HOUR),
     )
-    return [batch.uri for batch in listed if batch.name in wanted and batch.size]
+    return {wanted[b.name]: b.uri for b in listed if b.name in wanted and b.size}
 
 
 def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.AssetsDefinition:
@@ -108,7 +112,8 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
     def warehouse_meter_links(
         context: dg.AssetExecutionContext, storage: StorageResource, warehouse: WarehouseResource
     ) -> dg.MaterializeResult:
-        batches = hour_batches(storage, layout, hours_of_run(context))
+        by_hour = hour_batches(storage, layout, hours_of_run(context))
+        batches = list(by_hour.values())
         require_meters_table(warehouse)
         ensure_readings_table(warehouse)
         drop_left_staging_tables(warehouse, context.instance, log=context.log.info)
@@ -122,15 +127,16 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         finally:
             warehouse.drop_table(staging)
         unknown_readings = {row["meter_id"]: row["readings"] for row in unknown}
+        metadata = {
+            "readings_loaded": loaded,
+            "dagster/row_count": loaded,
+            "batches": len(batches),
+            "merge_jobs": jobs,
+            "table": warehouse.table_id(READINGS_TABLE),
+            "unknown_meters": len(unknown_readings),
+        }
+        record_hours(context, dict.fromkeys(by_hour, metadata), idle=NO_READINGS, found=metadata)
         return dg.MaterializeResult(
-            metadata={
-                "readings_loaded": loaded,
-                "dagster/row_count": loaded,
-                "batches": len(batches),
-                "merge_jobs": jobs,
-                "table": warehouse.table_id(READINGS_TABLE),
-                "unknown_meters": len(unknown_readings),
-            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=UNKNOWN_METERS_CHECK,

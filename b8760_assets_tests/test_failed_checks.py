@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from b8760_assets.failed_checks import failed_check_hours
+from b8760_assets.failed_checks import failed_check_hours, run_failed_checks
 from b8760_assets.partitions import HOUR, PARTITION_KEY_FORMAT, partition_of_hour, range_run_tags
 
 H = datetime(2022, 3, 1, tzinfo=UTC)
@@ -24,13 +24,15 @@ def checked(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     return dg.MaterializeResult(check_results=[dg.AssetCheckResult(passed=passed)])
 
 
-def run(instance: dg.DagsterInstance, hours: list[datetime], passes: bool) -> None:
+def run(instance: dg.DagsterInstance, hours: list[datetime], passes: bool) -> str:
     tags = {"passes": "yes" if passes else "no"}
     if len(hours) == 1:
         partition = {"partition_key": partition_of_hour(hours[0])}
     else:
         partition, tags = {}, {**tags, **range_run_tags(hours[0], hours[-1])}
-    assert dg.materialize([checked], instance=instance, tags=tags, **partition).success
+    result = dg.materialize([checked], instance=instance, tags=tags, **partition)
+    assert result.success
+    return result.run_id
 
 
 def test_the_latest_run_planned_for_an_hour_decides() -> None:
@@ -46,3 +48,17 @@ def test_the_latest_run_planned_for_an_hour_decides() -> None:
         assert failed_check_hours(instance, [KEY], hours[1:2]) == {}
         later = [H + timedelta(days=1)]  # never checked
         assert failed_check_hours(instance, [KEY], later) == {}
+        assert failed_check_hours(instance, [KEY], []) == {}
+
+
+def test_a_runs_own_hours_have_its_own_outcomes() -> None:
+    """What the completeness picture of a run's standardize step reads for the run's hours:
+    the run's evaluations, whichever hours they were planned for."""
+    hours = [H + n * HOUR for n in range(3)]
+    with dg.instance_for_test() as instance:
+        failing = run(instance, hours, passes=False)
+        passing = run(instance, hours, passes=True)
+        assert run_failed_checks(instance, failing, [KEY], set(hours)) == {"rule": hours}
+        assert run_failed_checks(instance, passing, [KEY], set(hours)) == {}
+        other = dg.AssetCheckKey(KEY.asset_key, "another")
+        assert run_failed_checks(instance, failing, [other], set(hours)) == {}

@@ -76,6 +76,41 @@ def test_a_range_of_hours_is_one_run(storage: StorageResource, layout: Connector
         assert [e.name for e in take_in_hour(storage, layout, hour).files] == expected
 
 
+def test_a_range_run_gives_each_hour_its_own_figures(
+    storage: StorageResource, layout: ConnectorLayout
+) -> None:
+    """An hour that took a file in carries its own figures and manifest; an hour that found
+    nothing reads as the quiet hour it was, as the sensor records one (not the run's figures
+    copied onto every hour of the range)."""
+    upload(storage, layout, "first.csv", GOOD_CSV, at=H + timedelta(minutes=10))
+    upload(storage, layout, "bad.csv", BAD_VALUE_CSV, at=H + 2 * HOUR + timedelta(minutes=10))
+    asset = build_raw_landing_files(layout, {})
+
+    result = dg.materialize(
+        [asset], resources={"storage": storage}, tags=range_run_tags(H, H + 3 * HOUR)
+    )
+
+    assert result.success
+    by_hour = {
+        m.partition: {key: value.value for key, value in m.metadata.items()}
+        for m in result.asset_materializations_for_node(asset.op.name)
+    }
+    assert sorted(by_hour) == [partition_of_hour(H + n * HOUR) for n in range(4)]
+    took, rejected = by_hour[partition_of_hour(H)], by_hour[partition_of_hour(H + 2 * HOUR)]
+    assert (took["files"], took["accepted"], took["readings"]) == (1, 1, 3)
+    assert took["manifest"] == storage.page_url(layout.bucket, layout.manifest(H))
+    assert (rejected["files"], rejected["rejected"]) == (1, 1)
+    assert "| `bad.csv` | csv.bad_value | 3 |" in rejected["rejected_files"]
+    for quiet in (H + HOUR, H + 3 * HOUR):
+        assert by_hour[partition_of_hour(quiet)] == {
+            "files": 0,
+            "dagster/row_count": 0,
+            "quiet_hour": QUIET_HOUR,
+        }
+    [check] = result.get_asset_check_evaluations()  # the run's, as before
+    assert not check.passed and check.metadata["rejected"].value == 1
+
+
 def test_a_range_that_ends_in_the_current_hour_fails_naming_its_end(
     storage: StorageResource, layout: ConnectorLayout
 ) -> None:

@@ -2,7 +2,9 @@
 
 A thin shell around `intake.take_in_hours`: Dagster picks the arrival hours (one partition
 or a backfilled range, in one run), the intake moves the files, and the hour's outcome
-comes back as metadata and as the rejected-files check, so the UI shows what happened.
+comes back as metadata and as the rejected-files check, so the UI shows what happened: each
+hour that took files in its own figures and manifest, each hour of a range that found none
+the quiet hour it was, as the landing-zone sensor records one.
 """
 
 import functools
@@ -15,8 +17,9 @@ from b8760_assets.landing.file_checks import FORMATS, KnownMeters
 from b8760_assets.landing.formats import Finding
 from b8760_assets.landing.intake import take_in_hours
 from b8760_assets.landing.manifest import ACCEPTED, REJECTED, Manifest, ManifestEntry
+from b8760_assets.landing.sensors import quiet_hour_metadata
 from b8760_assets.layout import ConnectorLayout
-from b8760_assets.partitions import chain_asset, hours_of_run
+from b8760_assets.partitions import chain_asset, hours_of_run, record_hours
 from b8760_assets.storage import StorageResource
 
 RAW_LANDING_FILES = "raw_landing_files"
@@ -67,10 +70,20 @@ def build_raw_landing_files(
             meters=known(),
             log=context.log.info,
         )
-        return dg.MaterializeResult(
-            metadata={**intake_metadata(manifests), **manifest_link(storage, layout, manifests)},
-            check_results=[rejected_files_check(manifests)],
+        record_hours(
+            context,
+            {
+                manifest.arrival_hour: {
+                    **intake_metadata([manifest]),
+                    **manifest_link(storage, layout, [manifest]),
+                }
+                for manifest in manifests
+                if manifest.files
+            },
+            idle=quiet_hour_metadata(),
+            found={**intake_metadata(manifests), **manifest_link(storage, layout, manifests)},
         )
+        return dg.MaterializeResult(check_results=[rejected_files_check(manifests)])
 
     return raw_landing_files
 
@@ -98,8 +111,8 @@ def intake_metadata(manifests: list[Manifest]) -> dict[str, int | dg.MetadataVal
 def manifest_link(
     storage: StorageResource, layout: ConnectorLayout, manifests: list[Manifest]
 ) -> dict[str, dg.MetadataValue]:
-    """The hour's manifest (every file's outcome), a click away: a run of one hour links to it;
-    a range's hours share one materialization's metadata, so it names their folder instead."""
+    """The hour's manifest (every file's outcome), a click away: an hour's figures link to it;
+    a range's figures together (when none of its hours took a file in) name their folder."""
     if len(manifests) == 1:
         name = layout.manifest(manifests[0].arrival_hour)
         return {"manifest": dg.MetadataValue.url(storage.page_url(layout.bucket, name))}

@@ -42,7 +42,7 @@ from b8760_assets.landing.intake import archived_hours, read_manifest
 from b8760_assets.landing.manifest import ACCEPTED, ManifestEntry
 from b8760_assets.layout import ConnectorLayout
 from b8760_assets.object_updates import ObjectUpdate, update_each
-from b8760_assets.partitions import HOUR, chain_asset, hours_of_run
+from b8760_assets.partitions import HOUR, chain_asset, hours_of_run, record_hours
 from b8760_assets.readings_schema import (
     ARROW_SCHEMA,
     COLUMN_SCHEMA,
@@ -84,6 +84,8 @@ EXAMPLES = 20
 # start in (each costs a listing per meter, and a read of each object the run did not merge).
 PICTURE_DAYS = 7
 COMPLETENESS = "completeness"
+# What a run's hour whose files gave no readings (a quiet hour of a range, say) records.
+NO_READINGS = {"readings": 0, "dagster/row_count": 0}
 
 
 @dataclass
@@ -122,6 +124,8 @@ class StandardizedTotals:
     last: datetime | None = None
     spans: MergedSpans = field(default_factory=MergedSpans)
     validation: ValidationTotals = field(default_factory=ValidationTotals)
+    # The arrival hours whose files gave readings.
+    hours: set[datetime] = field(default_factory=set)
 
     def add_rows(self, normalized: Normalized) -> None:
         rows = normalized.rows
@@ -283,6 +287,8 @@ def standardize_hours(
         rows = standardize_hour(
             storage, layout, (normalizer, validator, registers), hour, files, merge, totals
         )
+        if rows:
+            totals.hours.add(hour)
         earlier = batches.get(layout.batch(hour))
         if not rows and earlier is not None:
             # The hour's files give no readings now (a meter's unit changed, say): the batch
@@ -417,6 +423,7 @@ def completeness_markdown(
         end,
         arrival_hours=hours,
         pending={UNIT_CHECK: hours} if totals.unconvertible else None,
+        run_id=context.run.run_id,
         merged=totals.spans,
     )
     return dg.MetadataValue.md(markdown(picture))
@@ -459,23 +466,29 @@ def build_standardized_readings(
             if totals.readings
             else {}
         )
+        metadata = {
+            **picture,
+            "readings": totals.readings,
+            "dagster/row_count": totals.readings,
+            "estimated_intervals": totals.estimated,
+            "meters": len(totals.meters),
+            "unknown_meters": len(totals.unknown_meters),
+            "meter_hours": merged.objects,
+            "objects_written": merged.written,
+            "objects_unchanged": merged.unchanged,
+            "objects_per_second": (
+                round(merged.objects / merged.seconds, 1) if merged.objects else 0.0
+            ),
+            "swap_retries": merged.retries,
+            "batches": totals.batches,
+        }
+        record_hours(
+            context,
+            dict.fromkeys(totals.hours, metadata),
+            idle=NO_READINGS,
+            found=metadata,
+        )
         return dg.MaterializeResult(
-            metadata={
-                **picture,
-                "readings": totals.readings,
-                "dagster/row_count": totals.readings,
-                "estimated_intervals": totals.estimated,
-                "meters": len(totals.meters),
-                "unknown_meters": len(totals.unknown_meters),
-                "meter_hours": merged.objects,
-                "objects_written": merged.written,
-                "objects_unchanged": merged.unchanged,
-                "objects_per_second": (
-                    round(merged.objects / merged.seconds, 1) if merged.objects else 0.0
-                ),
-                "swap_retries": merged.retries,
-                "batches": totals.batches,
-            },
             check_results=[
                 dg.AssetCheckResult(
                     check_name=UNIT_CHECK,
