@@ -20,7 +20,7 @@ from b8760_assets.readings_table import (
     LINK_TO_METERS,
     READINGS_TABLE,
     ensure_readings_table,
-    merge_staged_readings,
+    merge_staged_readings_then,
 )
 from b8760_assets.staging_tables import drop_left_staging_tables, staging_table
 from b8760_assets.storage import StorageResource
@@ -117,17 +117,16 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
         try:
             loaded = warehouse.load_parquet_objects(staging, batches) if batches else 0
             context.log.info(f"loaded {loaded} readings from {len(batches)} batch(es)")
-            jobs = merge_staged_readings(warehouse, staging)
-            unknown = warehouse.query(unknown_meters_sql(staging))
+            merged = merge_staged_readings_then(warehouse, staging, unknown_meters_sql(staging))
         finally:
             warehouse.drop_table(staging)
-        unknown_readings = {row["meter_id"]: row["readings"] for row in unknown}
+        unknown_readings = {row["meter_id"]: row["readings"] for row in merged.report}
         return dg.MaterializeResult(
             metadata={
                 "readings_loaded": loaded,
                 "dagster/row_count": loaded,
                 "batches": len(batches),
-                "merge_jobs": jobs,
+                "merge_jobs": merged.statements,
                 "table": warehouse.table_id(READINGS_TABLE),
                 "unknown_meters": len(unknown_readings),
             },

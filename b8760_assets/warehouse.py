@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -361,8 +361,16 @@ class WarehouseResource(BigQueryResource):
         last: datetime,
     ) -> None:
         """Run a statement that modifies `table`'s rows with times from first to last, unless
-        production BigQuery would refuse it for the partitions it touches (the emulator would
-        not): WarehouseLimitExceeded, naming the limit, before anything is sent."""
+        production BigQuery would refuse it for the partitions it touches (refuse_past_limits)."""
+        self.refuse_past_limits(table, partitioning, first, last)
+        self.query(sql, params)
+
+    def refuse_past_limits(
+        self, table: str, partitioning: TimePartitioning, first: datetime, last: datetime
+    ) -> None:
+        """WarehouseLimitExceeded, naming the limit, for a statement modifying `table`'s rows
+        with times from first to last that production BigQuery would refuse for the partitions
+        it touches (the emulator would not); called before anything is sent."""
         touched = partitioning.partitions(first, last)
         where = (
             f"{self.table_id(table)} from {first.isoformat()} to {last.isoformat()} touches "
@@ -378,7 +386,6 @@ class WarehouseResource(BigQueryResource):
                 f"a job on {where}: more than one job may modify (BigQuery's limit, "
                 f"{MAX_PARTITIONS_PER_JOB:,}); split it by TimePartitioning.spans"
             )
-        self.query(sql, params)
 
     def _retry(self) -> Retry:
         return DEFAULT_RETRY.with_timeout(self.request_timeout_s)
@@ -444,6 +451,13 @@ def query_parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
         if type(value) is python_type:
             return bigquery.ScalarQueryParameter(name, bigquery_type, value)
     raise TypeError(f"query parameter @{name}: no BigQuery type for {type(value).__name__}")
+
+
+def timestamp_literal(moment: datetime) -> str:
+    """A TIMESTAMP constant for SQL the platform writes itself (never a user's value): where a
+    statement cannot take parameters (bqemulator passes none to a script), and where BigQuery
+    must see a constant to prune partitions."""
+    return f"TIMESTAMP '{moment.astimezone(UTC).isoformat(sep=' ')}'"
 
 
 def arrow_schema(schema: Sequence[bigquery.SchemaField]) -> pa.Schema:
