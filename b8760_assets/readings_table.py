@@ -14,7 +14,7 @@ Clustering by connector, meter and interval start keeps a meter's readings of a 
 together. Limits: warehouse_limits.py.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -52,13 +52,17 @@ LINK_TO_METERS = (
 )
 
 
-def ensure_readings_table(warehouse: WarehouseResource) -> None:
-    """`readings` in its layout; WarehouseLayoutMismatch for one made in another."""
+def ensure_readings_table(
+    warehouse: WarehouseResource, listed: Collection[str] | None = None
+) -> None:
+    """`readings` in its layout; WarehouseLayoutMismatch for one made in another. `listed`:
+    the dataset's tables, just listed (WarehouseResource.ensure_table)."""
     warehouse.ensure_table(
         READINGS_TABLE,
         BIGQUERY_SCHEMA,
         partitioning=READINGS_PARTITIONING,
         clustered_by=READINGS_CLUSTERING,
+        listed=listed,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -187,28 +187,37 @@ class WarehouseResource(BigQueryResource):
         *,
         partitioning: TimePartitioning | None = None,
         clustered_by: Sequence[str] = (),
+        listed: Collection[str] | None = None,
     ) -> None:
         """Create the dataset and table if missing (through the API: the emulator ignores
         partitioning written in DDL); a table that exists must have the schema's columns and,
-        where a partitioning is given, that partitioning and clustering."""
+        where a partitioning is given, that partitioning and clustering.
+
+        `listed`, the dataset's tables as the caller just listed them, saves the calls that
+        would find the same out again: a table among them is only read and checked, and a
+        dataset that holds any table is not created."""
         with self.get_client() as client, self._answering(f"creating {self.table_id(table)}"):
-            client.create_dataset(self.dataset, exists_ok=True, **self._limits())
+            if not listed:
+                client.create_dataset(self.dataset, exists_ok=True, **self._limits())
             definition = bigquery.Table(f"{client.project}.{self.table_id(table)}", schema=schema)
             if partitioning:
                 definition.time_partitioning = partitioning.as_bigquery()
             if clustered_by:
                 definition.clustering_fields = list(clustered_by)
-            try:
-                client.create_table(definition, **self._limits())
-            except Conflict:
-                existing = client.get_table(definition, **self._limits())
-                names = [field.name for field in existing.schema]
-                if names != [field.name for field in schema]:
-                    raise WarehouseSchemaMismatch(self.table_id(table), names, schema) from None
-                if partitioning and not _laid_out(existing, partitioning, clustered_by):
-                    raise WarehouseLayoutMismatch(
-                        self.table_id(table), existing, partitioning, clustered_by
-                    ) from None
+            if listed is None or table not in listed:
+                try:
+                    client.create_table(definition, **self._limits())
+                    return
+                except Conflict:
+                    pass
+            existing = client.get_table(definition, **self._limits())
+            names = [field.name for field in existing.schema]
+            if names != [field.name for field in schema]:
+                raise WarehouseSchemaMismatch(self.table_id(table), names, schema)
+            if partitioning and not _laid_out(existing, partitioning, clustered_by):
+                raise WarehouseLayoutMismatch(
+                    self.table_id(table), existing, partitioning, clustered_by
+                )
 
     def load_rows(
         self,
