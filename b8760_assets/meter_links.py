@@ -7,7 +7,7 @@ table. Each reading is linked to its meter in `meters`; readings of meters no me
 describes are kept, flagged `meter_known = FALSE`, and reported by a check.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 import dagster as dg
@@ -20,7 +20,7 @@ from b8760_assets.readings_table import (
     LINK_TO_METERS,
     READINGS_TABLE,
     ensure_readings_table,
-    merge_staged_readings,
+    merge_staged_readings_then,
 )
 from b8760_assets.staging_tables import drop_left_staging_tables, staging_table
 from b8760_assets.storage import StorageResource
@@ -56,10 +56,13 @@ def unknown_meters_sql(staging: str) -> str:
     """
 
 
-def require_meters_table(warehouse: WarehouseResource) -> None:
+def require_meters_table(
+    warehouse: WarehouseResource, listed: Collection[str] | None = None
+) -> None:
     """Readings are linked to `meters`; an empty table made here would mark every reading's
-    meter unknown and hide that the registry was never built."""
-    if METERS_TABLE not in warehouse.list_tables():
+    meter unknown and hide that the registry was never built. `listed`: the dataset's
+    tables, if the caller has just listed them."""
+    if METERS_TABLE not in (warehouse.list_tables() if listed is None else listed):
         raise dg.Failure(
             description=(
                 f"the warehouse has no meter registry yet: {warehouse.table_id(METERS_TABLE)} "
@@ -114,24 +117,24 @@ def build_meter_links(layout: ConnectorLayout, upstream: dg.AssetKey) -> dg.Asse
     ) -> dg.MaterializeResult:
         by_hour = hour_batches(storage, layout, hours_of_run(context))
         batches = list(by_hour.values())
-        require_meters_table(warehouse)
-        ensure_readings_table(warehouse)
-        drop_left_staging_tables(warehouse, context.instance, log=context.log.info)
+        tables = warehouse.list_tables()  # one listing for the four steps that need it
+        require_meters_table(warehouse, tables)
+        ensure_readings_table(warehouse, tables)
+        drop_left_staging_tables(warehouse, context.instance, log=context.log.info, listed=tables)
         staging = staging_table(connector.name, context.run.run_id)
-        warehouse.ensure_table(staging, BIGQUERY_SCHEMA)
+        warehouse.ensure_table(staging, BIGQUERY_SCHEMA, listed=tables)
         try:
             loaded = warehouse.load_parquet_objects(staging, batches) if batches else 0
             context.log.info(f"loaded {loaded} readings from {len(batches)} batch(es)")
-            jobs = merge_staged_readings(warehouse, staging)
-            unknown = warehouse.query(unknown_meters_sql(staging))
+            merged = merge_staged_readings_then(warehouse, staging, unknown_meters_sql(staging))
         finally:
             warehouse.drop_table(staging)
-        unknown_readings = {row["meter_id"]: row["readings"] for row in unknown}
+        unknown_readings = {row["meter_id"]: row["readings"] for row in merged.report}
         metadata = {
             "readings_loaded": loaded,
             "dagster/row_count": loaded,
             "batches": len(batches),
-            "merge_jobs": jobs,
+            "merge_jobs": merged.statements,
             "table": warehouse.table_id(READINGS_TABLE),
             "unknown_meters": len(unknown_readings),
         }

@@ -15,8 +15,10 @@ Clustering by connector, meter and interval start keeps a meter's readings of a 
 together. Limits: warehouse_limits.py.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from b8760_assets.meter_registry import METERS_TABLE
 from b8760_assets.readings_schema import (
@@ -37,6 +39,7 @@ from b8760_assets.warehouse import (
     WarehouseLayoutMismatch,
     WarehouseResource,
     WarehouseSchemaMismatch,
+    timestamp_literal,
 )
 from b8760_assets.warehouse_limits import TimePartitioning
 
@@ -52,14 +55,27 @@ LINK_TO_METERS = (
 )
 
 
-def ensure_readings_table(warehouse: WarehouseResource) -> None:
-    """`readings` in its layout; WarehouseLayoutMismatch for one made in another."""
+def ensure_readings_table(
+    warehouse: WarehouseResource, listed: Collection[str] | None = None
+) -> None:
+    """`readings` in its layout; WarehouseLayoutMismatch for one made in another. `listed`:
+    the dataset's tables, just listed (WarehouseResource.ensure_table)."""
     warehouse.ensure_table(
         READINGS_TABLE,
         BIGQUERY_SCHEMA,
         partitioning=READINGS_PARTITIONING,
         clustered_by=READINGS_CLUSTERING,
+        listed=listed,
     )
+
+
+@dataclass(frozen=True)
+class Merged:
+    """What merge_staged_readings_then did: its MERGE statements, and the rows of the query
+    that followed them in the same script."""
+
+    statements: int
+    report: list[dict[str, Any]]
 
 
 def merge_staged_readings(
@@ -69,26 +85,51 @@ def merge_staged_readings(
     *,
     relink: bool = True,
 ) -> int:
-    """MERGE the staged readings into `readings`, in as many jobs as the per-job partition
-    limit needs (one for any range in the readings' layout); the jobs run. relink=False
-    keeps the staged meter_known (rows of `readings` itself, migrating)."""
+    """MERGE the staged readings into `readings` (merge_staged_readings_then); the MERGE
+    statements it took. relink=False keeps the staged meter_known (rows of `readings`
+    itself, migrating)."""
+    return merge_staged_readings_then(
+        warehouse, staging, None, partitioning, relink=relink
+    ).statements
+
+
+def merge_staged_readings_then(
+    warehouse: WarehouseResource,
+    staging: str,
+    report_sql: str | None,
+    partitioning: TimePartitioning = READINGS_PARTITIONING,
+    *,
+    relink: bool = True,
+) -> Merged:
+    """MERGE the staged readings into `readings` in as many statements as the per-job
+    partition limit needs (one for any range in the readings' layout), then run report_sql
+    (a SELECT of the staged rows), all in one script after the query of the staged range.
+
+    One script is one job to insert and wait for instead of one per statement; BigQuery
+    still runs each statement as a child job, so the DML limits (one MERGE per span, each
+    under MAX_PARTITIONS_PER_JOB) and the cost are those of separate jobs. Each span's
+    bounds are constants in the MERGE's ON condition, so BigQuery reads only the partitions
+    of `readings` the staged readings fall in, not the whole table (a filter on the target
+    decides nothing here: no key of the span can match a reading outside it)."""
     [extent] = warehouse.query(
         f"SELECT MIN({INTERVAL_START.name}) AS first, MAX({INTERVAL_START.name}) AS last "
         f"FROM {staging}"
     )
     if extent["first"] is None:
-        return 0
+        return Merged(0, [])
     spans = list(partitioning.spans(extent["first"], extent["last"]))
+    statements = []
     for start, end in spans:
-        warehouse.modify(
-            merge_readings_sql(staging, relink=relink),
-            {"span_start": start, "span_end": end},
-            table=READINGS_TABLE,
-            partitioning=partitioning,
-            first=start,
-            last=end - timedelta(microseconds=1),
+        warehouse.refuse_past_limits(
+            READINGS_TABLE, partitioning, start, end - timedelta(microseconds=1)
         )
-    return len(spans)
+        statements.append(
+            merge_readings_sql(
+                staging, relink=relink, start=timestamp_literal(start), end=timestamp_literal(end)
+            )
+        )
+    report = warehouse.query(";\n".join([*statements, *([report_sql] if report_sql else [])]))
+    return Merged(len(spans), report)
 
 
 def migrate_readings_table(warehouse: WarehouseResource, log: Callable[[str], None]) -> None:
@@ -155,9 +196,12 @@ def _copy_aside(
     log(f"{copied['n']} readings copied to {warehouse.table_id(MIGRATING_TABLE)}.")
 
 
-def merge_readings_sql(staging: str, *, relink: bool = True) -> str:
+def merge_readings_sql(
+    staging: str, *, relink: bool = True, start: str = "@span_start", end: str = "@span_end"
+) -> str:
     """Newest version per key from staging, linked to `meters`, merged into `readings`: the
-    staged readings whose interval starts from @span_start until @span_end."""
+    staged readings whose interval starts from `start` until `end` (SQL: parameters by
+    default, or constants)."""
     on = " AND ".join(f"t.{name} = n.{name}" for name in INTERVAL_KEY)
     updates = ", ".join(f"{column.name} = n.{column.name}" for column in COLUMNS if not column.key)
     return f"""
@@ -166,13 +210,14 @@ def merge_readings_sql(staging: str, *, relink: bool = True) -> str:
             SELECT {", ".join(_linked(column, relink) for column in COLUMNS)}
             FROM {staging} s
             {LINK_TO_METERS}
-            WHERE s.{INTERVAL_START.name} >= @span_start AND s.{INTERVAL_START.name} < @span_end
+            WHERE s.{INTERVAL_START.name} >= {start} AND s.{INTERVAL_START.name} < {end}
             QUALIFY ROW_NUMBER() OVER (
                 PARTITION BY {", ".join(f"s.{name}" for name in INTERVAL_KEY)}
                 ORDER BY {", ".join(f"{term} DESC" for term in _version_terms("s"))}
             ) = 1
         ) n
         ON {on}
+            AND t.{INTERVAL_START.name} >= {start} AND t.{INTERVAL_START.name} < {end}
         WHEN MATCHED AND {_not_older("n", "t")} THEN UPDATE SET {updates}
         WHEN NOT MATCHED THEN INSERT ({", ".join(NAMES)})
             VALUES ({", ".join(f"n.{name}" for name in NAMES)})

@@ -8,7 +8,7 @@ warehouse's staging tables are taken to be this instance's runs'.
 """
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 import dagster as dg
 from dagster._core.storage.dagster_run import FINISHED_STATUSES
@@ -42,13 +42,18 @@ def left_behind(tables: Iterable[str], runs_in_progress: Iterable[str]) -> list[
 
 
 def drop_left_staging_tables(
-    warehouse: WarehouseResource, instance: dg.DagsterInstance, *, log: Callable[[str], None]
+    warehouse: WarehouseResource,
+    instance: dg.DagsterInstance,
+    *,
+    log: Callable[[str], None],
+    listed: Collection[str] | None = None,
 ) -> None:
-    """Drop the staging tables that runs no longer in progress left.
+    """Drop the staging tables that runs no longer in progress left; `listed` is the
+    dataset's tables if the caller has just listed them.
 
     The tables are listed before the runs: a table seen then whose run is going is in
     progress when the runs are read, so it is kept."""
-    tables = warehouse.list_tables()
+    tables = warehouse.list_tables() if listed is None else listed
     going = [run.run_id for run in instance.get_runs(dg.RunsFilter(statuses=NOT_FINISHED))]
     left = left_behind(tables, going)
     for table in left:

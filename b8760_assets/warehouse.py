@@ -11,10 +11,10 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -187,28 +187,37 @@ class WarehouseResource(BigQueryResource):
         *,
         partitioning: TimePartitioning | None = None,
         clustered_by: Sequence[str] = (),
+        listed: Collection[str] | None = None,
     ) -> None:
         """Create the dataset and table if missing (through the API: the emulator ignores
         partitioning written in DDL); a table that exists must have the schema's columns and,
-        where a partitioning is given, that partitioning and clustering."""
+        where a partitioning is given, that partitioning and clustering.
+
+        `listed`, the dataset's tables as the caller just listed them, saves the calls that
+        would find the same out again: a table among them is only read and checked, and a
+        dataset that holds any table is not created."""
         with self.get_client() as client, self._answering(f"creating {self.table_id(table)}"):
-            client.create_dataset(self.dataset, exists_ok=True, **self._limits())
+            if not listed:
+                client.create_dataset(self.dataset, exists_ok=True, **self._limits())
             definition = bigquery.Table(f"{client.project}.{self.table_id(table)}", schema=schema)
             if partitioning:
                 definition.time_partitioning = partitioning.as_bigquery()
             if clustered_by:
                 definition.clustering_fields = list(clustered_by)
-            try:
-                client.create_table(definition, **self._limits())
-            except Conflict:
-                existing = client.get_table(definition, **self._limits())
-                names = [field.name for field in existing.schema]
-                if names != [field.name for field in schema]:
-                    raise WarehouseSchemaMismatch(self.table_id(table), names, schema) from None
-                if partitioning and not _laid_out(existing, partitioning, clustered_by):
-                    raise WarehouseLayoutMismatch(
-                        self.table_id(table), existing, partitioning, clustered_by
-                    ) from None
+            if listed is None or table not in listed:
+                try:
+                    client.create_table(definition, **self._limits())
+                    return
+                except Conflict:
+                    pass
+            existing = client.get_table(definition, **self._limits())
+            names = [field.name for field in existing.schema]
+            if names != [field.name for field in schema]:
+                raise WarehouseSchemaMismatch(self.table_id(table), names, schema)
+            if partitioning and not _laid_out(existing, partitioning, clustered_by):
+                raise WarehouseLayoutMismatch(
+                    self.table_id(table), existing, partitioning, clustered_by
+                )
 
     def load_rows(
         self,
@@ -361,8 +370,16 @@ class WarehouseResource(BigQueryResource):
         last: datetime,
     ) -> None:
         """Run a statement that modifies `table`'s rows with times from first to last, unless
-        production BigQuery would refuse it for the partitions it touches (the emulator would
-        not): WarehouseLimitExceeded, naming the limit, before anything is sent."""
+        production BigQuery would refuse it for the partitions it touches (refuse_past_limits)."""
+        self.refuse_past_limits(table, partitioning, first, last)
+        self.query(sql, params)
+
+    def refuse_past_limits(
+        self, table: str, partitioning: TimePartitioning, first: datetime, last: datetime
+    ) -> None:
+        """WarehouseLimitExceeded, naming the limit, for a statement modifying `table`'s rows
+        with times from first to last that production BigQuery would refuse for the partitions
+        it touches (the emulator would not); called before anything is sent."""
         touched = partitioning.partitions(first, last)
         where = (
             f"{self.table_id(table)} from {first.isoformat()} to {last.isoformat()} touches "
@@ -378,7 +395,6 @@ class WarehouseResource(BigQueryResource):
                 f"a job on {where}: more than one job may modify (BigQuery's limit, "
                 f"{MAX_PARTITIONS_PER_JOB:,}); split it by TimePartitioning.spans"
             )
-        self.query(sql, params)
 
     def _retry(self) -> Retry:
         return DEFAULT_RETRY.with_timeout(self.request_timeout_s)
@@ -444,6 +460,13 @@ def query_parameter(name: str, value: Any) -> bigquery.ScalarQueryParameter:
         if type(value) is python_type:
             return bigquery.ScalarQueryParameter(name, bigquery_type, value)
     raise TypeError(f"query parameter @{name}: no BigQuery type for {type(value).__name__}")
+
+
+def timestamp_literal(moment: datetime) -> str:
+    """A TIMESTAMP constant for SQL the platform writes itself (never a user's value): where a
+    statement cannot take parameters (bqemulator passes none to a script), and where BigQuery
+    must see a constant to prune partitions."""
+    return f"TIMESTAMP '{moment.astimezone(UTC).isoformat(sep=' ')}'"
 
 
 def arrow_schema(schema: Sequence[bigquery.SchemaField]) -> pa.Schema:

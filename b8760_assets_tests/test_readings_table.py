@@ -19,9 +19,11 @@ from b8760_assets.readings_table import (
     READINGS_CLUSTERING,
     READINGS_PARTITIONING,
     READINGS_TABLE,
+    Merged,
     ensure_readings_table,
     merge_readings_sql,
     merge_staged_readings,
+    merge_staged_readings_then,
     migrate_readings_table,
 )
 from b8760_assets.warehouse import (
@@ -189,6 +191,41 @@ def test_a_merge_over_more_partitions_than_a_job_may_modify_is_split(
     assert merge(warehouse, at_starts(*starts), partitioning=by_day) == 3
 
     assert [row["interval_start"] for row in rows_of(warehouse)] == starts
+
+
+@pytest.mark.parametrize("unit", ["MONTH", "DAY"])
+def test_replays_of_readings_far_apart_keep_one_reading_per_interval(
+    warehouse: WarehouseResource, unit: str
+) -> None:
+    """Readings from year 1 to 9999: by month one MERGE, by day one per span of 4,000 days, in
+    one script. Each MERGE is bounded to its span's partitions of `readings` (constants in its
+    ON condition): a bound that left out a key already there would insert it twice."""
+    partitioning = TimePartitioning("interval_start", unit)  # type: ignore[arg-type]
+    warehouse.ensure_table(READINGS_TABLE, BIGQUERY_SCHEMA, partitioning=partitioning)
+    warehouse.ensure_table(METERS_TABLE, METERS_SCHEMA)
+    starts = [utc(1, 1, 1, 0), utc(1960, 1, 1, 0), utc(2011, 1, 1, 0), utc(9999, 12, 31, 22)]
+
+    def replay(uploaded_at: datetime) -> list[tuple]:
+        rows = at_starts(*starts).with_columns(uploaded_at=pl.lit(uploaded_at))
+        merge(warehouse, rows, partitioning=partitioning)
+        return [(row["interval_start"], row["uploaded_at"]) for row in rows_of(warehouse)]
+
+    first = replay(utc(2023, 1, 1, 0))
+    newer = replay(utc(2024, 1, 1, 0))
+    older = replay(utc(2022, 1, 1, 0))
+
+    assert first == [(start, utc(2023, 1, 1, 0)) for start in starts]
+    assert newer == older == [(start, utc(2024, 1, 1, 0)) for start in starts]
+
+
+def test_the_report_runs_after_the_merge_in_its_script(tables: WarehouseResource) -> None:
+    count = f"SELECT COUNT(*) AS n FROM {READINGS_TABLE}"
+    stage(tables, at_starts(utc(2021, 11, 8, 14), utc(2021, 12, 8, 14)))
+
+    assert merge_staged_readings_then(tables, "staging", count) == Merged(1, [{"n": 2}])
+
+    stage(tables, at_starts())
+    assert merge_staged_readings_then(tables, "staging", count) == Merged(0, [])
 
 
 def test_a_job_past_a_partition_limit_is_refused_before_it_is_sent(

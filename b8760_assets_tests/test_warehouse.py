@@ -7,6 +7,7 @@ import pytest
 from google.cloud import bigquery
 
 from b8760_assets.warehouse import (
+    WarehouseLayoutMismatch,
     WarehouseResource,
     WarehouseSchemaMismatch,
     arrow_schema,
@@ -60,6 +61,25 @@ def test_a_table_of_other_columns_is_a_clear_error(warehouse: WarehouseResource)
     assert f"table {warehouse.table_id('readings')} has columns" in message
     assert "(extra: version; missing: none)" in message
     assert "make clean" in message
+
+
+def test_tables_just_listed_are_checked_and_the_others_made(
+    warehouse: WarehouseResource,
+) -> None:
+    """With `listed` (the warehouse step's one listing), a listed table is still checked
+    against its layout and columns, and one not listed is made."""
+    by_hour = TimePartitioning("interval_start", "HOUR")
+    warehouse.ensure_table("readings", SCHEMA)  # unpartitioned
+    listed = warehouse.list_tables()
+
+    with pytest.raises(WarehouseLayoutMismatch):
+        warehouse.ensure_table("readings", SCHEMA, partitioning=by_hour, listed=listed)
+    with pytest.raises(WarehouseSchemaMismatch):
+        warehouse.ensure_table("readings", SCHEMA[:-1], listed=listed)
+    warehouse.ensure_table("staging", SCHEMA, listed=listed)
+    warehouse.ensure_table("staging", SCHEMA, listed=listed)  # made meanwhile: checked
+
+    assert sorted(warehouse.list_tables()) == ["readings", "staging"]
 
 
 def test_load_appends_or_replaces(warehouse: WarehouseResource) -> None:

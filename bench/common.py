@@ -136,6 +136,20 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
+def stack_cpu_seconds() -> float:
+    """CPU seconds used so far by this process and by the local stack's emulators (each with
+    its threads): what a step costs whatever else the shared machine runs beside it."""
+    from b8760_assets import local_stack
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = time.process_time()
+    for service in local_stack.status():
+        if service.pid is not None:
+            fields = Path(f"/proc/{service.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            used += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
 def alternating(
     baseline: Callable[[], Any], platform: Callable[[], int], rows: int, rounds: int = 2
 ) -> tuple[list[float], list[float]]:
