@@ -5,8 +5,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from b8760_assets.cli import main
+from b8760_assets.config import load_platform
 from b8760_assets.demo_platform import write_demo_platform
+from b8760_assets.partitions import HOUR, floor_hour
 from b8760_assets.settings import SAMPLE_PLATFORM_DIR
 
 HOUR_19 = datetime(2026, 12, 4, 19, tzinfo=UTC)
@@ -54,3 +58,29 @@ def test_a_later_demo_keeps_the_earliest_start(state_dir: Path) -> None:
     assert {c.start_hour for c in later.connectors.values()} == {HOUR_19}
     earlier = write_demo_platform(HOUR_19.replace(hour=18))
     assert {c.start_hour for c in earlier.connectors.values()} == {HOUR_19.replace(hour=18)}
+
+
+def test_make_devs_platform_starts_at_the_last_complete_hour(state_dir: Path) -> None:
+    """`b8760 local platform`, which `make dev` runs: with no demo before it, the sensor's
+    first tick (the last complete hour) is the first partition."""
+    before = floor_hour(datetime.now(UTC)) - HOUR
+    result = CliRunner().invoke(main, ["local", "platform"])
+    after = floor_hour(datetime.now(UTC)) - HOUR
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{state_dir / 'platform'}\n"
+    starts = {c.start_hour for c in load_platform(state_dir / "platform").connectors.values()}
+    assert starts in ({before}, {after})
+
+
+def test_the_demo_refuses_another_platform(
+    state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's uploads are the sample's: it runs on the copy it writes, or not at all."""
+    monkeypatch.delenv("B8760_GCP_PROJECT", raising=False)
+    monkeypatch.setenv("B8760_PLATFORM_DIR", str(tmp_path / "elsewhere"))
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: the demo runs on the platform it writes, {state_dir / 'platform'} (the sample "
+        "platform, starting at the demo's hour): unset B8760_PLATFORM_DIR\n"
+    )
