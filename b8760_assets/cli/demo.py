@@ -132,12 +132,12 @@ def demo() -> None:
     platform = write_demo_platform(hour)
     # The dg runs below, and what reads the settings in this process, use the demo's platform.
     os.environ["B8760_PLATFORM_DIR"] = str(platform.root)
+    start = min(connector.start_hour for connector in platform.connectors.values())
     heading(f"platform configuration: {platform.root}")
     click.echo(
         f"{len(platform.connectors)} connectors ({', '.join(platform.connectors)}), "
-        f"{len(platform.participants)} participants, {len(platform.meters)} meters; the sample "
-        "platform, its arrival hours from the demo's first, "
-        f"{hour_segment(min(c.start_hour for c in platform.connectors.values()))} UTC"
+        f"{len(platform.participants)} participants, {len(platform.meters)} meters: the sample "
+        f"platform, its arrival hours from {hour_segment(start)} UTC (the demo's first)"
     )
 
     heading("connectors upload their files to the landing zone (GCS API, create-only)")
