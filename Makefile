@@ -6,6 +6,11 @@ BIN := $(VENV)/bin
 export B8760_STATE_DIR ?= $(CURDIR)/.b8760
 export DAGSTER_HOME ?= $(B8760_STATE_DIR)/dagster_home
 
+# The demo and the UI run the demo's platform (b8760_assets/demo_platform.py): the sample
+# platform written under the state dir, its partitions starting at the demo's hour rather than
+# years of hours before it, each Missing. Tests and `dagster dev` by hand keep sample_platform/.
+demo dev: export B8760_PLATFORM_DIR ?= $(B8760_STATE_DIR)/platform
+
 .PHONY: install chromium demo test dev bench stop clean
 
 install: $(VENV)/.installed $(DAGSTER_HOME)/dagster.yaml
@@ -43,6 +48,7 @@ bench: install
 
 dev: install
 	$(BIN)/b8760 local start
+	$(BIN)/b8760 local platform
 	$(BIN)/dagster dev --workspace workspace.yaml --host 127.0.0.1 --port 3000
 
 stop:

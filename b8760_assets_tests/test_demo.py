@@ -3,14 +3,27 @@
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from b8760_assets.cli.demo import SAMPLE_UPLOADS
+from b8760_assets.definitions import defs
+from b8760_assets.partitions import hour_of_partition, partition_of_hour
 from b8760_assets.storage import StorageResource
 
 B8760 = str(Path(sys.executable).parent / "b8760")
+
+
+def run_demo() -> tuple[datetime, Path]:
+    """`b8760 demo`: the arrival hour it ran and the platform folder it ran on."""
+    result = subprocess.run([B8760, "demo"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    hour = re.search(r"chain runs for arrival hour (\S+)", result.stdout).group(1)
+    platform = re.search(r"== platform configuration: (\S+)", result.stdout).group(1)
+    return datetime.fromisoformat(f"{hour}+00:00"), Path(platform)
 
 
 def test_demo_takes_the_sample_uploads_in_through_dagster(
@@ -60,3 +73,24 @@ def test_demo_takes_the_sample_uploads_in_through_dagster(
     with dg.DagsterInstance.get() as instance:
         statuses = [record.dagster_run.status for record in instance.get_run_records()]
     assert statuses == [dg.DagsterRunStatus.SUCCESS] * 4
+
+
+def test_the_demos_partitions_view_has_no_missing_hour_before_the_demo(
+    stack_env: dict, dagster_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two demos: the second takes an earlier hour (the first froze its own), and both hours
+    # stay partitions of the one platform the demos and `make dev` run.
+    (first, platform), (second, again) = run_demo(), run_demo()
+    assert again == platform
+    monkeypatch.setenv("B8760_PLATFORM_DIR", str(platform))  # as `make dev` loads it
+    key = dg.AssetKey(["coned", "raw_landing_files"])
+    partitions = defs().resolve_asset_graph().get(key).partitions_def
+    assert partitions is not None
+    keys = partitions.get_partition_keys()
+    with dg.DagsterInstance.get() as instance:
+        status = instance.get_status_by_partition(key, keys, partitions)
+    assert status is not None
+    assert keys[0] == partition_of_hour(min(first, second))
+    assert len(keys) <= 6, keys  # the demos' hours and any that ended since: not years
+    missing = [hour_of_partition(k) for k, state in status.items() if state is None]
+    assert all(hour > max(first, second) for hour in missing), missing

@@ -1,12 +1,16 @@
 """`b8760 demo`: the platform's main job on the local stack, end to end, for a new user.
 
-Connectors upload the sample files (CSV, and a Green Button feed) through the GCS API (dated
-by the local stack into the last complete hour, as if uploaded then), then the landing-zone
-connector's hour runs through Dagster (`dg launch`: real runs, recorded in $DAGSTER_HOME's
-instance, visible in the UI), and the outcome of every file is printed.
+It runs on the demo's platform (demo_platform.py: the sample platform written under the state
+dir, its connectors starting at the demo's hour, so that the partitions view shows no years of
+hours before it as Missing). Connectors upload the sample files (CSV, and a Green Button feed)
+through the GCS API (dated by the local stack into the last complete hour, as if uploaded
+then), then the landing-zone connector's hour runs through Dagster (`dg launch`: real runs,
+recorded in $DAGSTER_HOME's instance, visible in the UI), and the outcome of every file is
+printed.
 """
 
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -19,7 +23,8 @@ import dagster as dg
 from b8760_assets import local_stack, settings
 from b8760_assets.access.onboarding import place_readme, readme_text
 from b8760_assets.cli.warehouse import table as warehouse_table
-from b8760_assets.config import load_platform
+from b8760_assets.config import Platform, load_platform
+from b8760_assets.demo_platform import demo_platform_dir, write_demo_platform
 from b8760_assets.landing.intake import describe, frozen_hours, read_manifest
 from b8760_assets.layout import README_NAME, ConnectorLayout, hour_segment, meter_hour_name
 from b8760_assets.partitions import HOUR, floor_hour, partition_of_hour
@@ -84,6 +89,14 @@ def failed_checks() -> list[str]:
     return lines
 
 
+def demo_layouts(platform: Platform) -> list[ConnectorLayout]:
+    """The layouts of the connectors that the sample uploads are for."""
+    return [
+        ConnectorLayout(platform.connectors[folder.name], settings.landing_bucket())
+        for folder in sorted(SAMPLE_UPLOADS.iterdir())
+    ]
+
+
 def free_hour(storage: StorageResource, layouts: list[ConnectorLayout]) -> datetime:
     """The last complete hour, or an earlier one if a previous demo already took that hour
     in: an hour's set of files is frozen once taken."""
@@ -99,28 +112,36 @@ def demo() -> None:
     hour, download a meter-hour over HTTP and summarize the warehouse."""
     if settings.gcp_project():
         raise click.ClickException("the demo runs on the local stack: unset B8760_GCP_PROJECT")
+    chosen = os.environ.get("B8760_PLATFORM_DIR")
+    if chosen and Path(chosen).resolve() != demo_platform_dir().resolve():
+        raise click.ClickException(
+            f"the demo runs on the platform it writes, {demo_platform_dir()} (the sample "
+            "platform, starting at the demo's hour): unset B8760_PLATFORM_DIR"
+        )
     heading("local stack")
     for service in local_stack.start_all():
         click.echo(f"{service.name:<9} {service.url}")
 
-    heading(f"platform configuration: {settings.platform_dir()}")
-    platform = load_platform(settings.platform_dir())
-    click.echo(
-        f"{len(platform.connectors)} connectors ({', '.join(platform.connectors)}), "
-        f"{len(platform.participants)} participants, {len(platform.meters)} meters"
-    )
-
-    heading("connectors upload their files to the landing zone (GCS API, create-only)")
     storage = storage_resource()
     landing_bucket = settings.landing_bucket()
     storage.ensure_bucket(landing_bucket)
-    layouts = [
-        ConnectorLayout(platform.connectors[folder.name], landing_bucket)
-        for folder in sorted(SAMPLE_UPLOADS.iterdir())
-    ]
-    for layout in layouts:
+    sample_layouts = demo_layouts(load_platform(settings.SAMPLE_PLATFORM_DIR))
+    for layout in sample_layouts:
         storage.ensure_bucket(layout.bucket)
-    hour = free_hour(storage, layouts)
+    hour = free_hour(storage, sample_layouts)
+    platform = write_demo_platform(hour)
+    # The dg runs below, and what reads the settings in this process, use the demo's platform.
+    os.environ["B8760_PLATFORM_DIR"] = str(platform.root)
+    start = min(connector.start_hour for connector in platform.connectors.values())
+    heading(f"platform configuration: {platform.root}")
+    click.echo(
+        f"{len(platform.connectors)} connectors ({', '.join(platform.connectors)}), "
+        f"{len(platform.participants)} participants, {len(platform.meters)} meters: the sample "
+        f"platform, its arrival hours from {hour_segment(start)} UTC (the demo's first)"
+    )
+
+    heading("connectors upload their files to the landing zone (GCS API, create-only)")
+    layouts = demo_layouts(platform)
     for number, path in enumerate(sorted(SAMPLE_UPLOADS.glob("*/*"))):
         name = f"{path.parent.name}/{path.name}"
         try:

@@ -3,12 +3,15 @@
 import dataclasses
 import json
 import shlex
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from b8760_assets import local_stack
+from b8760_assets.demo_platform import write_demo_platform
 from b8760_assets.local_stack import LocalStackError, ServiceStatus
+from b8760_assets.partitions import HOUR, floor_hour
 
 
 class _StackErrorsAsMessages(click.Group):
@@ -72,3 +75,11 @@ def boto() -> None:
     path = local_stack.write_boto_config()
     click.echo(f"# gsutil's config for the local stack: {path}")
     click.echo(f"export BOTO_CONFIG={shlex.quote(str(path))}")
+
+
+@local.command()
+def platform() -> None:
+    """Write the demo's platform (the sample platform, its connectors starting at the last
+    complete hour, or earlier if a demo ran) and print its folder: what `make dev` runs."""
+    written = write_demo_platform(floor_hour(datetime.now(UTC)) - HOUR)
+    click.echo(written.root)
