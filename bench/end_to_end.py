@@ -170,7 +170,10 @@ def measure(folder: Path, meters: int, size: str) -> dict:
         "raw_threads": best,
         "sweep_objects_per_s": sweep,
         "platform_threads": storage.max_parallel_writes,
-        "storage_emulator_rss_mb": {"after_run": emulator_mb, "after_raw": storage_emulator_rss_mb()},
+        "storage_emulator_rss_mb": {
+            "after_run": emulator_mb,
+            "after_raw": storage_emulator_rss_mb(),
+        },
         "load_average": os.getloadavg(),
     }
 
