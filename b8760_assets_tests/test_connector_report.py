@@ -18,7 +18,13 @@ from b8760_assets.layout import ConnectorLayout, meter_hour_name
 from b8760_assets.meter_links import UNKNOWN_METERS_CHECK
 from b8760_assets.partitions import HOUR
 from b8760_assets.standardized.assets import COMPLETENESS, merge_meter_hours
-from b8760_assets.standardized.meter_hours import MergedSpans, stored_intervals
+from b8760_assets.standardized.meter_hours import (
+    METADATA_PREFIX,
+    MergedSpans,
+    meter_hour_metadata,
+    stored_intervals,
+)
+from b8760_assets.standardized.meter_hours import spans as object_spans
 from b8760_assets.standardized.validation_checks import CHECKS
 from b8760_assets.storage import StorageResource
 from b8760_assets.validation.rules import GAPS
@@ -149,3 +155,27 @@ def test_objects_a_merge_recorded_are_not_read_again(storage: StorageResource, b
     assert intervals(spans).height == 2
     spans.forget_before(hour + 2 * HOUR)
     assert list(spans.by_name) == names[2:]
+
+
+def test_a_merge_writes_and_records_what_each_object_holds(
+    storage: StorageResource, bucket: str
+) -> None:
+    """The metadata written with each object and the intervals the merge recorded are those
+    of the object's bytes, for new objects and for objects merged into (read and swapped)."""
+    hour = utc(2021, 11, 8, 14)
+    first = [reading("3", hour + timedelta(minutes=15 * n), 1.0, line=n) for n in range(6)]
+    merge_meter_hours(storage, bucket, standardized(*first, uploaded_at=hour + 3 * HOUR))
+    spans = MergedSpans()
+    later = [reading("3", hour + timedelta(minutes=15 * n), 2.0, line=n) for n in range(3, 9)]
+    merged = merge_meter_hours(
+        storage, bucket, standardized(*later, uploaded_at=hour + 4 * HOUR), spans
+    )
+    names = [meter_hour_name("coned", "3", hour + n * HOUR) for n in range(3)]
+    assert merged.written == 3 and sorted(spans.by_name) == names
+    for name in names:
+        blob = storage.get_client().bucket(bucket).get_blob(name)
+        assert blob is not None
+        content = blob.download_as_bytes()
+        assert blob.metadata == meter_hour_metadata(content)
+        assert spans.by_name[name] == object_spans(content)
+    assert blob.metadata[f"{METADATA_PREFIX}intervals"] == "1"  # 16:00, the last hour's one

@@ -77,19 +77,28 @@ def materialize(selection: str, *partition_args: str) -> tuple[float, float]:
     return seconds, cpu
 
 
-def upload_spans(storage, landing_bucket: str, connector: str, hours: int, files: int) -> int:
-    """The range's readings as `files` CSV uploads of consecutive spans; returns the rows."""
+def upload_spans(
+    storage,
+    landing_bucket: str,
+    connector: str,
+    hours: int,
+    files: int,
+    *,
+    meters: int = METERS,
+    arrival: datetime = START,
+) -> int:
+    """The range's readings of `meters` meters as `files` CSV uploads of consecutive spans,
+    uploaded (as far as the hours can tell) during the hour `arrival`; returns the rows."""
     from b8760_assets import local_stack
 
-    frame = pl.concat(hourly_readings(meter_ids(METERS), START, hours)).sort("start", "meter_id")
-    span = -(-hours // files) * METERS
+    frame = pl.concat(hourly_readings(meter_ids(meters), START, hours)).sort("start", "meter_id")
+    span = -(-hours // files) * meters
     for number in range(files):
         part = frame.slice(number * span, span)
         if part.height:
             name = f"{connector}/readings-{number + 1:02d}.csv"
             storage.write(landing_bucket, name, part.write_csv().encode(), content_type="text/csv")
-            # Uploaded, as far as the range's hours can tell, during its first hour.
-            local_stack.backdate_upload(landing_bucket, name, START + timedelta(seconds=number))
+            local_stack.backdate_upload(landing_bucket, name, arrival + timedelta(seconds=number))
     return frame.height
 
 

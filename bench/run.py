@@ -6,6 +6,7 @@ python -m bench --only parse --only memory
 python -m bench --only espi             the Green Button format
 python -m bench --only validation       the validation rules
 python -m bench --only ui_asset_graph   the UI's asset graph in headless Chromium
+python -m bench --only end_to_end       a year of 10 and 100 meters, upload to objects and warehouse
 python -m bench --json results.json    the table's figures and notes, for BENCHMARKS.md
 """
 
@@ -38,6 +39,7 @@ BENCHMARKS = (
     "quiet_hours",
     "validation",
     "ui_asset_graph",
+    "end_to_end",
 )
 
 

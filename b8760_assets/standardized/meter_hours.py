@@ -149,9 +149,13 @@ def meter_hour_documents(rows: pl.DataFrame) -> Iterator[tuple[str, dict]]:
 
 
 def merge_meter_hour_document(existing: bytes | None, incoming: dict) -> bytes:
-    """The object's new content: its intervals and the incoming document's (one of
-    meter_hour_documents'), the greatest version of each interval winning, sorted by start
-    and encoded the same way every time.
+    """The object's new content: merged_meter_hour's document, encoded."""
+    return encode_meter_hour(merged_meter_hour(existing, incoming))
+
+
+def merged_meter_hour(existing: bytes | None, incoming: dict) -> dict:
+    """The object's new document: its intervals and the incoming document's (one of
+    meter_hour_documents'), the greatest version of each interval winning, sorted by start.
 
     On equal versions the incoming interval wins: a replay under a corrected meter XML
     rewrites its readings. Merged in Python, not polars: an object holds at most 12
@@ -173,19 +177,27 @@ def merge_meter_hour_document(existing: bytes | None, incoming: dict) -> bytes:
             newest[interval["start"]] = interval
     merged = [newest[start] for start in sorted(newest)]
     units = {interval["unit"] for interval in merged}
-    document = {
+    return {
         "format": FORMAT_VERSION,
         **{field: incoming[field] for field in _IDENTITY_FIELDS},
         "unit": units.pop() if len(units) == 1 else None,
         "meter_known": all(interval["meter_known"] for interval in merged),
         "intervals": merged,
     }
+
+
+def encode_meter_hour(document: dict) -> bytes:
+    """A document as its object holds it, encoded the same way every time."""
     return json.dumps(document, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 def meter_hour_metadata(content: bytes) -> dict[str, str]:
     """The object's GCS custom metadata: what it is, readable without downloading it."""
-    document = json.loads(content)
+    return document_metadata(json.loads(content))
+
+
+def document_metadata(document: dict) -> dict[str, str]:
+    """meter_hour_metadata of a document not encoded yet."""
     return {
         f"{METADATA_PREFIX}connector": document["connector"],
         f"{METADATA_PREFIX}meter": document["meter_id"],
@@ -260,7 +272,11 @@ Span = tuple[str, str, str]  # an interval's meter id, start and end, as the JSO
 def spans(content: bytes) -> list[Span]:
     """The intervals a meter-hour object holds readings of: estimates are left out, so that
     completeness counts what connectors delivered, not what the platform filled in."""
-    document = json.loads(content)
+    return document_spans(json.loads(content))
+
+
+def document_spans(document: dict) -> list[Span]:
+    """spans of a document not encoded yet."""
     return [
         (document["meter_id"], each["start"], each["end"])
         for each in document["intervals"]
@@ -276,8 +292,8 @@ class MergedSpans:
     def __init__(self) -> None:
         self.by_name: dict[str, list[Span]] = {}
 
-    def record(self, name: str, content: bytes) -> None:
-        self.by_name[name] = spans(content)
+    def record(self, name: str, document: dict) -> None:
+        self.by_name[name] = document_spans(document)
 
     def forget_before(self, hour: datetime) -> None:
         first = hour_segment(hour)  # names end in their hour, and sort as their hours do
