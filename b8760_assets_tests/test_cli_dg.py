@@ -68,6 +68,9 @@ def test_dg_launches_a_range_of_hours_on_an_upload(
     uploaded = storage.upload_file(layout.landing_bucket, layout.landing_prefix + file_name, sample)
     local_stack.backdate_upload(uploaded.bucket, uploaded.name, H + HOUR + timedelta(seconds=30))
 
+    # The meter registry first, as the warehouse step asks when there is none yet: the test
+    # must not depend on an earlier test of the session having built it.
+    dg("launch", "--assets", "warehouse/meters")
     dg(
         "launch", "--assets", "group:ext_conn1",
         "--partition-range", f"{partition_of_hour(H)}...{partition_of_hour(H + 2 * HOUR)}",
