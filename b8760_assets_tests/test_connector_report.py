@@ -155,6 +155,9 @@ def test_objects_a_merge_recorded_are_not_read_again(storage: StorageResource, b
     assert intervals(spans).height == 2
     spans.forget_before(hour + 2 * HOUR)
     assert list(spans.by_name) == names[2:]
+    # Nor is an object of a forgotten hour recorded again by a later merge.
+    merge_meter_hours(storage, bucket, standardized(*rows, uploaded_at=hour + 4 * HOUR), spans)
+    assert list(spans.by_name) == names[2:]
 
 
 def test_a_merge_writes_and_records_what_each_object_holds(

@@ -215,9 +215,11 @@ class MeterHourMerge:
             rows = pl.concat(self.held)
             self.held, self.height = [], 0
             totals = self.totals
-            totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows, totals.spans))
-            if totals.last is not None:  # none before the picture's first day can be in it
+            # None before the picture's first day can be in it; totals.last already counts
+            # every file of the hour being merged, and only grows with later hours.
+            if totals.last is not None:
                 totals.spans.forget_before(totals.last - timedelta(days=PICTURE_DAYS + 1))
+            totals.merged.add(merge_meter_hours(self.storage, self.bucket, rows, totals.spans))
 
 
 class HourBatch:
